@@ -94,7 +94,9 @@ def _make_chunk(text: str, units: list[_Unit], index: int, enc: tiktoken.Encodin
 
 
 def _heading_before(text: str, start: int) -> str:
-    for line in reversed(text[:start + 1].split("\n")):
+    """The heading a chunk sits under (its own first line counts), for display and context."""
+    line_end = text.find("\n", start)
+    for line in reversed(text[:line_end if line_end >= 0 else len(text)].split("\n")):
         if line.startswith("#"):
             return line.lstrip("#").strip()
     return ""
