@@ -41,10 +41,22 @@ class Settings:
     bm25_weight: float = 1.0
     max_per_document: int = 4
     reranker_model: str = ""  # folder of a sentence-transformers CrossEncoder; off when empty
+    rerank_candidates: int = 20  # fused chunks the cross-encoder re-scores when it is on
+    max_merged_chunks: int = 3  # overlapping/adjacent chunks of a document joined into one passage; 1 = never
+    max_near_duplicates: int = 0  # extra passages allowed to overlap one already in the context
+    followup_weight: float = 0.5  # RRF weight of the previous turn's cited chunks (they stay candidates)
+    # Evidence strength = sigmoid(dense * best-passage cosine + coverage * IDF-weighted share of the
+    # query's terms in it + bias). Fitted by `python -m evals.retrieval --calibrate` (logistic
+    # regression, answerable vs unanswerable over evals/questions.jsonl) so 0.5 is the refusal cut.
+    strength_dense: float = 0.0
+    strength_coverage: float = 0.0
+    strength_bias: float = 0.0
 
     # Answering.
     backend: str = "extractive"
     abstain_threshold: float = 0.5
+    answer_min_evidence: float = 0.6  # extractive score of the best sentence below which we refuse
+    support_threshold: float = 0.5  # a cited sentence with less support than this is flagged
     llm_model: str = ""  # model name (ollama/openai) or GGUF path (llamacpp)
     llm_base_url: str = ""
     llm_api_key: str = ""

@@ -100,6 +100,12 @@ class BM25Index:
             ranked = [(c, s) for c, s in ranked if self.entries[c][0] in allowed_docs]
         return ranked[:k]
 
+    def idf(self, term: str) -> float:
+        """Rarity of a tokenized term, as search weighs it; a term no chunk has is rarest of all."""
+        df = len(self._index().get(term, ()))
+        n = len(self.entries) or 1
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
     def _index(self) -> dict[str, list[tuple[str, int]]]:
         if self._postings is None:
             postings: dict[str, list[tuple[str, int]]] = defaultdict(list)

@@ -1,0 +1,255 @@
+"""Retrieval metrics, the evaluation questions, and the baseline-vs-hybrid comparison.
+
+The metric functions are pure so the answer evaluator (evals/metrics.py) and the retrieval
+comparison share one definition. ``python -m evals.retrieval`` prints the comparison table (both
+systems in the same run, on the same store); ``--calibrate`` refits the evidence-strength curve
+whose coefficients are the ``strength_*`` defaults in Settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ragchat.settings import Settings
+from vectorstore.followups import Turn
+from vectorstore.hybrid import Passage, open_retriever, term_coverage
+
+QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answerable: bool
+    type: str
+    sources: tuple[str, ...]  # gold file names
+    must: tuple[tuple[str, ...], ...]  # correct = one string of every group, case-insensitive
+    reference: str
+    follows: str = ""  # id of the question this one follows up
+
+
+_FIELDS: dict[str, Callable[[object], bool]] = {
+    "id": lambda v: isinstance(v, str) and bool(v),
+    "question": lambda v: isinstance(v, str) and bool(v.strip()),
+    "answerable": lambda v: isinstance(v, bool),
+    "type": lambda v: isinstance(v, str) and bool(v),
+    "sources": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
+    "must": lambda v: isinstance(v, list) and all(isinstance(g, list) and g and all(isinstance(s, str) for s in g) for g in v),
+    "reference": lambda v: isinstance(v, str),
+}
+
+
+def load_questions(path: Path = QUESTIONS) -> list[Question]:
+    """Parse questions.jsonl; a bad line raises ValueError naming the file, line and field."""
+    questions: list[Question] = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}:{number}: expected a JSON object")
+        for name, valid in _FIELDS.items():
+            if name not in row:
+                raise ValueError(f"{path}:{number}: field {name!r} is missing")
+            if not valid(row[name]):
+                raise ValueError(f"{path}:{number}: field {name!r} has an invalid value {row[name]!r}")
+        follows = row.get("follows") or ""
+        if follows and follows not in {q.id for q in questions}:
+            raise ValueError(f"{path}:{number}: field 'follows' names {follows!r}, which no earlier question has")
+        questions.append(Question(id=row["id"], question=row["question"], answerable=row["answerable"], type=row["type"],
+                                  sources=tuple(row["sources"]), must=tuple(tuple(g) for g in row["must"]),
+                                  reference=row["reference"], follows=follows))
+    return questions
+
+
+# -- metrics ---------------------------------------------------------------------------------
+def hit_at_k(retrieved_sources: Sequence[str], gold_sources: Collection[str], k: int) -> bool:
+    """A gold document is among the first k retrieved passages."""
+    return any(s in gold_sources for s in retrieved_sources[:k])
+
+
+def reciprocal_rank(retrieved_sources: Sequence[str], gold_sources: Collection[str]) -> float:
+    """1/rank of the first passage from a gold document; 0 when none is retrieved."""
+    return next((1.0 / rank for rank, s in enumerate(retrieved_sources, start=1) if s in gold_sources), 0.0)
+
+
+def context_holds_answer(passage_texts: Sequence[str], must_groups: Sequence[Sequence[str]]) -> bool:
+    """Every answer-key group has one of its strings somewhere in the passages (case-insensitive)."""
+    context = "\n".join(passage_texts).lower()
+    return all(any(option.lower() in context for option in group) for group in must_groups)
+
+
+# -- running both systems ----------------------------------------------------------------------
+Retrieve = Callable[[Question, Sequence[Turn]], list[Passage]]
+
+
+@dataclass
+class Row:
+    system: str
+    hit_at_1: float
+    hit_at_k: float
+    mrr: float
+    holds_answer: float
+    context_chars: float
+    by_type: dict[str, float] = field(default_factory=dict)  # context-holds-answer per question type
+
+
+def run(questions: Sequence[Question], retrieve: Retrieve) -> dict[str, list[Passage]]:
+    """Passages per question id; a follow-up gets the turn it follows, with that turn's cited chunks."""
+    results: dict[str, list[Passage]] = {}
+    by_id = {q.id: q for q in questions}
+    for q in questions:
+        history = []
+        if q.follows:
+            previous = by_id[q.follows]
+            cited = tuple(c for p in results[previous.id] for c in p.chunk_ids)
+            history = [Turn(previous.question, "", cited)]
+        results[q.id] = retrieve(q, history)
+    return results
+
+
+def score(system: str, questions: Sequence[Question], results: dict[str, list[Passage]]) -> Row:
+    answerable = [q for q in questions if q.answerable]
+    sources = {q.id: [p.source for p in results[q.id]] for q in answerable}
+    holds = {q.id: context_holds_answer([p.text for p in results[q.id]], q.must) for q in answerable}
+    types = sorted({q.type for q in answerable})
+    return Row(
+        system=system,
+        hit_at_1=statistics.mean(hit_at_k(sources[q.id], q.sources, 1) for q in answerable),
+        hit_at_k=statistics.mean(hit_at_k(sources[q.id], q.sources, len(sources[q.id])) for q in answerable),
+        mrr=statistics.mean(reciprocal_rank(sources[q.id], q.sources) for q in answerable),
+        holds_answer=statistics.mean(holds[q.id] for q in answerable),
+        context_chars=statistics.mean(sum(len(p.text) for p in results[q.id]) for q in answerable),
+        by_type={t: statistics.mean(holds[q.id] for q in answerable if q.type == t) for t in types},
+    )
+
+
+def compare(settings: Settings, questions: Sequence[Question] | None = None) -> list[Row]:
+    """Baseline and hybrid on the same store in the same run, on every answerable question.
+
+    The hybrid runs twice: at its own context size (``top_k`` chunks of ~250 tokens) and at four
+    chunks, about the baseline's 4 x 1000 characters, so the gain cannot be just a bigger context.
+    """
+    from evals.baseline import baseline_retrieve
+
+    questions = list(questions or load_questions())
+    retriever = open_retriever(settings)
+    systems: dict[str, Retrieve] = {
+        "baseline (tutorial: 1000/200 chars, MiniLM, Chroma top-4)": lambda q, h: baseline_retrieve(q.question, settings),
+        "hybrid, 4 chunks": lambda q, h: retriever.retrieve(q.question, h, k=4).passages,
+        f"hybrid, {settings.top_k} chunks (default)": lambda q, h: retriever.retrieve(q.question, h).passages,
+    }
+    return [score(name, questions, run(questions, retrieve)) for name, retrieve in systems.items()]
+
+
+def render(rows: Sequence[Row], questions: Sequence[Question]) -> str:
+    answerable = [q for q in questions if q.answerable]
+    lines = [f"Answerable questions: {len(answerable)}. hit@k counts all passages handed to the answerer.", "",
+             "| system | hit@1 | hit@k | MRR | context holds answer | avg context chars |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r.system} | {r.hit_at_1:.3f} | {r.hit_at_k:.3f} | {r.mrr:.3f} | {r.holds_answer:.3f} | "
+              f"{r.context_chars:,.0f} |" for r in rows]
+    types = list(rows[0].by_type)
+    counts = {t: sum(q.type == t for q in answerable) for t in types}
+    lines += ["", "Context holds answer, by question type:", "",
+              "| system | " + " | ".join(f"{t} ({counts[t]})" for t in types) + " |",
+              "|---|" + "---|" * len(types)]
+    lines += [f"| {r.system} | " + " | ".join(f"{r.by_type[t]:.2f}" for t in types) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# -- evidence-strength calibration -------------------------------------------------------------
+def strength_features(settings: Settings, questions: Sequence[Question]) -> tuple[np.ndarray, np.ndarray]:
+    """(best dense similarity, term coverage of that passage) per question, and answerable labels.
+
+    The "best passage" is the one with the highest dense + coverage, the same one the fitted
+    curve then scores highest (the curve rises in both), so fitting and use agree.
+    """
+    retriever = open_retriever(settings)
+    rows, labels = [], []
+    retrievals = {}
+    by_id = {q.id: q for q in questions}
+    for q in questions:
+        history = []
+        if q.follows:
+            previous = retrievals[q.follows]
+            history = [Turn(by_id[q.follows].question, "", tuple(c for p in previous.passages for c in p.chunk_ids))]
+        result = retrievals[q.id] = retriever.retrieve(q.question, history)
+        pairs = [(p.dense, term_coverage(result.query, p.text, retriever.index)) for p in result.passages] or [(0.0, 0.0)]
+        rows.append(max(pairs, key=sum))
+        labels.append(float(q.answerable))
+    return np.asarray(rows), np.asarray(labels)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> np.ndarray:
+    """Weights (per feature, then bias) by Newton's method; the small L2 keeps a separable set finite."""
+    design = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(design.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-design @ w))
+        gradient = design.T @ (p - y) + l2 * w
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + l2 * np.eye(len(w))
+        w -= np.linalg.solve(hessian, gradient)
+    return w
+
+
+def calibrate(settings: Settings) -> str:
+    questions = load_questions()
+    x, y = strength_features(settings, questions)
+    w = fit_logistic(x, y)
+    fitted = settings.replace(strength_dense=float(w[0]), strength_coverage=float(w[1]), strength_bias=float(w[2]))
+    p = 1 / (1 + np.exp(-(x @ w[:2] + w[2])))
+    accuracy = float(np.mean((p >= fitted.abstain_threshold) == (y == 1)))
+    loo = _leave_one_out_accuracy(x, y, fitted.abstain_threshold)
+    return (f"strength_dense: float = {w[0]:.3f}\nstrength_coverage: float = {w[1]:.3f}\nstrength_bias: float = {w[2]:.3f}\n"
+            f"accuracy at {fitted.abstain_threshold}: {accuracy:.3f} in sample, {loo:.3f} leave-one-out "
+            f"({int(y.sum())} answerable, {int(len(y) - y.sum())} unanswerable)")
+
+
+def _leave_one_out_accuracy(x: np.ndarray, y: np.ndarray, threshold: float) -> float:
+    right = 0
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        w = fit_logistic(x[keep], y[keep])
+        right += int((1 / (1 + np.exp(-(x[i] @ w[:2] + w[2]))) >= threshold) == (y[i] == 1))
+    return right / len(y)
+
+
+def _corpus_settings(settings: Settings) -> Settings:
+    """The configured store, filled with the bundled corpus if it is empty (as `make run` would)."""
+    from ingest.pipeline import ingest
+    from vectorstore.store import Store
+
+    if Store(settings).count() == 0:
+        ingest([CORPUS], settings, progress=False)
+    return settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.retrieval", description=__doc__.splitlines()[0])
+    parser.add_argument("--calibrate", action="store_true", help="refit the evidence-strength coefficients")
+    args = parser.parse_args(argv)
+    settings = _corpus_settings(Settings.from_env())
+    if args.calibrate:
+        print(calibrate(settings))
+        return 0
+    questions = load_questions()
+    print(render(compare(settings, questions), questions))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
