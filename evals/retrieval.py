@@ -20,10 +20,11 @@ import numpy as np
 
 from ragchat.settings import Settings
 from vectorstore.followups import Turn
-from vectorstore.hybrid import Passage, open_retriever, term_coverage
+from vectorstore.hybrid import HybridRetriever, Passage, Retrieval, open_retriever, term_coverage
 
 QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+EQUAL_CONTEXT_K = 3  # 3 chunks of ~250 tokens: about the ~3,100 characters of the baseline's top 4
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,6 @@ def context_holds_answer(passage_texts: Sequence[str], must_groups: Sequence[Seq
 
 
 # -- running both systems ----------------------------------------------------------------------
-Retrieve = Callable[[Question, Sequence[Turn]], list[Passage]]
-
-
 @dataclass
 class Row:
     system: str
@@ -107,17 +105,19 @@ class Row:
     by_type: dict[str, float] = field(default_factory=dict)  # context-holds-answer per question type
 
 
-def run(questions: Sequence[Question], retrieve: Retrieve) -> dict[str, list[Passage]]:
-    """Passages per question id; a follow-up gets the turn it follows, with that turn's cited chunks."""
-    results: dict[str, list[Passage]] = {}
+def hybrid_runs(retriever: HybridRetriever, questions: Sequence[Question], k: int | None = None) -> dict[str, Retrieval]:
+    """Retrieval per question id; a follow-up gets the turn it follows, with that turn's cited chunks.
+
+    The earlier turn's answer is left empty: this measures retrieval before any answer exists.
+    """
+    results: dict[str, Retrieval] = {}
     by_id = {q.id: q for q in questions}
     for q in questions:
         history = []
         if q.follows:
-            previous = by_id[q.follows]
-            cited = tuple(c for p in results[previous.id] for c in p.chunk_ids)
-            history = [Turn(previous.question, "", cited)]
-        results[q.id] = retrieve(q, history)
+            cited = tuple(c for p in results[q.follows].passages for c in p.chunk_ids)
+            history = [Turn(by_id[q.follows].question, "", cited)]
+        results[q.id] = retriever.retrieve(q.question, history, k=k)
     return results
 
 
@@ -137,22 +137,36 @@ def score(system: str, questions: Sequence[Question], results: dict[str, list[Pa
     )
 
 
-def compare(settings: Settings, questions: Sequence[Question] | None = None) -> list[Row]:
-    """Baseline and hybrid on the same store in the same run, on every answerable question.
+@dataclass
+class Comparison:
+    rows: list[Row]
+    strengths: dict[str, float]  # evidence strength of the default hybrid, per question id
+    questions: list[Question]
 
-    The hybrid runs twice: at its own context size (``top_k`` chunks of ~250 tokens) and at four
-    chunks, about the baseline's 4 x 1000 characters, so the gain cannot be just a bigger context.
+    def markdown(self, threshold: float) -> str:
+        return render(self.rows, self.questions) + "\n\n" + render_strength(self.strengths, self.questions, threshold)
+
+
+def compare(settings: Settings, questions: Sequence[Question] | None = None) -> Comparison:
+    """Baseline and hybrid on the same store in the same run; retrieval metrics over answerable questions.
+
+    The hybrid runs twice: at its own context size (``top_k`` chunks of ~250 tokens) and at
+    ``EQUAL_CONTEXT_K`` chunks, about as many characters as the baseline hands over, so the gain
+    cannot be just a bigger context.
     """
     from evals.baseline import baseline_retrieve
 
     questions = list(questions or load_questions())
     retriever = open_retriever(settings)
-    systems: dict[str, Retrieve] = {
-        "baseline (tutorial: 1000/200 chars, MiniLM, Chroma top-4)": lambda q, h: baseline_retrieve(q.question, settings),
-        "hybrid, 4 chunks": lambda q, h: retriever.retrieve(q.question, h, k=4).passages,
-        f"hybrid, {settings.top_k} chunks (default)": lambda q, h: retriever.retrieve(q.question, h).passages,
-    }
-    return [score(name, questions, run(questions, retrieve)) for name, retrieve in systems.items()]
+    baseline = {q.id: baseline_retrieve(q.question, settings) for q in questions}
+    small = hybrid_runs(retriever, questions, k=EQUAL_CONTEXT_K)
+    full = hybrid_runs(retriever, questions)
+    rows = [
+        score("baseline (tutorial: 1000/200 chars, MiniLM, Chroma top-4)", questions, baseline),
+        score(f"hybrid, {EQUAL_CONTEXT_K} chunks (baseline's context size)", questions, {i: r.passages for i, r in small.items()}),
+        score(f"hybrid, {settings.top_k} chunks (default)", questions, {i: r.passages for i, r in full.items()}),
+    ]
+    return Comparison(rows, {i: r.strength for i, r in full.items()}, questions)
 
 
 def render(rows: Sequence[Row], questions: Sequence[Question]) -> str:
@@ -171,23 +185,26 @@ def render(rows: Sequence[Row], questions: Sequence[Question]) -> str:
     return "\n".join(lines)
 
 
+def render_strength(strengths: dict[str, float], questions: Sequence[Question], threshold: float) -> str:
+    answerable = [strengths[q.id] for q in questions if q.answerable]
+    unanswerable = [strengths[q.id] for q in questions if not q.answerable]
+    kept = sum(s >= threshold for s in answerable)
+    refused = sum(s < threshold for s in unanswerable)
+    return (f"Evidence strength at the refusal cut {threshold}: {kept}/{len(answerable)} answerable questions pass, "
+            f"{refused}/{len(unanswerable)} unanswerable are refused (median strength {statistics.median(answerable):.2f} "
+            f"answerable vs {statistics.median(unanswerable):.2f} unanswerable).")
+
+
 # -- evidence-strength calibration -------------------------------------------------------------
 def strength_features(settings: Settings, questions: Sequence[Question]) -> tuple[np.ndarray, np.ndarray]:
     """(best dense similarity, term coverage of that passage) per question, and answerable labels.
 
-    The "best passage" is the one with the highest dense + coverage, the same one the fitted
-    curve then scores highest (the curve rises in both), so fitting and use agree.
+    The "best passage" is the one with the highest dense + coverage, the passage the fitted curve
+    then also scores highest (its two weights come out about equal), so fitting and use agree.
     """
     retriever = open_retriever(settings)
     rows, labels = [], []
-    retrievals = {}
-    by_id = {q.id: q for q in questions}
-    for q in questions:
-        history = []
-        if q.follows:
-            previous = retrievals[q.follows]
-            history = [Turn(by_id[q.follows].question, "", tuple(c for p in previous.passages for c in p.chunk_ids))]
-        result = retrievals[q.id] = retriever.retrieve(q.question, history)
+    for q, result in zip(questions, hybrid_runs(retriever, questions).values()):
         pairs = [(p.dense, term_coverage(result.query, p.text, retriever.index)) for p in result.passages] or [(0.0, 0.0)]
         rows.append(max(pairs, key=sum))
         labels.append(float(q.answerable))
@@ -207,16 +224,15 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50
 
 
 def calibrate(settings: Settings) -> str:
+    """Fit the strength curve and say how well 0.5 separates answerable from unanswerable."""
     questions = load_questions()
     x, y = strength_features(settings, questions)
     w = fit_logistic(x, y)
-    fitted = settings.replace(strength_dense=float(w[0]), strength_coverage=float(w[1]), strength_bias=float(w[2]))
-    p = 1 / (1 + np.exp(-(x @ w[:2] + w[2])))
-    accuracy = float(np.mean((p >= fitted.abstain_threshold) == (y == 1)))
-    loo = _leave_one_out_accuracy(x, y, fitted.abstain_threshold)
+    threshold = settings.abstain_threshold
+    accuracy = float(np.mean((1 / (1 + np.exp(-(x @ w[:2] + w[2]))) >= threshold) == (y == 1)))
     return (f"strength_dense: float = {w[0]:.3f}\nstrength_coverage: float = {w[1]:.3f}\nstrength_bias: float = {w[2]:.3f}\n"
-            f"accuracy at {fitted.abstain_threshold}: {accuracy:.3f} in sample, {loo:.3f} leave-one-out "
-            f"({int(y.sum())} answerable, {int(len(y) - y.sum())} unanswerable)")
+            f"accuracy at {threshold}: {accuracy:.3f} in sample, {_leave_one_out_accuracy(x, y, threshold):.3f} "
+            f"leave-one-out ({int(y.sum())} answerable, {int(len(y) - y.sum())} unanswerable)")
 
 
 def _leave_one_out_accuracy(x: np.ndarray, y: np.ndarray, threshold: float) -> float:
@@ -246,8 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.calibrate:
         print(calibrate(settings))
         return 0
-    questions = load_questions()
-    print(render(compare(settings, questions), questions))
+    print(compare(settings).markdown(settings.abstain_threshold))
     return 0
 
 
