@@ -87,5 +87,58 @@ def ask(question: str, k: int | None) -> None:
         click.echo(f"    {chunk.text}\n")
 
 
+_EVAL_MINIMUMS = {"min_correctness": "correctness", "min_refusal_accuracy": "refusal_accuracy",
+                  "min_citation_recall": "citation_recall", "min_citation_precision": "citation_precision",
+                  "min_hit": "hit_at_k", "min_mrr": "mrr"}
+
+
+@main.command("eval")
+@click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="JSONL question file (format: docs/evaluation.md); default: the bundled set.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("evals/out"), show_default=True,
+              help="Folder for results.jsonl, summary.json and report.html.")
+@click.option("--backend", default=None, help="Answering backend (default: RAGCHAT_BACKEND or extractive).")
+@click.option("--baseline", is_flag=True, help="Also run the naive LangChain-tutorial pipeline, side by side.")
+@click.option("--k", type=int, default=None, help="Passages retrieved per question (default: RAGCHAT_TOP_K).")
+@click.option("--min-correctness", type=float, help="Exit 1 if correctness is below this.")
+@click.option("--min-refusal-accuracy", type=float, help="Exit 1 if refusal accuracy is below this.")
+@click.option("--max-false-refusals", type=float, help="Exit 1 if the false-refusal rate is above this.")
+@click.option("--min-citation-recall", type=float, help="Exit 1 if citation recall is below this.")
+@click.option("--min-citation-precision", type=float, help="Exit 1 if citation precision is below this.")
+@click.option("--min-hit", type=float, help="Exit 1 if gold-document hit@k is below this.")
+@click.option("--min-mrr", type=float, help="Exit 1 if MRR is below this.")
+def eval_(questions: Path | None, out: Path, backend: str | None, baseline: bool, k: int | None,
+          max_false_refusals: float | None, **minimums: float | None) -> None:
+    """Score answers, citations and retrieval on a question set and write an HTML report."""
+    from tqdm import tqdm
+
+    from evals.metrics import METRICS
+    from evals.retrieval import load_questions
+    from evals.runner import DEFAULT_QUESTIONS, run
+
+    settings = _settings()
+    questions = questions or DEFAULT_QUESTIONS
+    try:  # a malformed file is reported before the progress bar and the first answer
+        total = len(load_questions(questions))
+        with tqdm(total=total, unit="question", desc="eval", file=sys.stderr) as bar:
+            summary = run(settings, questions, out, backend=backend, baseline=baseline, k=k,
+                          progress=lambda done, _: bar.update(done - bar.n))
+    except ValueError as exc:  # a malformed question file or an unknown backend: the message says which
+        _fail(str(exc))
+    systems = [summary.system] + ([summary.baseline] if summary.baseline else [])
+    click.echo(f"{'metric':<22}" + "".join(f"{s.name:>24}" for s in systems))
+    for m in METRICS:
+        cells = [s.metrics.get(m.key) for s in systems]
+        shown = ["n/a" if v is None else f"{v:,.0f} ms" if m.unit else f"{v:.3f}" for v in cells]
+        click.echo(f"{m.label:<22}" + "".join(f"{v:>24}" for v in shown))
+    click.echo(f"report: {out / 'report.html'}")
+    failures = summary.failures({_EVAL_MINIMUMS[name]: v for name, v in minimums.items() if v is not None},
+                                {"false_refusals": max_false_refusals} if max_false_refusals is not None else {})
+    for failure in failures:
+        click.echo(f"threshold failed: {failure}", err=True)
+    if failures:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
