@@ -62,13 +62,17 @@ class Retrieval:
 def fuse(rankings: Sequence[tuple[Sequence[str], float]], k: int) -> list[tuple[str, float]]:
     """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the lists an id is in.
 
-    Ties are broken by id so the same inputs always give the same order.
+    Two lists that disagree outright give exact ties (each top hit scores 1 / (k + 1)); those go
+    to the better single rank, then to the earlier list, so the caller's list order is its
+    preference, and never to an accident of id spelling.
     """
     scores: dict[str, float] = {}
-    for ids, weight in rankings:
+    best: dict[str, tuple[int, int]] = {}
+    for position, (ids, weight) in enumerate(rankings):
         for rank, item in enumerate(ids, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+            best[item] = min(best.get(item, (rank, position)), (rank, position))
+    return sorted(scores.items(), key=lambda pair: (-pair[1], best[pair[0]], pair[0]))
 
 
 def evidence_strength(dense: float, coverage: float, settings: Settings) -> float:
@@ -138,8 +142,10 @@ class HybridRetriever(BaseRetriever):
         lap("bm25")
         carried = [c for c in (history[-1].cited_chunk_ids if history else ())
                    if allowed is None or c.split(":")[0] in allowed]
-        fused = fuse([([c.chunk_id for c, _ in dense], self.settings.dense_weight),
-                      ([c for c, _ in sparse], self.settings.bm25_weight),
+        # BM25 first: when the two searches disagree outright, an exact name or figure is the more
+        # specific evidence ("Barmal", "TAD"), so it wins the tie.
+        fused = fuse([([c for c, _ in sparse], self.settings.bm25_weight),
+                      ([c.chunk_id for c, _ in dense], self.settings.dense_weight),
                       (carried, self.settings.followup_weight)], self.settings.rrf_k)
         chunks = {c.chunk_id: c for c, _ in dense}
         chunks.update((c.chunk_id, c) for c in self.store.get_chunks([i for i, _ in fused if i not in chunks]))
