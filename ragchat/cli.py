@@ -69,22 +69,63 @@ def status(as_json: bool) -> None:
         click.echo("empty: add documents with `ragchat ingest PATH`")
 
 
-@main.command()
-@click.argument("question")
-@click.option("--k", type=int, default=None, help="How many passages to show.")
-def ask(question: str, k: int | None) -> None:
-    """Print the passages that best match QUESTION, with their sources."""
-    from vectorstore.embeddings import LocalEmbeddings
+def _answer_options(command):
+    """Options ``ask`` and ``chat`` share: which backend, how many passages, which documents."""
+    command = click.option("--doc", "docs", multiple=True, help="Only search this document (file name or id); repeatable.")(command)
+    command = click.option("--k", type=int, default=None, help="Passages to retrieve (default: RAGCHAT_TOP_K).")(command)
+    return click.option("--backend", default=None, help="extractive (default), ollama, openai or llamacpp.")(command)
+
+
+def _asker(settings: Settings, backend: str | None, k: int | None, docs: tuple[str, ...]):
+    from chatbot.answer import stream_answer
     from vectorstore.store import Store
 
-    settings = _settings()
-    store = Store(settings)
-    if store.count() == 0:
+    if Store(settings).count() == 0:
         _fail(f"the store at {settings.location} is empty: run `ragchat ingest PATH` first")
-    vector = LocalEmbeddings(settings.embedding_model).embed_query(question)
-    for n, (chunk, score) in enumerate(store.dense_search(vector, k or settings.top_k), 1):
-        click.echo(f"[{n}] {chunk.title or chunk.source} ({chunk.source}, chars {chunk.start}-{chunk.end}, score {score:.2f})")
-        click.echo(f"    {chunk.text}\n")
+    return lambda question, history=(): stream_answer(question, history, settings=settings, backend=backend, k=k,
+                                                      docs=list(docs) or None)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the Answer) instead of text.")
+@_answer_options
+def ask(question: str, as_json: bool, backend: str | None, k: int | None, docs: tuple[str, ...]) -> None:
+    """Answer QUESTION from the documents, with [n] citations to checkable quotes."""
+    from chatbot.schema import Answer
+    from chatbot.terminal import show
+    from vectorstore.store import StoreError
+
+    ask_ = _asker(_settings(), backend, k, docs)
+    try:
+        if as_json:
+            result = [item for item in ask_(question) if isinstance(item, Answer)][-1]
+            click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        else:
+            show(ask_(question), click.echo)
+    except (StoreError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _read_line(prompt: str) -> str:
+    try:
+        return click.prompt(prompt, prompt_suffix="", default="", show_default=False)
+    except click.Abort:  # end of input or Ctrl-C: leave the conversation quietly
+        raise EOFError from None
+
+
+@main.command()
+@_answer_options
+def chat(backend: str | None, k: int | None, docs: tuple[str, ...]) -> None:
+    """A conversation in the terminal; follow-up questions use the turns before them."""
+    from chatbot.terminal import chat as run_chat
+    from vectorstore.store import StoreError
+
+    ask_ = _asker(_settings(), backend, k, docs)
+    try:
+        run_chat(ask_, _read_line, click.echo)
+    except (StoreError, ValueError) as exc:
+        _fail(str(exc))
 
 
 _EVAL_MINIMUMS = {"min_correctness": "correctness", "min_refusal_accuracy": "refusal_accuracy",

@@ -57,7 +57,7 @@ class Settings:
     backend: str = "extractive"
     abstain_threshold: float = 0.5
     answer_min_evidence: float = 0.6  # extractive score of the best sentence below which we refuse
-    answer_min_similarity: float = 0.5  # refuse when no passage sentence is this close to the question
+    answer_min_similarity: float = 0.4  # refuse when no passage sentence is this close to the question
     support_threshold: float = 0.5  # a cited sentence with less support than this is flagged
     llm_model: str = ""  # model name (ollama/openai) or GGUF path (llamacpp)
     llm_base_url: str = ""
