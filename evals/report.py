@@ -95,7 +95,7 @@ def _metric_table(summary: Summary) -> str:
 
 
 def _question_table(rows: Sequence[dict], with_baseline: bool) -> str:
-    head = "<tr><th>Id</th><th>Question</th><th>Gold sources</th><th>ragchat</th>"
+    head = "<tr><th>Id</th><th>Question</th><th>Expected</th><th>ragchat</th>"
     head += "<th>Baseline</th></tr>" if with_baseline else "</tr>"
     body = []
     for r in rows:
@@ -103,20 +103,32 @@ def _question_table(rows: Sequence[dict], with_baseline: bool) -> str:
         if r.get("follows"):
             question += f'<div class="muted small">follows {escape(r["follows"])}</div>'
         kind = escape(r.get("type") or ("answerable" if r["answerable"] else "unanswerable"))
-        gold = "<br>".join(escape(s) for s in r["sources"]) or '<span class=muted>none (unanswerable)</span>'
+        expected = _expected(r)
         cells = (f'<td id="{escape(r["id"])}"><b>{escape(r["id"])}</b><div class="muted small">{kind}</div></td>'
-                 f"<td>{question}</td><td class=small>{gold}</td><td>{_answer_cell(r['answer'], r['scores'])}</td>")
+                 f"<td>{question}</td><td class=small>{expected}</td>"
+                 f"<td>{_answer_cell(r['answer'], r['scores'], r['answerable'])}</td>")
         if with_baseline and "baseline" in r:
-            cells += f"<td>{_answer_cell(r['baseline']['answer'], r['baseline']['scores'])}</td>"
+            cells += f"<td>{_answer_cell(r['baseline']['answer'], r['baseline']['scores'], r['answerable'])}</td>"
         body.append(f"<tr>{cells}</tr>")
     return f"<table>{head}{''.join(body)}</table>"
 
 
-def _answer_cell(answer: dict, scores: dict) -> str:
+def _expected(row: dict) -> str:
+    """Gold sources, answer keys and reference answer: what a pass needed, next to what was said."""
+    if not row["answerable"]:
+        return '<span class=muted>a refusal (the documents do not answer it)</span>'
+    keys = " <b>and</b> ".join(" / ".join(f"<code>{escape(option)}</code>" for option in group) for group in row.get("must", []))
+    reference = f"<div class=muted>{escape(row['reference'])}</div>" if row.get("reference") else ""
+    return "<br>".join(escape(s) for s in row["sources"]) + (f"<div>keys: {keys}</div>" if keys else "") + reference
+
+
+def _answer_cell(answer: dict, scores: dict, answerable: bool) -> str:
     badge = '<span class="badge pass">pass</span>' if scores["passed"] else '<span class="badge fail">fail</span>'
     facts = [f"{scores['latency_ms']:.0f} ms"]
     if answer["abstained"]:
-        facts.append("refused")
+        facts.append("refused" if not answerable else "refused an answerable question")
+    elif not answerable:
+        facts.append("answered a question the documents do not answer")
     if scores.get("hit_at_k") is not None:
         facts.append("gold retrieved" if scores["hit_at_k"] else "gold not retrieved")
     if scores.get("citation_recall") is not None:

@@ -103,7 +103,8 @@ class _Row:
     def to_json(self) -> dict:
         q = self.question
         row = {"id": q.id, "type": q.type, "question": q.question, "answerable": q.answerable,
-               "sources": list(q.sources), "follows": q.follows or "", "answer": self.answer.to_json(),
+               "sources": list(q.sources), "must": [list(g) for g in q.must], "reference": q.reference,
+               "follows": q.follows or "", "answer": self.answer.to_json(),
                "scores": self.scores.to_json()}
         if self.baseline_answer is not None and self.baseline_scores is not None:
             row["baseline"] = {"answer": self.baseline_answer.to_json(), "scores": self.baseline_scores.to_json()}

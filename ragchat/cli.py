@@ -133,6 +133,11 @@ _EVAL_MINIMUMS = {"min_correctness": "correctness", "min_refusal_accuracy": "ref
                   "min_hit": "hit_at_k", "min_mrr": "mrr"}
 
 
+def _metric_text(value: float, unit: str, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    return f"{value:{sign},.0f} ms" if unit else f"{value:{sign}.3f}"
+
+
 @main.command("eval")
 @click.option("--questions", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="JSONL question file (format: docs/evaluation.md); default: the bundled set.")
@@ -157,8 +162,12 @@ def eval_(questions: Path | None, out: Path, backend: str | None, baseline: bool
     from evals.retrieval import load_questions
     from evals.runner import DEFAULT_QUESTIONS, run
 
+    from vectorstore.store import Store
+
     settings = _settings()
     questions = questions or DEFAULT_QUESTIONS
+    if Store(settings).count() == 0:
+        _fail(f"the store at {settings.location} is empty: run `ragchat ingest PATH` with the documents the questions are about")
     try:  # a malformed file is reported before the progress bar and the first answer
         total = len(load_questions(questions))
         with tqdm(total=total, unit="question", desc="eval", file=sys.stderr) as bar:
@@ -167,11 +176,13 @@ def eval_(questions: Path | None, out: Path, backend: str | None, baseline: bool
     except ValueError as exc:  # a malformed question file or an unknown backend: the message says which
         _fail(str(exc))
     systems = [summary.system] + ([summary.baseline] if summary.baseline else [])
-    click.echo(f"{'metric':<22}" + "".join(f"{s.name:>24}" for s in systems))
+    click.echo(f"{'metric':<22}" + "".join(f"{s.name:>24}" for s in systems) + ("  difference" if summary.baseline else ""))
     for m in METRICS:
-        cells = [s.metrics.get(m.key) for s in systems]
-        shown = ["n/a" if v is None else f"{v:,.0f} ms" if m.unit else f"{v:.3f}" for v in cells]
-        click.echo(f"{m.label:<22}" + "".join(f"{v:>24}" for v in shown))
+        values = [s.metrics.get(m.key) for s in systems]
+        line = f"{m.label:<22}" + "".join(f"{'n/a' if v is None else _metric_text(v, m.unit):>24}" for v in values)
+        if len(values) == 2 and None not in values:
+            line += f"{_metric_text(values[0] - values[1], m.unit, signed=True):>12}"
+        click.echo(line)
     click.echo(f"report: {out / 'report.html'}")
     failures = summary.failures({_EVAL_MINIMUMS[name]: v for name, v in minimums.items() if v is not None},
                                 {"false_refusals": max_false_refusals} if max_false_refusals is not None else {})
