@@ -236,6 +236,10 @@ def _notes(rows: Sequence[_Row], settings: Settings, with_baseline: bool) -> lis
     if set(used) - {settings.backend}:
         notes.append("answers came from backends " + ", ".join(f"{b} ({n})" for b, n in used.most_common())
                      + f" although {settings.backend} was asked for; see each answer's notices")
+    if used.get("extractive") == len(rows):
+        notes.append("Every ragchat answer here is extractive: its sentences are verbatim sentences of the passages they "
+                     "cite, so citation recall and precision are near 1 by construction and mainly guard against "
+                     "regressions in citation numbering and quoting. They discriminate with an LLM backend.")
     if with_baseline:
         notes.append(BASELINE_CITATION_NOTE)
     return notes
