@@ -64,6 +64,7 @@ class Settings:
     llm_api_key: str = ""
     llm_timeout: float = 60.0
     llm_max_tokens: int = 300
+    llm_context: int = 4096  # llamacpp context window in tokens; must hold the prompt's passages
     llm_temperature: float = 0.0
 
     # Chat app.
