@@ -32,10 +32,10 @@ class Question:
     id: str
     question: str
     answerable: bool
-    type: str
+    type: str  # optional in the file: derived from answerable/follows when absent
     sources: tuple[str, ...]  # gold file names
     must: tuple[tuple[str, ...], ...]  # correct = one string of every group, case-insensitive
-    reference: str
+    reference: str = ""
     follows: str = ""  # id of the question this one follows up
 
 
@@ -43,10 +43,13 @@ _FIELDS: dict[str, Callable[[object], bool]] = {
     "id": lambda v: isinstance(v, str) and bool(v),
     "question": lambda v: isinstance(v, str) and bool(v.strip()),
     "answerable": lambda v: isinstance(v, bool),
-    "type": lambda v: isinstance(v, str) and bool(v),
     "sources": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
     "must": lambda v: isinstance(v, list) and all(isinstance(g, list) and g and all(isinstance(s, str) for s in g) for g in v),
+}
+_OPTIONAL: dict[str, Callable[[object], bool]] = {
+    "type": lambda v: isinstance(v, str) and bool(v),
     "reference": lambda v: isinstance(v, str),
+    "follows": lambda v: isinstance(v, str),
 }
 
 
@@ -67,13 +70,22 @@ def load_questions(path: Path = QUESTIONS) -> list[Question]:
                 raise ValueError(f"{path}:{number}: field {name!r} is missing")
             if not valid(row[name]):
                 raise ValueError(f"{path}:{number}: field {name!r} has an invalid value {row[name]!r}")
+        for name, valid in _OPTIONAL.items():
+            if name in row and row[name] is not None and not valid(row[name]):
+                raise ValueError(f"{path}:{number}: field {name!r} has an invalid value {row[name]!r}")
         follows = row.get("follows") or ""
         if follows and follows not in {q.id for q in questions}:
             raise ValueError(f"{path}:{number}: field 'follows' names {follows!r}, which no earlier question has")
-        questions.append(Question(id=row["id"], question=row["question"], answerable=row["answerable"], type=row["type"],
+        questions.append(Question(id=row["id"], question=row["question"], answerable=row["answerable"], type=row.get("type") or _default_type(row),
                                   sources=tuple(row["sources"]), must=tuple(tuple(g) for g in row["must"]),
-                                  reference=row["reference"], follows=follows))
+                                  reference=row.get("reference") or "", follows=follows))
     return questions
+
+
+def _default_type(row: dict) -> str:
+    if not row["answerable"]:
+        return "unanswerable"
+    return "followup" if row.get("follows") else "question"
 
 
 # -- metrics ---------------------------------------------------------------------------------

@@ -155,6 +155,16 @@ def test_bundled_questions_load_and_a_bad_line_is_named(tmp_path):
         load_questions(bad)
 
 
+def test_a_users_question_file_needs_only_the_required_fields(tmp_path):
+    own = tmp_path / "mine.jsonl"
+    rows = [{"id": "a", "question": "Who?", "answerable": True, "sources": ["x.txt"], "must": [["Sam"]]},
+            {"id": "b", "question": "And when?", "answerable": True, "sources": ["x.txt"], "must": [["2024"]], "follows": "a"},
+            {"id": "c", "question": "Why?", "answerable": False, "sources": [], "must": []}]
+    own.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    loaded = load_questions(own)
+    assert [(q.type, q.reference, q.follows) for q in loaded] == [("question", "", ""), ("followup", "", "a"), ("unanswerable", "", "")]
+
+
 # -- the persisted BM25 index ------------------------------------------------------------------
 _RELOAD = """
 import sys
