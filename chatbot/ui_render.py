@@ -18,11 +18,6 @@ from pathlib import Path
 
 from chatbot.schema import Answer, Citation
 
-# Support badges. The verifier gives each citation a score in [0, 1]; readers get three words.
-SUPPORTED_AT = 0.6
-WEAK_AT = 0.3
-BADGE_COLORS = {"supported": "green", "weak": "orange", "unsupported": "red"}
-
 QUOTE_ID = "ragchat-quote"
 
 # The app's only stylesheet; class names are ours, never taken from text.
@@ -36,7 +31,6 @@ STYLE = """<style>
 .rc-passage mark, .rc-document mark { background: #ffe566; padding: 0 1px; }
 .rc-document { white-space: pre-wrap; max-height: 60vh; overflow-y: auto; padding: 0.5em 1em;
   border: 1px solid #ddd; border-radius: 6px; font-size: 0.95em; }
-.rc-document mark { scroll-margin-top: 30vh; }
 .rc-source { font-weight: 600; }
 .rc-meta { color: #666; font-size: 0.88em; }
 .rc-badge { display: inline-block; border-radius: 0.6em; padding: 0 0.5em; font-size: 0.8em; color: white; }
@@ -87,10 +81,12 @@ def quote_span(citation: Citation) -> tuple[int, int]:
     return (found, found + len(citation.quote)) if found >= 0 else (0, 0)
 
 
-def support_label(support: float) -> str:
-    if support >= SUPPORTED_AT:
+def support_label(support: float, threshold: float) -> str:
+    """Three words for the verifier's score: at or above the threshold it flags sentences at is
+    "supported"; the band just below it is "weak" (related, but not clearly saying the same)."""
+    if support >= threshold:
         return "supported"
-    return "weak" if support >= WEAK_AT else "unsupported"
+    return "weak" if support >= threshold / 2 else "unsupported"
 
 
 def answer_html(answer: Answer) -> str:
@@ -109,15 +105,18 @@ def answer_html(answer: Answer) -> str:
     return f'<div class="rc-answer">{" ".join(parts)}</div>'
 
 
-def citation_html(citation: Citation) -> str:
-    """One entry of the sources block: who said it, when, and the quote inside its passage."""
-    label = support_label(citation.support)
+def citation_html(citation: Citation, badge: str = "") -> str:
+    """One entry of the sources block: who said it, when, and the quote inside its passage.
+
+    ``badge`` is a ``support_label``; passages shown under a refusal cite nothing, so get none.
+    """
     meta = [m for m in (citation.author, citation.date, citation.source if citation.title else "",
                         f"page {citation.page}" if citation.page else "") if m]
     start, end = quote_span(citation)
+    badge_html = f'<span class="rc-badge rc-badge-{badge}">{badge}</span>' if badge else ""
     return (f'<div><span class="rc-marker">[{citation.n}]</span> '
             f'<span class="rc-source">{html.escape(citation.title or citation.source)}</span> '
-            f'<span class="rc-badge rc-badge-{label}">{label}</span><br>'
+            f'{badge_html}<br>'
             f'<span class="rc-meta">{html.escape(" · ".join(meta) or "author and date unknown")}</span>'
             f'<div class="rc-passage">{highlight_html(citation.passage, start, end)}</div></div>')
 
@@ -152,9 +151,10 @@ def _manifest_about(records: Sequence) -> str:
     if len(folders) != 1:
         return ""
     try:
-        return str(json.loads((folders.pop() / "manifest.json").read_text("utf-8")).get("about", "")).strip()
+        about = str(json.loads((folders.pop() / "manifest.json").read_text("utf-8")).get("about", "")).strip()
     except (OSError, ValueError, AttributeError):
         return ""
+    return re.split(r"(?<=[.!?])\s", about, maxsplit=1)[0]  # the rest is usually notes for maintainers
 
 
 def example_questions(records: Sequence, questions_path: Path, limit: int = 5) -> list[str]:
@@ -185,7 +185,7 @@ def example_questions(records: Sequence, questions_path: Path, limit: int = 5) -
 
 # -- exports and feedback ---------------------------------------------------------------------
 
-def conversation_markdown(answers: Iterable[Answer]) -> str:
+def conversation_markdown(answers: Iterable[Answer], threshold: float) -> str:
     """The conversation for a reader: each answer, then its sources with quotes and offsets."""
     lines = ["# ragchat conversation", ""]
     for turn, answer in enumerate(answers, 1):
@@ -195,12 +195,13 @@ def conversation_markdown(answers: Iterable[Answer]) -> str:
         if answer.notices:
             lines.append("")
         if answer.citations:
-            lines += ["Sources:", ""]
+            lines += ["Closest passages:" if answer.abstained else "Sources:", ""]
         for c in answer.citations:
             who = ", ".join(x for x in (c.author, c.date) if x)
+            verdict = "" if answer.abstained else f", {support_label(c.support, threshold)} ({c.support:.2f})"
             lines.append(f"- [{c.n}] {c.title or c.source}{f' ({who})' if who else ''}, {c.source}, "
-                         f"characters {c.start}–{c.end}, {support_label(c.support)} ({c.support:.2f})")
-            lines.append(f"  > {c.quote}")
+                         f"characters {c.start}–{c.end}{verdict}")
+            lines.append(f"  > {' '.join(c.quote.split())}")
         lines.append("")
     return "\n".join(lines)
 

@@ -192,5 +192,20 @@ def eval_(questions: Path | None, out: Path, backend: str | None, baseline: bool
         sys.exit(1)
 
 
+@main.command()
+@click.option("--port", type=int, default=8501, show_default=True, help="Port to serve the chat app on.")
+def ui(port: int) -> None:
+    """Serve the chat app (Streamlit) over the store the settings point at; open the printed URL."""
+    import os
+
+    import chatbot
+
+    app = Path(chatbot.__file__).resolve().parent / "app.py"
+    # exec, not a child process: Ctrl-C and a test's terminate() then reach Streamlit itself.
+    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+                              "--browser.gatherUsageStats", "false", "--server.port", str(port),
+                              "--client.showSidebarNavigation", "false", "--client.toolbarMode", "viewer"])
+
+
 if __name__ == "__main__":
     main()

@@ -73,7 +73,7 @@ def test_markdown_escape_keeps_line_breaks():
 
 
 def test_passage_html_marks_the_quote_and_shows_document_markup_as_text():
-    html = ui.citation_html(citation())
+    html = ui.citation_html(citation(), badge="supported")
     page = _Page(html)
     assert "script" not in page.tags and "a" not in page.tags and "img" not in page.tags and "b" not in page.tags
     assert page.marked == ["<script>alert(1)</script>"]
@@ -87,9 +87,14 @@ def test_quote_is_found_by_text_when_offsets_disagree():
     assert _Page(ui.citation_html(c)).marked == ["see [x](http://evil)"]
 
 
-@pytest.mark.parametrize("support, label", [(0.95, "supported"), (0.45, "weak"), (0.1, "unsupported")])
-def test_support_badge_words(support, label):
-    assert f"rc-badge-{label}" in ui.citation_html(citation(support=support))
+@pytest.mark.parametrize("support, label", [(0.95, "supported"), (0.5, "supported"), (0.3, "weak"), (0.1, "unsupported")])
+def test_support_words_follow_the_verifier_threshold(support, label):
+    assert ui.support_label(support, threshold=0.5) == label
+    assert f"rc-badge-{label}" in ui.citation_html(citation(support=support), badge=label)
+
+
+def test_passages_under_a_refusal_get_no_badge():
+    assert "rc-badge" not in ui.citation_html(citation())
 
 
 def test_answer_html_shows_markers_and_flags_unverified_sentences():
@@ -111,9 +116,9 @@ def test_document_view_marks_the_quote_with_the_anchor_the_scroll_script_uses():
 def test_exports_carry_citations_quotes_and_offsets():
     c = citation()
     answers = [answer_with(c), answer_with(abstained=True, text="I could not find this in the documents.")]
-    markdown = ui.conversation_markdown(answers)
+    markdown = ui.conversation_markdown(answers, threshold=0.5)
     assert "## 1. What does it say?" in markdown
-    assert f"characters {c.start}–{c.end}" in markdown and f"> {c.quote}" in markdown
+    assert f"characters {c.start}–{c.end}, supported (0.90)" in markdown and f"> {c.quote}" in markdown
     assert "*Refused:* I could not find this" in markdown
     data = json.loads(ui.conversation_json(answers))
     restored = [Answer.from_json(turn) for turn in data["turns"]]
@@ -169,5 +174,5 @@ def test_collection_summary_uses_the_corpus_description():
     records = [_record(p.name, path=str(corpus), date=d) for p, d in
                zip(sorted(corpus.glob("*.txt")), ["2023-02-24", "2024-06-11", "", "", ""])]
     line = ui.collection_summary(records)
-    assert line.startswith("5 documents (15 passages, dated 2023–2024): The bundled corpus")
+    assert line.startswith("5 documents (15 passages, dated 2023–2024): The bundled corpus") and line.endswith(")."), line
     assert ui.collection_summary([]).startswith("The library is empty")

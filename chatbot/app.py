@@ -1,0 +1,203 @@
+"""ragchat in the browser: ask the library, see the quotes behind every answer, add documents.
+
+Run with ``ragchat ui`` (or ``make run``). Streamlit runs each browser tab's session in its own
+thread, so one slow question never blocks another tab; what the tabs share (the Chroma client,
+the embedding model, the retriever's indexes) is cached once per process with
+``st.cache_resource`` or module-level caches and only read while answering. All document and
+user text goes through ``chatbot.ui_render`` so it is shown literally, never as markup.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import streamlit as st
+
+from chatbot import ui_render as ui
+from chatbot.answer import LLM_BACKENDS, stream_answer, turn_of
+from chatbot.schema import Answer, Citation
+from ingest.loaders import SUPPORTED
+from ingest.pipeline import ingest
+from ragchat.settings import Settings
+from vectorstore.store import Store, StoreError
+
+QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "questions.jsonl"
+BACKENDS = ("extractive", *LLM_BACKENDS)
+BACKEND_LABELS = {"extractive": "Extractive (quotes only, always available)", "ollama": "Ollama",
+                  "openai": "OpenAI-compatible server", "llamacpp": "Local GGUF model (llama.cpp)"}
+
+
+@st.cache_resource(show_spinner="Opening the library…")
+def open_store(settings: Settings) -> Store:
+    """One Chroma client per store for all sessions; its reads are thread-safe."""
+    return Store(settings)
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def cached_status(backend: str, settings: Settings) -> str:
+    """Probing a server can take seconds; every rerun of every tab need not repeat it."""
+    if backend == "extractive":
+        return "ready: answers with sentences quoted from the documents"
+    from chatbot.backends import backend_status
+
+    return backend_status(backend, settings)
+
+
+def new_chat() -> None:
+    st.session_state.answers = []
+    st.session_state.chat += 1
+
+
+def ask(question: str) -> None:
+    st.session_state.pending = question
+
+
+def record_feedback(key: str, answer: Answer) -> None:
+    rating = st.session_state.get(key)
+    if rating is not None:
+        ui.append_feedback(settings.data_dir / "feedback.jsonl", ui.feedback_record(answer, thumbs_up=rating == 1))
+
+
+@st.dialog("Open in document", width="large")
+def open_document(citation: Citation) -> None:
+    st.markdown(f"**{ui.escape_markdown(citation.title or citation.source)}** · {ui.escape_markdown(citation.source)}")
+    try:
+        text = store.document_text(citation.doc_id)
+    except StoreError as exc:
+        st.warning(str(exc))
+        return
+    st.html(ui.document_html(text, citation.start, citation.end))
+    st.html(ui.SCROLL_TO_QUOTE, unsafe_allow_javascript=True)
+
+
+def show_sources(answer: Answer, key: str, badges: bool) -> None:
+    for j, c in enumerate(answer.citations):
+        st.html(ui.citation_html(c, ui.support_label(c.support, settings.support_threshold) if badges else ""))
+        if st.button("Open in document", key=f"{key}-open-{j}", icon=":material/description:", type="tertiary"):
+            open_document(c)
+
+
+def show_answer(answer: Answer, key: str) -> None:
+    if answer.abstained:
+        st.info(ui.escape_markdown(answer.answer), icon=":material/search_off:")
+    else:
+        st.html(ui.answer_html(answer))
+    for notice in answer.notices:
+        st.caption(f":material/info: {ui.escape_markdown(notice)}")
+    if answer.citations:
+        st.markdown("**Closest passages in the library**" if answer.abstained else "**Sources**")
+        show_sources(answer, key, badges=not answer.abstained)
+    st.feedback("thumbs", key=f"{key}-feedback", on_change=record_feedback, args=(f"{key}-feedback", answer))
+
+
+st.set_page_config(page_title="ragchat", page_icon="💬")
+st.html(ui.STYLE)
+st.session_state.setdefault("answers", [])
+st.session_state.setdefault("chat", 0)
+answers: list[Answer] = st.session_state.answers
+defaults = Settings.from_env()
+
+with st.sidebar:
+    st.page_link("app.py", label="Chat", icon=":material/forum:")
+    st.page_link("pages/evaluation.py", label="Evaluation", icon=":material/monitoring:")
+    st.button("New chat", icon=":material/add_comment:", on_click=new_chat, disabled=not answers, width="stretch")
+
+    st.subheader("Answering")
+    backend = st.selectbox("Backend", BACKENDS, index=BACKENDS.index(defaults.backend) if defaults.backend in BACKENDS else 0,
+                           format_func=lambda b: BACKEND_LABELS.get(b, b))
+    llm = {}
+    if backend in ("ollama", "openai"):
+        llm["llm_base_url"] = st.text_input("Server URL", defaults.llm_base_url,
+                                            placeholder="http://localhost:11434" if backend == "ollama" else "http://localhost:8000/v1")
+        llm["llm_model"] = st.text_input("Model", defaults.llm_model)
+    elif backend == "llamacpp":
+        llm["llm_model"] = st.text_input("GGUF file", defaults.llm_model, placeholder="/path/to/model.gguf")
+    settings = defaults.replace(**llm)  # the backend goes to stream_answer, so extractive shares the cache
+    st.caption(f":material/circle: {ui.escape_markdown(cached_status(backend, settings))}")
+    k = st.slider("Passages to read", 1, 12, settings.top_k)
+
+    store = open_store(defaults)
+    try:
+        records = sorted(store.documents().values(), key=lambda r: (r.date or "9999", r.label))
+    except StoreError as exc:
+        st.error(str(exc))
+        records = []
+    labels = {r.doc_id: r.label for r in records}
+    chosen = st.multiselect("Only search these documents", list(labels), format_func=labels.get,
+                            placeholder="All documents")
+
+    st.subheader("Library")
+    st.dataframe([{"Title": r.label, "Passages": r.chunks, "Date": r.date or "—"} for r in records],
+                 hide_index=True, width="stretch")
+    uploads = st.file_uploader(f"Add documents (up to {defaults.upload_max_mb} MB each)", type=[s.lstrip(".") for s in SUPPORTED],
+                               accept_multiple_files=True, max_upload_size=defaults.upload_max_mb,
+                               key=f"uploads-{st.session_state.get('upload_round', 0)}")
+    if uploads and st.button(f"Add {len(uploads)} file{'s' if len(uploads) > 1 else ''} to the library", type="primary"):
+        folder = settings.data_dir / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        problems, added = [], []
+        bar = st.progress(0.0)
+        for i, upload in enumerate(uploads):
+            bar.progress(i / len(uploads), text=f"Reading {upload.name}…")
+            problem = ui.upload_problem(upload.name, upload.size, SUPPORTED, defaults.upload_max_mb * 1_000_000)
+            if not problem:
+                path = folder / ui.safe_filename(upload.name)
+                path.write_bytes(upload.getvalue())
+                report = ingest([path], defaults, store=store, progress=False, on_error=lambda *_: None)
+                problem = report.failed[0][1] if report.failed else ""
+                if problem:
+                    path.unlink(missing_ok=True)
+            (problems.append((upload.name, problem)) if problem else added.append(upload.name))
+        bar.progress(1.0, text="Done")
+        st.session_state.upload_result = (added, problems)
+        st.session_state.upload_round = st.session_state.get("upload_round", 0) + 1
+        st.rerun()
+    if "upload_result" in st.session_state:
+        added, problems = st.session_state.upload_result
+        if added:
+            st.success(f"Added {len(added)} file{'s' if len(added) > 1 else ''}.")
+        for name, reason in problems:
+            st.warning(f"{ui.escape_markdown(name)}: {ui.escape_markdown(reason)}")
+
+    if answers:
+        st.subheader("This conversation")
+        st.download_button("Export as Markdown", ui.conversation_markdown(answers, settings.support_threshold), "ragchat-conversation.md",
+                           "text/markdown", icon=":material/download:", width="stretch")
+        st.download_button("Export as JSON", ui.conversation_json(answers), "ragchat-conversation.json",
+                           "application/json", icon=":material/data_object:", width="stretch")
+
+st.title("Ask the library")
+if not answers:
+    st.caption(ui.escape_markdown(ui.collection_summary(records)))
+    for i, example in enumerate(ui.example_questions(records, QUESTIONS)):
+        st.button(example, key=f"example-{i}", on_click=ask, args=(example,), icon=":material/help:")
+
+for i, past in enumerate(answers):
+    with st.chat_message("user"):
+        st.markdown(ui.escape_markdown(past.question))
+    with st.chat_message("assistant"):
+        show_answer(past, f"{st.session_state.chat}-{i}")
+
+question = st.chat_input("Ask a question about the documents") or st.session_state.pop("pending", None)
+if question:
+    with st.chat_message("user"):
+        st.markdown(ui.escape_markdown(question))
+    with st.chat_message("assistant"):
+        placeholder, streamed, final = st.empty(), "", None
+        try:
+            pieces = stream_answer(question, [turn_of(a) for a in answers], settings=settings, backend=backend, k=k,
+                                   docs=chosen or None)
+            with st.spinner("Searching the library…"):
+                first = next(pieces)
+            for piece in itertools.chain([first], pieces):
+                if isinstance(piece, Answer):
+                    final = piece
+                else:
+                    streamed += piece
+                    placeholder.markdown(ui.escape_markdown(streamed) + " ▌")
+        except StoreError as exc:
+            placeholder.error(str(exc))
+    if final is not None:
+        answers.append(final)
+        st.rerun()  # draw it like every earlier answer, and let the sidebar export include it
