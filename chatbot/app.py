@@ -17,8 +17,8 @@ import streamlit as st
 from chatbot import ui_render as ui
 from chatbot.answer import LLM_BACKENDS, stream_answer, turn_of
 from chatbot.schema import Answer, Citation
+from chatbot.uploads import add_files
 from ingest.loaders import SUPPORTED
-from ingest.pipeline import ingest
 from ragchat.settings import Settings
 from vectorstore.store import Store, StoreError
 
@@ -39,9 +39,16 @@ def cached_status(backend: str, settings: Settings) -> str:
     """Probing a server can take seconds; every rerun of every tab need not repeat it."""
     if backend == "extractive":
         return "ready: answers with sentences quoted from the documents"
-    from chatbot.backends import backend_status
+    from chatbot import backends
 
-    return backend_status(backend, settings)
+    if hasattr(backends, "backend_status"):
+        return backends.backend_status(backend, settings)
+    # Until the backends module can probe a server, say what will be tried and what happens if it fails.
+    if backend == "llamacpp":
+        found = bool(settings.llm_model) and Path(settings.llm_model).expanduser().is_file()
+        return f"{'model file found' if found else 'no GGUF file at that path'}; answers fall back to extractive on failure"
+    return (f"will use {settings.llm_model or 'the default model'} at {settings.llm_base_url or 'the default URL'}; "
+            "answers fall back to extractive if it is unreachable")
 
 
 def new_chat() -> None:
@@ -134,21 +141,9 @@ with st.sidebar:
                                accept_multiple_files=True, max_upload_size=defaults.upload_max_mb,
                                key=f"uploads-{st.session_state.get('upload_round', 0)}")
     if uploads and st.button(f"Add {len(uploads)} file{'s' if len(uploads) > 1 else ''} to the library", type="primary"):
-        folder = settings.data_dir / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
-        problems, added = [], []
         bar = st.progress(0.0)
-        for i, upload in enumerate(uploads):
-            bar.progress(i / len(uploads), text=f"Reading {upload.name}…")
-            problem = ui.upload_problem(upload.name, upload.size, SUPPORTED, defaults.upload_max_mb * 1_000_000)
-            if not problem:
-                path = folder / ui.safe_filename(upload.name)
-                path.write_bytes(upload.getvalue())
-                report = ingest([path], defaults, store=store, progress=False, on_error=lambda *_: None)
-                problem = report.failed[0][1] if report.failed else ""
-                if problem:
-                    path.unlink(missing_ok=True)
-            (problems.append((upload.name, problem)) if problem else added.append(upload.name))
+        added, problems = add_files([(u.name, u.getvalue()) for u in uploads], defaults, store,
+                                    progress=lambda done, name: bar.progress(done / len(uploads), text=f"Reading {name}…"))
         bar.progress(1.0, text="Done")
         st.session_state.upload_result = (added, problems)
         st.session_state.upload_round = st.session_state.get("upload_round", 0) + 1

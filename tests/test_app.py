@@ -92,3 +92,32 @@ def test_exports_and_feedback_carry_the_citations(app, tmp_path):
     record = json.loads(lines[0])
     assert (record["rating"], record["question"]) == ("down", QUESTION)
     assert record["citations"][0]["quote"] == cited.quote
+
+
+def test_unreachable_llm_falls_back_with_a_caption_not_a_crash(app):
+    app.selectbox[0].set_value("ollama").run()
+    app.text_input[0].set_value("http://127.0.0.1:9").run()  # nothing listens on the discard port
+    assert any("extractive" in c.value for c in app.sidebar.caption)
+    ask(app, QUESTION)
+    assert not app.error
+    answer = app.session_state.answers[0]
+    assert answer.backend == "extractive" and "789" in answer.answer
+    assert any("ollama backend failed" in c.value for c in app.caption)
+
+
+def test_uploads_are_ingested_under_safe_names_and_bad_files_say_why(settings):
+    from chatbot.uploads import add_files
+    from vectorstore.store import Store
+
+    text = b"The Khyber Pass links Peshawar with Jalalabad. Traders have used it for centuries.\n"
+    added, refused = add_files([("../../My notes <1>.txt", text), ("tool.exe", b"MZ"), ("blank.md", b""),
+                                ("bytes.txt", b"\x00\x01\x02 binary"), ("huge.txt", b"x" * (settings.upload_max_mb * 1_000_000 + 1))],
+                               settings)
+    assert added == ["../../My notes <1>.txt"]
+    reasons = dict(refused)
+    assert reasons["tool.exe"].startswith("unsupported type .exe")
+    assert reasons["blank.md"] == "empty file"
+    assert reasons["bytes.txt"] == "binary content, not text"
+    assert reasons["huge.txt"].startswith("too large")
+    assert sorted(p.name for p in (settings.data_dir / "uploads").iterdir()) == ["My_notes_1.txt"]
+    assert [d.source for d in Store(settings).documents().values()] == ["My_notes_1.txt"]

@@ -1,0 +1,38 @@
+"""Uploaded files into the library: checked, saved under a safe name, ingested one by one.
+
+Apart from the Streamlit script so the rules (type and size limits, names that cannot leave the
+uploads folder, bad files listed with their reason and not kept) are tested on a real store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from chatbot.ui_render import safe_filename, upload_problem
+from ingest.loaders import SUPPORTED
+from ingest.pipeline import ingest
+from ragchat.settings import Settings
+from vectorstore.store import Store
+
+
+def add_files(files: Sequence[tuple[str, bytes]], settings: Settings, store: Store | None = None,
+              progress: Callable[[int, str], None] = lambda done, name: None) -> tuple[list[str], list[tuple[str, str]]]:
+    """(names added, [(name, reason)] refused) for ``files`` given as (uploaded name, content)."""
+    folder = settings.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    added, refused = [], []
+    for done, (name, data) in enumerate(files):
+        progress(done, name)
+        problem = upload_problem(name, len(data), SUPPORTED, settings.upload_max_mb * 1_000_000)
+        if not problem:
+            path = folder / safe_filename(name)
+            path.write_bytes(data)
+            report = ingest([path], settings, store=store, progress=False, on_error=lambda *_: None)
+            problem = report.failed[0][1] if report.failed else ""
+            if problem:
+                path.unlink(missing_ok=True)
+        if problem:
+            refused.append((name, problem))
+        else:
+            added.append(name)
+    return added, refused
