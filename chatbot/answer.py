@@ -17,7 +17,7 @@ from functools import lru_cache
 from chatbot import extractive
 from chatbot.citations import Numbering, split_marked, with_markers
 from chatbot.schema import Answer, Citation, Retrieved, Sentence
-from chatbot.verify import SentenceEncoder, check, missing_facts, facts_of
+from chatbot.verify import Facts, SentenceEncoder, check, facts_of, missing_facts
 from ragchat.settings import Settings
 from vectorstore.embeddings import LocalEmbeddings
 from vectorstore.followups import Turn
@@ -117,10 +117,11 @@ def turn_of(result: Answer) -> Turn:
 def _refusal_reason(question: str, retrieval, composition, settings: Settings, documents: dict[str, DocRecord]) -> str:
     """Why the documents do not answer, or "" when they do.
 
-    Four signals, calibrated on the evaluation set's unanswerable questions: retrieval finds
+    Five signals, calibrated on the evaluation set's unanswerable questions: retrieval finds
     nothing close; no sentence answers squarely; no sentence is even about the question; or the
     question names a figure or name that no retrieved passage contains (asking about 2025 when
-    the documents stop at 2024). Names in brackets are aliases ("Daesh-K (ISIS-K)"), and the
+    the documents stop at 2024), or a name the passages chosen to answer from lack (a question
+    about Iran answered from sentences about Pakistan). Names in brackets are aliases ("Daesh-K (ISIS-K)"), and the
     documents' authors and titles count, since "according to Taut Bataut" names an author.
     """
     if not retrieval.passages or retrieval.strength < settings.abstain_threshold:
@@ -129,10 +130,15 @@ def _refusal_reason(question: str, retrieval, composition, settings: Settings, d
         return "no passage sentence answers the question"
     if composition.similarity < settings.answer_min_similarity:
         return f"no passage sentence is about the question (best similarity {composition.similarity:.2f})"
-    evidence = " ".join([p.text for p in retrieval.passages] + [f"{r.title} {r.author}" for r in documents.values()])
-    absent = missing_facts(facts_of(_ALIASES.sub(" ", question)), evidence)
+    library = " ".join(f"{r.title} {r.author}" for r in documents.values())
+    asked = facts_of(_ALIASES.sub(" ", question))
+    absent = missing_facts(asked, " ".join(p.text for p in retrieval.passages) + " " + library)
     if absent:
         return f"the documents never mention {', '.join(sorted(absent))}"
+    chosen = " ".join(retrieval.passages[c.passage].text for c in composition.picks)
+    unnamed = missing_facts(Facts(frozenset(), asked.names), chosen + " " + library)
+    if unnamed:
+        return f"the passages that come closest do not mention {', '.join(sorted(unnamed))}"
     return ""
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chatbot.citations import Span, split_sentences
-from chatbot.verify import SentenceEncoder, facts_of, lexical_overlap, names_in, numbers_in
+from chatbot.verify import Facts, SentenceEncoder, facts_of, lexical_overlap, missing_facts, names_in, numbers_in
 from vectorstore.bm25 import tokenize
 
 _BROAD = re.compile(r"^(why|how (could|can|should|do|does|did|has|have|is|are|would)|what (are|were) the (main|key|major)|"
@@ -32,6 +32,9 @@ _COUNTED = re.compile(r"\bhow many ((?:[\w-]+ ){0,3}?[\w-]+?)(?= (?:did|do|does|
 _MULTI_PART = re.compile(r"\band (how|what|which|who|when|where|why)\b|\b(each|both)\b|:", re.I)
 _DATE = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|october|"
                    r"november|december)\b", re.I)
+
+
+_MONTH = re.compile(r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def compose(question: str, query: str, passages: Sequence, encoder: SentenceEnco
         if max(float(cand.vector @ p.vector) for p in picks) > 0.8:
             continue  # says what a picked sentence already says
         adds = (_terms(cand.span.text) & wanted) - covered
-        if broad or adds or cand.score >= lead.score - margin / 3:
+        if broad or adds:
             picks.append(cand)
             covered |= _terms(cand.span.text) & wanted
     return Composition(picks, lead.score, similarity)
@@ -93,14 +96,21 @@ def _candidates(question: str, query: str, passages: Sequence, encoder: Sentence
     top_passage = max(p.score for p in passages) or 1.0
     q_numbers = numbers_in(question + " " + query)
     q_names = names_in(question + " " + query)
+    q_months = _months(question)
+    # A sentence from a passage about the names the question asks about is more likely the answer.
+    name_share = [1.0 - len(missing_facts(Facts(frozenset(), q_names), p.text)) / len(q_names) if q_names else 1.0
+                  for p in passages]
     result = []
     for (i, span), sim, vector in zip(spans, sims, s_vecs):
         text = span.text
         score = (float(sim) + 0.35 * lexical_overlap(question, text) + 0.15 * lexical_overlap(query, text)
-                 + 0.1 * passages[i].score / top_passage)
+                 + 0.1 * passages[i].score / top_passage + 0.2 * name_share[i])
         numbers = numbers_in(text)
         if q_numbers:
             score += 0.15 * len(q_numbers & numbers) / len(q_numbers)
+        if q_months:  # "January 2023" asks about January, not about July-September of that year
+            months = _months(text)
+            score += 0.15 * len(q_months & months) / len(q_months) - (0.15 if months and not q_months & months else 0.0)
         score += _answer_type_bonus(question, text, numbers, q_numbers, q_names)
         if counted and _counts(text, counted):
             score += 0.25
@@ -137,6 +147,10 @@ def _counts(text: str, nouns: frozenset[str]) -> bool:
         if numbers_in(word.strip(",.")) and any(set(tokenize(w)) & nouns for w in words[i + 1:i + 4]):
             return True
     return False
+
+
+def _months(text: str) -> set[str]:
+    return {m.group().lower() for m in _MONTH.finditer(text)}
 
 
 def _years(numbers: frozenset[str]) -> set[str]:

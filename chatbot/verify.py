@@ -80,8 +80,13 @@ def missing_facts(facts: Facts, evidence: str) -> set[str]:
     numbers = numbers_in(evidence)
     lower = evidence.lower()
     missing = {n for n in facts.numbers if n not in numbers}
-    missing.update(n for n in facts.names if n not in lower)
+    missing.update(n for n in facts.names if _name_stem(n) not in lower)
     return missing
+
+
+def _name_stem(name: str) -> str:
+    """Enough of a name to match its other forms: "Pakistani" finds "Pakistan", "Iranian" "Iran"."""
+    return name[:max(min(5, len(name)), len(name) - 3)]
 
 
 class SentenceEncoder:

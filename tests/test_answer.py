@@ -58,13 +58,13 @@ def test_unanswerable_question_is_refused_plainly_with_the_closest_passages(corp
 
 
 def test_follow_up_uses_the_previous_turn(corpus_settings):
-    first = answer("How many people were killed in militant attacks across Pakistan in January 2023?",
+    first = answer("How many undocumented Afghan refugees is Pakistan sending back to Afghanistan?",
                    settings=corpus_settings)
-    assert "134" in first.answer
+    assert "1.7 million" in first.answer
     turn = turn_of(first)
     assert turn.cited_chunk_ids and turn.answer == first.answer
-    follow = answer("And how many were injured?", (turn,), settings=corpus_settings)
-    assert not follow.abstained and "254" in follow.answer and follow.query != follow.question
+    follow = answer("How many had the UN said were directed to leave so far?", (turn,), settings=corpus_settings)
+    assert not follow.abstained and "327,000" in follow.answer
 
 
 def test_stream_yields_sentences_then_the_same_answer(corpus_settings):
