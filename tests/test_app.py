@@ -121,3 +121,23 @@ def test_uploads_are_ingested_under_safe_names_and_bad_files_say_why(settings):
     assert reasons["huge.txt"].startswith("too large")
     assert sorted(p.name for p in (settings.data_dir / "uploads").iterdir()) == ["My_notes_1.txt"]
     assert [d.source for d in Store(settings).documents().values()] == ["My_notes_1.txt"]
+
+
+def test_evaluation_page_shows_the_last_report(corpus_settings, tmp_path, monkeypatch):
+    from evals.runner import run
+
+    questions = tmp_path / "questions.jsonl"
+    bundled = (Path(APP).parent.parent / "evals" / "questions.jsonl").read_text().splitlines()
+    questions.write_text("\n".join(line for line in bundled if line.startswith(('{"id": "q003"', '{"id": "q074"'))) + "\n")
+    run(corpus_settings, questions, tmp_path / "data" / "eval")
+    monkeypatch.setenv("RAGCHAT_STORE_DIR", str(corpus_settings.store_path))
+    monkeypatch.setenv("RAGCHAT_DATA_DIR", str(tmp_path / "data"))
+
+    page = AppTest.from_file(APP, default_timeout=60).switch_page("pages/evaluation.py").run()
+    assert not page.exception, page.exception
+    metrics, per_question = (d.value for d in page.dataframe)
+    assert "Correctness" in list(metrics["Metric"])
+    assert list(per_question["Id"]) == ["q003", "q074"]
+    assert list(per_question["Passed"]) == [True, True]
+    assert "789" in per_question["Answer"][0] and "000_b06fe420cd4f60ee.txt" in per_question["Citations"][0]
+    assert [b.label for b in page.button] == ["Run the benchmark"]
