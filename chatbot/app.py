@@ -37,18 +37,9 @@ def open_store(settings: Settings) -> Store:
 @st.cache_data(ttl=15, show_spinner=False)
 def cached_status(backend: str, settings: Settings) -> str:
     """Probing a server can take seconds; every rerun of every tab need not repeat it."""
-    if backend == "extractive":
-        return "ready: answers with sentences quoted from the documents"
-    from chatbot import backends
+    from chatbot.backends import backend_status
 
-    if hasattr(backends, "backend_status"):
-        return backends.backend_status(backend, settings)
-    # Until the backends module can probe a server, say what will be tried and what happens if it fails.
-    if backend == "llamacpp":
-        found = bool(settings.llm_model) and Path(settings.llm_model).expanduser().is_file()
-        return f"{'model file found' if found else 'no GGUF file at that path'}; answers fall back to extractive on failure"
-    return (f"will use {settings.llm_model or 'the default model'} at {settings.llm_base_url or 'the default URL'}; "
-            "answers fall back to extractive if it is unreachable")
+    return backend_status(backend, settings)
 
 
 def new_chat() -> None:

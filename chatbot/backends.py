@@ -8,8 +8,10 @@ Passages go into the prompt fenced as data, so text inside a document cannot pos
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from importlib.resources import files
@@ -85,6 +87,40 @@ def rewriter(backend: str, settings: Settings) -> Callable[[str, Sequence[Turn]]
         return text.strip().splitlines()[0].strip(" \"'") if text.strip() else question
 
     return rewrite
+
+
+def backend_status(backend: str, settings: Settings) -> str:
+    """One line for the settings panel: can this backend answer right now, and if not, what to do.
+
+    A cheap probe (the server's model list, or the GGUF file) rather than a generation, so the
+    panel can refresh it often; whatever it says, a failing backend still falls back to extractive.
+    """
+    if backend == "extractive":
+        return "ready: answers with sentences quoted from the documents"
+    if backend == "llamacpp":
+        path = Path(settings.llm_model).expanduser() if settings.llm_model else None
+        if path is None or not path.is_file():
+            return f"no GGUF file at {settings.llm_model or '(unset)'}: set RAGCHAT_LLM_MODEL to a .gguf path"
+        try:
+            import llama_cpp  # noqa: F401  (an optional extra)
+        except ImportError:
+            return "llama-cpp-python is not installed: pip install 'ragchat[llamacpp]'"
+        return f"ready: {path.name}"
+    if backend not in ("ollama", "openai"):
+        return f"unknown backend {backend!r}"
+    base = (settings.llm_base_url or ("http://localhost:11434" if backend == "ollama" else "https://api.openai.com/v1")).rstrip("/")
+    url = f"{base}/api/tags" if backend == "ollama" else f"{base}/models"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            listing = json.loads(response.read() or b"{}")
+    except Exception as exc:  # refused, timed out, not JSON: all mean "not usable now"
+        return f"unreachable at {base} ({_one_line(exc)}); answers fall back to extractive"
+    names = [m.get("name") or m.get("id") or "" for m in listing.get("models" if backend == "ollama" else "data", [])]
+    wanted = settings.llm_model
+    if wanted and names and not any(n == wanted or n.split(":")[0] == wanted for n in names):
+        return f"reachable at {base}, but it has no model {wanted!r} (it has: {', '.join(names[:5])})"
+    return f"ready: {wanted or (names[0] if names else 'server default')} at {base}"
 
 
 @lru_cache(maxsize=4)
