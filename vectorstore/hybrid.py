@@ -294,9 +294,22 @@ def to_document(passage: Passage) -> Document:
         "end": passage.end, "score": passage.score, "dense": passage.dense, "page": passage.page})
 
 
-@lru_cache(maxsize=4)
+_ANSWER_ONLY = ("backend", "llm_model", "llm_base_url", "llm_api_key", "llm_timeout", "llm_max_tokens",
+                "llm_temperature", "llm_context")
+
+
 def open_retriever(settings: Settings) -> HybridRetriever:
-    """One retriever per settings, so the app and the CLI share the loaded model and index."""
+    """One retriever per store and retrieval settings, shared by the app's tabs and the CLI.
+
+    Settings that only the answering step reads (which LLM, where) are left out of the cache key,
+    so typing a server URL in the app does not open a second copy of the store and index.
+    """
+    defaults = Settings()
+    return _open_retriever(settings.replace(**{name: getattr(defaults, name) for name in _ANSWER_ONLY}))
+
+
+@lru_cache(maxsize=4)
+def _open_retriever(settings: Settings) -> HybridRetriever:
     store = Store(settings)
     embeddings = LocalEmbeddings(settings.embedding_model, settings.embedding_batch)
     store.check_model(embeddings.name)
