@@ -3,7 +3,7 @@ for a test to fail on, but worth reading before and after a change.
 
 ``python -m evals.bench`` builds a fresh store of the bundled corpus in a temporary folder, then
 runs each benchmark in ``BENCHMARKS`` on it. A benchmark is a function of the corpus settings
-returning printable lines, so adding one (e.g. answer latency) is one function and one list entry.
+returning printable lines, so adding one is one function and one list entry.
 """
 
 from __future__ import annotations
@@ -47,6 +47,23 @@ def retrieval_latency(settings: Settings) -> list[str]:
             f"  median per stage (ms): {breakdown}"]
 
 
+def answer_latency(settings: Settings) -> list[str]:
+    """Warm end-to-end latency of the default extractive answer: retrieval, composition, verification."""
+    from chatbot.answer import answer
+
+    questions = [q.question for q in load_questions()]
+    for question in questions:  # warm-up pass, as for retrieval
+        answer(question, settings=settings)
+    totals = []
+    for _ in range(ROUNDS):
+        for question in questions:
+            started = time.perf_counter()
+            answer(question, settings=settings)
+            totals.append((time.perf_counter() - started) * 1000)
+    return [f"extractive answer, warm ({len(totals)} questions): "
+            f"p50 {percentile(totals, 0.5):.1f} ms, p95 {percentile(totals, 0.95):.1f} ms"]
+
+
 def bm25_update_cost(settings: Settings) -> list[str]:
     """What one ingest of one new document costs the BM25 index: load, add the document, save."""
     path = CORPUS / "002_c8b9326db87545d0.txt"  # the largest bundled document: the worst case here
@@ -67,7 +84,7 @@ def bm25_update_cost(settings: Settings) -> list[str]:
             f"save {(saved - added) * 1000:.1f} ms ({size / 1024:.0f} KiB index)"]
 
 
-BENCHMARKS: list[Callable[[Settings], list[str]]] = [retrieval_latency, bm25_update_cost]
+BENCHMARKS: list[Callable[[Settings], list[str]]] = [retrieval_latency, answer_latency, bm25_update_cost]
 
 
 def main() -> int:
