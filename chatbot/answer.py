@@ -65,9 +65,11 @@ def stream_answer(question: str, history: Sequence[Turn] = (), *, settings: Sett
                   retrieved=[Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)) for p in passages])
 
     t = time.perf_counter()
-    composition = extractive.compose(question, retrieval.query, passages, res.encoder) if passages else None
+    composition = extractive.compose(question, retrieval.query, passages, res.encoder, res.about()) if passages else None
+    if composition is not None:
+        composition = _compose_parts(question, history, composition, passages, res, k, docs, date_from, date_to, base)
     timings["compose"] = _ms(t)
-    reason = _refusal_reason(question, retrieval, composition, settings, res.documents)
+    reason = _refusal_reason(question, retrieval, composition, settings, res.documents, passages)
     if reason:
         result = _refusal(base, passages, composition, res, reason)
         yield result.answer
@@ -106,6 +108,40 @@ def stream_answer(question: str, history: Sequence[Turn] = (), *, settings: Sett
     yield _finish(result, started)
 
 
+def _compose_parts(question: str, history: Sequence[Turn], whole, passages: list, res: "_Resources", k, docs,
+                   date_from, date_to, base: Answer):
+    """For a question asking several things, one best sentence per part, each from its own search.
+
+    "How many attacks in 2023 and how many in 2024?" is two questions; answered as one, its best
+    sentence answers one part and the rest of the answer repeats that part. Each part is searched
+    separately (the passages it brings join ``passages``, so they can be cited) and contributes its
+    leading sentence, in the order the parts were asked; the whole question's best sentences fill
+    up to the usual length only if a part found nothing new.
+    """
+    parts = extractive.sub_questions(question)
+    if len(parts) < 2:
+        return whole
+    seen = {(p.doc_id, p.start, p.end) for p in passages}
+    picks: list = []
+    for part in parts:
+        found = res.retriever.retrieve(part, tuple(history), k=k, docs=list(docs) if docs else None,
+                                       date_from=date_from, date_to=date_to)
+        for p in found.passages:
+            if (p.doc_id, p.start, p.end) not in seen:
+                seen.add((p.doc_id, p.start, p.end))
+                passages.append(p)
+                base.retrieved.append(Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)))
+        composed = extractive.compose(part, found.query, passages, res.encoder, res.about())
+        chosen = {(passages[c.passage].doc_id, c.span.start) for c in picks}
+        lead = next((c for c in composed.ranked
+                     if (passages[c.passage].doc_id, c.span.start) not in chosen), None)
+        if lead is not None:
+            picks.append(lead)
+    if not picks:
+        return whole
+    return extractive.Composition(picks, whole.evidence, whole.similarity)
+
+
 def turn_of(result: Answer) -> Turn:
     """The history entry for a finished answer, so follow-ups can point back at what it cited."""
     return Turn(question=result.question, answer=result.answer,
@@ -114,7 +150,8 @@ def turn_of(result: Answer) -> Turn:
 
 # -- refusal --------------------------------------------------------------------------------------
 
-def _refusal_reason(question: str, retrieval, composition, settings: Settings, documents: dict[str, DocRecord]) -> str:
+def _refusal_reason(question: str, retrieval, composition, settings: Settings, documents: dict[str, DocRecord],
+                    passages: Sequence = ()) -> str:
     """Why the documents do not answer, or "" when they do.
 
     Five signals, calibrated on the evaluation set's unanswerable questions: retrieval finds
@@ -135,7 +172,8 @@ def _refusal_reason(question: str, retrieval, composition, settings: Settings, d
     absent = missing_facts(asked, " ".join(p.text for p in retrieval.passages) + " " + library)
     if absent:
         return f"the documents never mention {', '.join(sorted(absent))}"
-    chosen = " ".join(retrieval.passages[c.passage].text for c in composition.picks)
+    passages = passages or retrieval.passages  # with a multi-part question's own searches added
+    chosen = " ".join(passages[c.passage].text for c in composition.picks)
     unnamed = missing_facts(Facts(frozenset(), asked.names), chosen + " " + library)
     if unnamed:
         return f"the passages that come closest do not mention {', '.join(sorted(unnamed))}"
@@ -252,6 +290,10 @@ class _Resources:
         if doc_id not in self.documents:  # ingested since we cached: reread once
             self.documents = self.store.documents()
         return self.documents.get(doc_id)
+
+    def about(self) -> dict[str, str]:
+        """Each document's title and author, which a question may name ("according to ...")."""
+        return {d: f"{r.title} {r.author}" for d, r in self.documents.items()}
 
     def chunk_spans(self, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
         todo = [i for i in ids if i not in self.spans]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,8 @@ _WHO = re.compile(r"^(who|whom|which|what is the name|name)\b", re.I)
 _REFERENCE = re.compile(r"^\s*\d{1,3}\.\s|https?://|www\.|pic\.twitter|\(@\w+\)|^—|\((?:19|20)\d\d\)\s*:?\s")
 _PERCENT_ASKED = re.compile(r"\b(percent|percentage|share|proportion|fraction|by how much|rate)\b", re.I)
 _PERCENT = re.compile(r"\d\s*(%|percent)", re.I)
+_SHARE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:%|percent|per cent)", re.I)
+_ATTRIBUTION = re.compile(r"\baccording to ([^,;?]+)", re.I)
 _COUNTED = re.compile(r"\bhow many ((?:[\w-]+ ){0,3}?[\w-]+?)(?= (?:did|do|does|were|was|are|is|have|has|had|will|would|could|in|of|on|at|from|per|across)\b|\?|$)", re.I)
 _MULTI_PART = re.compile(r"\band (how|what|which|who|when|where|why)\b|\b(each|both)\b|:", re.I)
 _DATE = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|october|"
@@ -35,6 +37,17 @@ _DATE = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|
 
 
 _MONTH = re.compile(r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\b", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# "..., and how many ...", "... and which ...": a second question joined to the first.
+_WH_JOIN = re.compile(r",?\s+and\s+(?=(?:how|what|which|who|whom|when|where|why)\b)", re.I)
+# "from A and from B", "according to A and according to B", "in 2023 and again in 2024": one question asked of two things.
+_PREPOSITIONS = r"according to|from|in|for|by|on|at|during|since|about|between|to"
+_REPEATED = re.compile(rf",?\s+and\s+(?:again\s+|also\s+|then\s+)?(?P<p>{_PREPOSITIONS})\s+(?=\S)", re.I)
+_ASKS = re.compile(r"(how|what|which|who|whom|when|where|why|is|are|was|were|do|does|did|has|have|had|can|could|"
+                   r"will|would|should)\b", re.I)
+_QUESTION_WORD = re.compile(r"\b(how|what|which|who|whom|when|where|why)\b", re.I)
+_ANAPHOR = frozenset("they them their it its this that these those he she his her".split())
+_QUESTION_TERMS = frozenset("many much long often far name number".split())
 
 
 @dataclass(frozen=True)
@@ -50,15 +63,99 @@ class Composition:
     picks: list[Candidate]
     evidence: float  # score of the leading sentence: how squarely the passages answer
     similarity: float  # best cosine similarity of any passage sentence to the question (or its rewrite)
+    ranked: list[Candidate] = field(default_factory=list)  # every usable sentence, best first
 
 
 def is_broad(question: str) -> bool:
     return bool(_BROAD.search(question.strip())) or question.count("?") > 1
 
 
-def compose(question: str, query: str, passages: Sequence, encoder: SentenceEncoder) -> Composition:
-    """Pick the answer sentences: 1-3 for a factual question, up to 5 for a broad one."""
-    candidates, similarity = _candidates(question, query, passages, encoder)
+def sub_questions(question: str) -> list[str]:
+    """The separate questions a multi-part question asks, each able to stand alone; [question] if one.
+
+    Three deterministic cues: a second question joined with "and how/what/which ..." ("How many
+    attacks in 2023 and how many in 2024?"); one question asked of two things with a repeated
+    preposition ("... from the partnership and from the Taliban", "according to A and according
+    to B", "in 2023 and again in 2024"); and a statement before a colon or semicolon that sets the
+    scene for the questions after it. A part too short to stand alone ("how many in 2024") borrows
+    the other part's words, minus the figures it replaces; a part that only points back ("and how
+    do they differ") is left to the answer of the part it points at.
+    """
+    text = " ".join(question.strip().split())
+    preamble, body = "", text
+    head, sep, tail = text.rpartition(":") if ":" in text else text.rpartition(";")
+    if sep and head and not _QUESTION_WORD.match(head) and _QUESTION_WORD.search(tail):
+        preamble, body = head.strip(), tail.strip()
+    pieces = [p.strip(" ,?") for p in _WH_JOIN.split(body) if p.strip(" ,?")]
+    if not _ASKS.match(pieces[0]):  # "China set up a mechanism with Pakistan and which other country?" is one question
+        pieces = [body.strip(" ,?")]
+    if preamble:
+        scenes = _split_repeated(preamble)
+        if len(scenes) > 1 and len(pieces) == 1:  # "A went in 2023 and again in 2024; what was each visit about?"
+            pieces = [f"{scene}; {pieces[0]}" for scene in scenes]
+        else:
+            pieces = [f"{preamble}: {p}" for p in pieces]
+    elif len(pieces) == 1:
+        pieces = _split_repeated(pieces[0])
+    parts = [p for p in pieces if not _points_back(p)]
+    if len(parts) < 2:
+        return [question]
+    return [_completed(p, parts) + "?" for p in parts]
+
+
+def _split_repeated(text: str) -> list[str]:
+    """"X from A and from B" -> ["X from A", "X from B"]; [text] when no preposition repeats."""
+    for match in _REPEATED.finditer(text):
+        prep = match.group("p").lower()
+        before = text[:match.start()]
+        first = [m for m in re.finditer(rf"\b{re.escape(prep)}\s", before, re.I)]
+        if not first:
+            continue
+        cut = first[-1].start()
+        stem, a, b = before[:cut].rstrip(" ,"), before[cut:].strip(" ,"), text[match.end() - 0:].strip(" ,?")
+        if stem and a and b:
+            return [f"{stem} {a}", f"{stem} {prep} {b}"]
+    return [text]
+
+
+def _points_back(part: str) -> bool:
+    """A part made of a pronoun and at most one word of its own ("how do they differ")."""
+    words = re.findall(r"[\w'-]+", part.lower())
+    own = [w for w in tokenize(part) if w not in _QUESTION_TERMS]
+    return any(w in _ANAPHOR for w in words) and len(own) <= 1
+
+
+def _completed(part: str, parts: list[str]) -> str:
+    """A part with fewer than two words of its own is the fullest part again with this part's figures.
+
+    "How many attacks hit Pakistan in 2023 and how many in 2024?": the second part is "How many
+    attacks hit Pakistan in 2024"; without figures to swap, the fullest part's words are appended.
+    """
+    own = [w for w in tokenize(part) if w not in _QUESTION_TERMS and not numbers_in(w)]
+    if len(own) >= 2:
+        return part
+    donor = max(parts, key=lambda p: len(tokenize(p)))
+    figures = _YEAR.findall(part) or [n for n in re.findall(r"\b\d[\d,.]*\b", part)]
+    donor_figures = _YEAR.findall(donor) or [n for n in re.findall(r"\b\d[\d,.]*\b", donor)]
+    if figures and len(donor_figures) == len(figures):
+        swapped = donor
+        for old, new in zip(donor_figures, figures):
+            swapped = re.sub(rf"\b{re.escape(old)}\b", new, swapped, count=1)
+        return swapped
+    have = set(tokenize(part))
+    borrowed = [w for w in re.findall(r"[\w'-]+", donor)
+                if not numbers_in(w) and w.lower() not in have and tokenize(w) and not _QUESTION_WORD.fullmatch(w)]
+    return f"{part} {' '.join(borrowed)}"
+
+
+def compose(question: str, query: str, passages: Sequence, encoder: SentenceEncoder,
+            about: dict[str, str] | None = None) -> Composition:
+    """Pick the answer sentences: 1-3 for a factual question, up to 5 for a broad one.
+
+    ``about`` maps a doc id to its title and author, so "according to <author>" favours that
+    author's document although the author's name is not in its passages.
+    """
+    candidates, similarity = _candidates(question, query, passages, encoder, about or {})
     if not candidates:
         return Composition([], 0.0, 0.0)
     ranked = sorted(candidates, key=lambda c: -c.score)
@@ -78,13 +175,20 @@ def compose(question: str, query: str, passages: Sequence, encoder: SentenceEnco
         if broad or adds:
             picks.append(cand)
             covered |= _terms(cand.span.text) & wanted
-    return Composition(picks, lead.score, similarity)
+    return Composition(picks, lead.score, similarity, ranked)
 
 
-def _candidates(question: str, query: str, passages: Sequence, encoder: SentenceEncoder) -> tuple[list[Candidate], float]:
+def _candidates(question: str, query: str, passages: Sequence, encoder: SentenceEncoder,
+                about: dict[str, str]) -> tuple[list[Candidate], float]:
     spans: list[tuple[int, Span]] = []
+    before: dict[int, str] = {}  # sentence start -> the sentence before it in its passage
     for i, passage in enumerate(passages):
-        spans.extend((i, s) for s in split_sentences(passage.text, passage.start) if _usable(s.text))
+        previous = ""
+        for s in split_sentences(passage.text, passage.start):
+            if _usable(s.text):
+                spans.append((i, s))
+                before[s.start] = previous
+            previous = s.text
     if not spans:
         return [], 0.0
     texts = [s.text for _, s in spans]
@@ -97,27 +201,55 @@ def _candidates(question: str, query: str, passages: Sequence, encoder: Sentence
     q_numbers = numbers_in(question + " " + query)
     q_names = names_in(question + " " + query)
     q_months = _months(question)
+    q_years = set(_YEAR.findall(question))
     # A sentence from a passage about the names the question asks about is more likely the answer.
-    name_share = [1.0 - len(missing_facts(Facts(frozenset(), q_names), p.text)) / len(q_names) if q_names else 1.0
-                  for p in passages]
+    name_share = [1.0 - len(missing_facts(Facts(frozenset(), q_names), p.text + " " + about.get(p.doc_id, "")))
+                  / len(q_names) if q_names else 1.0 for p in passages]
+    # "according to <someone>": the answer is what that person or document says.
+    cited = _attributed(question)
+    attributed = [1.0 - len(missing_facts(Facts(frozenset(), cited), p.text + " " + about.get(p.doc_id, ""))) / len(cited)
+                  if cited else 0.0 for p in passages]
     result = []
     for (i, span), sim, vector in zip(spans, sims, s_vecs):
         text = span.text
         score = (float(sim) + 0.35 * lexical_overlap(question, text) + 0.15 * lexical_overlap(query, text)
-                 + 0.1 * passages[i].score / top_passage + 0.2 * name_share[i])
+                 + 0.1 * passages[i].score / top_passage + 0.2 * name_share[i] + 0.25 * attributed[i])
         numbers = numbers_in(text)
         if q_numbers:
             score += 0.15 * len(q_numbers & numbers) / len(q_numbers)
         if q_months:  # "January 2023" asks about January, not about July-September of that year
             months = _months(text)
             score += 0.15 * len(q_months & months) / len(q_months) - (0.15 if months and not q_months & months else 0.0)
+        if q_years:
+            score += _year_match(q_years, text, before.get(span.start, ""))
         score += _answer_type_bonus(question, text, numbers, q_numbers, q_names)
-        if counted and _counts(text, counted):
-            score += 0.25
+        if counted:  # "how many attacks": a sentence counting attacks beats one counting anything else
+            score += 0.3 if _counts(text, counted) else -0.05
         if len(text.split()) < 6:
             score -= 0.3
         result.append(Candidate(span, i, score, vector))
     return result, float(np.max(sims))
+
+
+def _attributed(question: str) -> frozenset[str]:
+    """Names after "according to" ("according to PM Kakar" -> {"pm", "kakar"})."""
+    names: set[str] = set()
+    for match in _ATTRIBUTION.finditer(question):
+        names |= names_in("according to " + match.group(1))
+    return frozenset(names)
+
+
+def _year_match(asked: set[str], text: str, previous: str) -> float:
+    """Favour a sentence about the year asked; penalise one that names only other years.
+
+    A sentence often takes its year from the one before ("In 2024, attacks rose 72%. Of 521 total
+    attacks, ..."), so a sentence naming no year is judged by its predecessor's years.
+    """
+    own = set(_YEAR.findall(text))
+    years = own or set(_YEAR.findall(previous))
+    if asked & years:
+        return 0.15
+    return -0.15 if own else 0.0
 
 
 def _answer_type_bonus(question: str, text: str, numbers: frozenset[str], q_numbers: frozenset[str],
@@ -126,7 +258,10 @@ def _answer_type_bonus(question: str, text: str, numbers: frozenset[str], q_numb
     if _QUANTITY.search(question):
         if not numbers - q_numbers - _years(numbers):
             return -0.1
-        return 0.2 if bool(_PERCENT.search(text)) == bool(_PERCENT_ASKED.search(question)) else 0.05
+        # A share does not answer "how many", nor a count "what percentage".
+        shares = {m.group(1).replace(",", "") for m in _SHARE.finditer(text)}
+        counts = numbers - q_numbers - _years(numbers) - shares
+        return 0.2 if (shares if _PERCENT_ASKED.search(question) else counts) else -0.1
     if _WHEN.search(question):
         return 0.2 if _DATE.search(text) else -0.1
     if _WHO.search(question):
@@ -142,8 +277,10 @@ def _counted_nouns(question: str) -> frozenset[str]:
 
 def _counts(text: str, nouns: frozenset[str]) -> bool:
     """Whether a number in the text counts the thing asked: "521 total attacks", "seven Pakistani soldiers"."""
-    words = re.findall(r"[\w,.]+", text.lower())
+    words = re.findall(r"[\w,.%]+", text.lower())
     for i, word in enumerate(words):
+        if word.endswith("%") or i + 1 < len(words) and words[i + 1].startswith("percent"):
+            continue  # a share is not a count
         if numbers_in(word.strip(",.")) and any(set(tokenize(w)) & nouns for w in words[i + 1:i + 4]):
             return True
     return False
