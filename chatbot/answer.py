@@ -8,6 +8,7 @@ standard and the UI, CLI and evaluator all read the same ``Answer``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -121,22 +122,27 @@ def _compose_parts(question: str, history: Sequence[Turn], whole, passages: list
     parts = extractive.sub_questions(question)
     if len(parts) < 2:
         return whole
-    seen = {(p.doc_id, p.start, p.end) for p in passages}
+    seen = {(p.doc_id, p.start, p.end): i for i, p in enumerate(passages)}
     picks: list = []
     for part in parts:
         found = res.retriever.retrieve(part, tuple(history), k=k, docs=list(docs) if docs else None,
                                        date_from=date_from, date_to=date_to)
+        place = {}
         for p in found.passages:
-            if (p.doc_id, p.start, p.end) not in seen:
-                seen.add((p.doc_id, p.start, p.end))
+            key = (p.doc_id, p.start, p.end)
+            if key not in seen:
+                seen[key] = len(passages)
                 passages.append(p)
                 base.retrieved.append(Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)))
-        composed = extractive.compose(part, found.query, passages, res.encoder, res.about())
+            place[len(place)] = seen[key]
+        if not found.passages:
+            continue
+        composed = extractive.compose(part, found.query, found.passages, res.encoder, res.about())
         chosen = {(passages[c.passage].doc_id, c.span.start) for c in picks}
         lead = next((c for c in composed.ranked
-                     if (passages[c.passage].doc_id, c.span.start) not in chosen), None)
+                     if (found.passages[c.passage].doc_id, c.span.start) not in chosen), None)
         if lead is not None:
-            picks.append(lead)
+            picks.append(dataclasses.replace(lead, passage=place[lead.passage]))
     if not picks:
         return whole
     return extractive.Composition(picks, whole.evidence, whole.similarity)
@@ -167,6 +173,9 @@ def _refusal_reason(question: str, retrieval, composition, settings: Settings, d
         return "no passage sentence answers the question"
     if composition.similarity < settings.answer_min_similarity:
         return f"no passage sentence is about the question (best similarity {composition.similarity:.2f})"
+    missed = extractive.unanswered_part(question, [c.span.text for c in composition.picks])
+    if missed:
+        return missed
     library = " ".join(f"{r.title} {r.author}" for r in documents.values())
     asked = facts_of(_ALIASES.sub(" ", question))
     absent = missing_facts(asked, " ".join(p.text for p in retrieval.passages) + " " + library)

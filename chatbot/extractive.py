@@ -16,7 +16,7 @@ import numpy as np
 
 from chatbot.citations import Span, split_sentences
 from chatbot.verify import Facts, SentenceEncoder, facts_of, lexical_overlap, missing_facts, names_in, numbers_in
-from vectorstore.bm25 import tokenize
+from vectorstore.bm25 import STOPWORDS, tokenize
 
 _BROAD = re.compile(r"^(why|how (could|can|should|do|does|did|has|have|is|are|would)|what (are|were) the (main|key|major)|"
                     r"what role|what (has|have) .* said|describe|explain|discuss|summari[sz]e|what .* (drivers|causes|reasons|factors|options))\b|"
@@ -269,10 +269,57 @@ def _answer_type_bonus(question: str, text: str, numbers: frozenset[str], q_numb
     return 0.0
 
 
-def _counted_nouns(question: str) -> frozenset[str]:
-    """Stems of what "how many X" counts ("terrorist", "attack" in "how many terrorist attacks did ...")."""
+_ATTRIBUTE_OF = re.compile(r"^what (?:is|was) the ((?:\w+ ){0,2}?\w+) of (.+?)\??$", re.I)
+_UNIT = re.compile(r"\bin (kilomet(?:er|re)s?|km|miles?|met(?:er|re)s?|kilograms?|kg|tonnes?|tons?|dollars?|rupees?|euros?|"
+                   r"hours?|days?|weeks?|months?|years?)\W*$", re.I)
+_UNIT_FORMS = {"kilomet": ("kilomet", "km"), "km": ("kilomet", "km"), "mile": ("mile",), "met": ("met", " m "),
+               "kilogram": ("kilogram", "kg"), "kg": ("kilogram", "kg"), "tonne": ("tonne", "ton"), "ton": ("ton",),
+               "dollar": ("dollar", "$", "usd"), "rupee": ("rupee", "rs", "pkr"), "euro": ("euro", "€"),
+               "hour": ("hour",), "day": ("day",), "week": ("week",), "month": ("month",), "year": ("year",)}
+
+
+def unanswered_part(question: str, sentences: Sequence[str]) -> str:
+    """What the question asks that none of the answer sentences states, or "" when they do.
+
+    A near-miss answer talks about the right things but not the thing asked: "What is the
+    population of Kabul?" answered with a sentence about Kabul and another about a population,
+    "How many fighters ...?" with a sentence counting operations, "How long ..., in kilometres?"
+    with a figure in years. Three checks, each only when the question has that shape: the
+    attribute asked of something ("the population of Kabul") must be stated in one sentence
+    together with it; the thing "how many" counts must be counted; a unit asked for must appear.
+    """
+    text = " ".join(sentences)
+    counted = _counted_nouns(question, strict=True)
+    if counted and not any(_counts(s, counted) for s in sentences):
+        return "no sentence counts " + " ".join(sorted(counted))
+    unit = _UNIT.search(question)
+    if unit and _QUANTITY.search(question):
+        forms = next(f for stem, f in _UNIT_FORMS.items() if unit.group(1).lower().startswith(stem))
+        if not any(form in f" {text.lower()} " for form in forms):
+            return f"no sentence gives a figure in {unit.group(1)}"
+    match = _ATTRIBUTE_OF.match(question.strip())
+    if match and not is_broad(question) and match.group(1).lower() not in ("name", "names"):
+        attribute = set(tokenize(match.group(1)))
+        subject = names_in("of " + match.group(2)) or set(tokenize(match.group(2)))
+        if attribute and not any(attribute <= set(tokenize(s)) and not missing_facts(Facts(frozenset(), frozenset(subject)), s)
+                                 for s in sentences):
+            return f"no sentence states the {match.group(1)} of {match.group(2)}"
+    return ""
+
+
+def _counted_nouns(question: str, strict: bool = False) -> frozenset[str]:
+    """Stems of what "how many X" counts ("terrorist", "attack" in "how many terrorist attacks did ...").
+
+    ``strict`` keeps only a plain noun phrase right after "how many" ("how many TTP fighters"),
+    not "how many of the ...", "how many were ..." or "how many did X say", whose counted thing
+    is elsewhere in the question.
+    """
     match = _COUNTED.search(question)
-    return frozenset(tokenize(match.group(1))) if match else frozenset()
+    if not match:
+        return frozenset()
+    if strict and match.group(1).split()[0].lower() in STOPWORDS | {"people", "times"}:
+        return frozenset()
+    return frozenset(tokenize(match.group(1)))
 
 
 def _counts(text: str, nouns: frozenset[str]) -> bool:
