@@ -224,7 +224,7 @@ def _candidates(question: str, query: str, passages: Sequence, encoder: Sentence
             score += _year_match(q_years, text, before.get(span.start, ""))
         score += _answer_type_bonus(question, text, numbers, q_numbers, q_names)
         if counted:  # "how many attacks": a sentence counting attacks beats one counting anything else
-            score += 0.3 if _counts(text, counted) else -0.05
+            score += 0.3 if _counts(text, counted) else -0.1
         if len(text.split()) < 6:
             score -= 0.3
         result.append(Candidate(span, i, score, vector))
@@ -328,6 +328,8 @@ def _counts(text: str, nouns: frozenset[str]) -> bool:
     for i, word in enumerate(words):
         if word.endswith("%") or i + 1 < len(words) and words[i + 1].startswith("percent"):
             continue  # a share is not a count
+        if _YEAR.fullmatch(word.strip(",.")) or i and _MONTH.fullmatch(words[i - 1].strip(",.")):
+            continue  # nor is a date: "in 2024, Pakistan", "March 26, 2024"
         if numbers_in(word.strip(",.")) and any(set(tokenize(w)) & nouns for w in words[i + 1:i + 4]):
             return True
     return False
