@@ -92,3 +92,66 @@ def test_instructions_inside_a_document_are_only_data(settings, embeddings, tmp_
     result = answer("How many TTP attacks took place in Pakistan in 2023?", settings=settings)
     assert "789" in result.sentences[0].text and not result.abstained
     assert all(s.supported for s in result.sentences)
+
+
+# -- multi-part questions, asked years, near misses ------------------------------------------------
+
+def test_sub_questions_split_only_questions_that_ask_several_things():
+    from chatbot.extractive import sub_questions
+
+    assert sub_questions("How many attacks hit Pakistan in 2023 and how many in 2024?") == [
+        "How many attacks hit Pakistan in 2023?", "How many attacks hit Pakistan in 2024?"]
+    assert sub_questions("How much went into the port from the partnership and from the Taliban?") == [
+        "How much went into the port from the partnership?", "How much went into the port from the Taliban?"]
+    assert len(sub_questions("Raids happened twice: where was the first, and which district was hit in December?")) == 2
+    for single in ("China set up a mechanism with Pakistan and which other country?",  # one question, not two
+                   "Which militant groups threaten Pakistan, and how do they differ?",  # the second part points back
+                   "What are the main drivers of tension between Pakistan and Afghanistan?"):
+        assert sub_questions(single) == [single]
+
+
+def _sentence_with(result, text: str):
+    return next(s for s in result.sentences if text in s.text)
+
+
+def test_a_two_part_question_gets_a_cited_sentence_for_each_part(corpus_settings):
+    result = answer("How many terrorist attacks hit Pakistan in 2023 and how many in 2024?", settings=corpus_settings)
+    assert not result.abstained
+    first, second = _sentence_with(result, "789"), _sentence_with(result, "521")
+    assert first is not second and first.citations and second.citations and first.supported and second.supported
+    assert result.answer.index("789") < result.answer.index("521")  # in the order the parts were asked
+
+
+def test_a_question_asked_of_two_sources_answers_from_each(corpus_settings):
+    result = answer("How much money has gone into Iran's Chabahar port from the 2016 India-Iran-Afghanistan "
+                    "partnership and from the Taliban?", settings=corpus_settings)
+    assert _sentence_with(result, "8 billion").citations and _sentence_with(result, "35 million").citations
+
+
+def test_the_year_asked_outranks_a_sentence_about_another_year(corpus_settings):
+    """The answer sentence names no year; the sentence before it says 2024. The 2023 figure must not lead."""
+    result = answer("How many terrorist attacks did Pakistan suffer in 2024, according to Dr. Khuram Iqbal?",
+                    settings=corpus_settings)
+    assert "521" in result.sentences[0].text and "789" not in result.answer
+
+
+@pytest.mark.parametrize("question, reason", [
+    ("What is the population of Kabul?", "population of kabul"),  # Kabul and a population, never together
+    ("How many TTP fighters are based in Afghanistan?", "counts"),  # figures there count other things
+    ("How long is the Durand Line border between Pakistan and Afghanistan, in kilometres?", "kilometres"),
+])
+def test_a_near_miss_is_refused_with_what_the_documents_do_not_state(corpus_settings, question, reason):
+    result = answer(question, settings=corpus_settings)
+    assert result.abstained and result.answer == REFUSAL
+    assert any(n.startswith("refused:") and reason in n.lower() for n in result.notices), result.notices
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How many TTP attacks took place in Pakistan in 2023?", "789"),  # counts what is asked: not a near miss
+    ("How many people were killed in militant attacks across Pakistan in January 2023?", "134"),
+    ("How many operations did the TTP carry out in 2022, according to the February 2023 editorial?", "100"),
+])
+def test_near_miss_checks_leave_real_answers_alone(corpus_settings, question, expected):
+    result = answer(question, settings=corpus_settings)
+    assert not result.abstained and expected in result.answer, result.notices
+

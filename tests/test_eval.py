@@ -25,13 +25,13 @@ from tests.conftest import OUTPUT
 
 # Measured on the bundled corpus and question set (59 answerable, 17 unanswerable questions),
 # extractive backend, default settings; each sits about two questions under the measured value.
-MIN_CORRECTNESS = 0.65  # measured 0.695 (41/59)
-MIN_REFUSAL_ACCURACY = 0.50  # measured 0.647 (11/17)
-MAX_FALSE_REFUSALS = 0.10  # measured 0.051 (3/59)
+MIN_CORRECTNESS = 0.74  # measured 0.780 (46/59)
+MIN_REFUSAL_ACCURACY = 0.76  # measured 0.882 (15/17)
+MAX_FALSE_REFUSALS = 0.07  # measured 0.034 (2/59)
 MIN_CITATION_RECALL = 0.95  # measured 1.000: every extractive sentence is a verbatim, verified quote
 MIN_CITATION_PRECISION = 0.95  # measured 1.000
 MIN_HIT = 0.94  # measured 0.983 (58/59)
-MIN_MRR = 0.85  # measured 0.886
+MIN_MRR = 0.85  # measured 0.914
 
 THRESHOLDS = ["--min-correctness", MIN_CORRECTNESS, "--min-refusal-accuracy", MIN_REFUSAL_ACCURACY,
               "--max-false-refusals", MAX_FALSE_REFUSALS, "--min-citation-recall", MIN_CITATION_RECALL,
