@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chatbot.citations import Span, split_sentences
+from ingest.sentences import Span, split_sentences
 from chatbot.verify import Facts, SentenceEncoder, facts_of, lexical_overlap, missing_facts, names_in, numbers_in
 from vectorstore.bm25 import STOPWORDS, tokenize
 

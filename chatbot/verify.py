@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chatbot.citations import Span, split_sentences
+from ingest.sentences import Span, split_sentences
 from vectorstore.bm25 import STOPWORDS, tokenize
 from vectorstore.embeddings import LocalEmbeddings
 

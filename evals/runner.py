@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from chatbot.answer import answer, turn_of
-from chatbot.citations import split_sentences
+from ingest.sentences import split_sentences
 from chatbot.schema import Answer, Citation, Retrieved, Sentence
 from chatbot.verify import SentenceEncoder, check
 from evals import metrics

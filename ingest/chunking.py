@@ -14,7 +14,9 @@ from functools import lru_cache
 
 import tiktoken
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+from ingest.sentences import split_sentences
+
+_LINE_BREAKS = re.compile(r"\n+")  # every line is a paragraph: headings, list items, tweets
 
 
 @dataclass(frozen=True)
@@ -104,11 +106,11 @@ def _heading_before(text: str, start: int) -> str:
 
 def _units(text: str, enc: tiktoken.Encoding, max_tokens: int):
     """Sentences (or pieces of over-long sentences) with offsets and their paragraph number."""
-    for paragraph, (p_start, p_end) in enumerate(_spans(text, re.compile(r"\n+"))):
+    for paragraph, (p_start, p_end) in enumerate(_spans(text, _LINE_BREAKS)):
         para = text[p_start:p_end]
         heading = para.startswith("#")
-        for s_start, s_end in _spans(para, _SENTENCE_END):
-            yield from _fit(text, p_start + s_start, p_start + s_end, enc, max_tokens, paragraph, heading)
+        for sentence in split_sentences(para, p_start):
+            yield from _fit(text, sentence.start, sentence.end, enc, max_tokens, paragraph, heading)
 
 
 def _spans(text: str, separator: re.Pattern) -> list[tuple[int, int]]:

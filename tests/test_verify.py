@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.citations import split_marked, split_sentences, with_markers
+from chatbot.citations import split_marked, with_markers
+from ingest.sentences import split_sentences
 from chatbot.verify import SentenceEncoder, check, numbers_in
 
 PASSAGE = ("Tensions are high. A total of 789 TTP attacks in Pakistan took place in 2023 alone, the highest number "
