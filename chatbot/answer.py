@@ -70,7 +70,7 @@ def stream_answer(question: str, history: Sequence[Turn] = (), *, settings: Sett
     if composition is not None:
         composition = _compose_parts(question, history, composition, passages, res, k, docs, date_from, date_to, base)
     timings["compose"] = _ms(t)
-    reason = _refusal_reason(question, retrieval, composition, settings, res.documents, passages)
+    reason = _refusal_reason(question, retrieval, composition, settings, res, passages)
     if reason:
         result = _refusal(base, passages, composition, res, reason)
         yield result.answer
@@ -156,13 +156,13 @@ def turn_of(result: Answer) -> Turn:
 
 # -- refusal --------------------------------------------------------------------------------------
 
-def _refusal_reason(question: str, retrieval, composition, settings: Settings, documents: dict[str, DocRecord],
+def _refusal_reason(question: str, retrieval, composition, settings: Settings, res: "_Resources",
                     passages: Sequence = ()) -> str:
     """Why the documents do not answer, or "" when they do.
 
     Five signals, calibrated on the evaluation set's unanswerable questions: retrieval finds
     nothing close; no sentence answers squarely; no sentence is even about the question; or the
-    question names a figure or name that no retrieved passage contains (asking about 2025 when
+    question names a figure or name that no document contains (asking about 2025 when
     the documents stop at 2024), or a name the passages chosen to answer from lack (a question
     about Iran answered from sentences about Pakistan). Names in brackets are aliases ("Daesh-K (ISIS-K)"), and the
     documents' authors and titles count, since "according to Taut Bataut" names an author.
@@ -176,11 +176,12 @@ def _refusal_reason(question: str, retrieval, composition, settings: Settings, d
     missed = extractive.unanswered_part(question, [c.span.text for c in composition.picks])
     if missed:
         return missed
-    library = " ".join(f"{r.title} {r.author}" for r in documents.values())
+    library = " ".join(f"{r.title} {r.author}" for r in res.documents.values())
     asked = facts_of(_ALIASES.sub(" ", question))
     absent = missing_facts(asked, " ".join(p.text for p in retrieval.passages) + " " + library)
-    if absent:
-        return f"the documents never mention {', '.join(sorted(absent))}"
+    never = absent & missing_facts(asked, res.library_text()) if absent else set()
+    if never:  # only what no document says; a fact the search missed is not grounds to refuse
+        return f"the documents never mention {', '.join(sorted(never))}"
     passages = passages or retrieval.passages  # with a multi-part question's own searches added
     chosen = " ".join(passages[c.passage].text for c in composition.picks)
     unnamed = missing_facts(Facts(frozenset(), asked.names), chosen + " " + library)
@@ -294,6 +295,19 @@ class _Resources:
     encoder: SentenceEncoder
     documents: dict[str, DocRecord]
     spans: dict[str, tuple[int, int]]
+    library: tuple[str, str] = ("", "")  # (BM25 fingerprint it was read at, every document's text)
+
+    def library_text(self) -> str:
+        """All documents' text, so "never mentioned" is said only of what no document says.
+
+        Read once per version of the store: the retriever's index fingerprint changes on ingest.
+        """
+        version = self.retriever.index.fingerprint
+        if self.library[0] != version:
+            self.documents = self.store.documents()
+            texts = [f"{r.title} {r.author}\n{self.store.document_text(i)}" for i, r in self.documents.items()]
+            self.library = (version, "\n".join(texts))
+        return self.library[1]
 
     def document(self, doc_id: str) -> DocRecord | None:
         if doc_id not in self.documents:  # ingested since we cached: reread once
