@@ -200,7 +200,7 @@ def _refusal(base: Answer, passages: list, composition, res: "_Resources", reaso
     numbering = Numbering()
     for pick in picks:
         passage = passages[pick.passage]
-        n = numbering.number(_chunk_of(passage, pick.span.start, res))
+        n = numbering.number(_chunk_of(passage, pick.span.start, res), pick.span.start, pick.span.end)
         base.citations.append(_citation(n, passage, pick.span.text, pick.span.start, pick.span.end, 0.0, res))
     return base
 
@@ -220,7 +220,7 @@ def _render(base: Answer, drafted: list[tuple[str, list[int]]], passages: list, 
             passage = passages[index]
             verdict = check(text, passage.text, passage.start, res.encoder)
             chunk = _chunk_of(passage, verdict.quote.start, res)
-            n = numbering.number(f"{chunk}@{verdict.quote.start}-{verdict.quote.end}")
+            n = numbering.number(chunk, verdict.quote.start, verdict.quote.end)
             previous = citations.get(n)
             support = min(verdict.support, previous.support) if previous else verdict.support
             citations[n] = _citation(n, passage, verdict.quote.text, verdict.quote.start, verdict.quote.end, support, res)

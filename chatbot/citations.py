@@ -44,12 +44,16 @@ def split_marked(answer: str) -> list[MarkedSentence]:
 
 @dataclass
 class Numbering:
-    """Citation numbers in order of first use, each bound to one stable chunk id."""
+    """Citation numbers in order of first use, one per quote, each bound to a stable chunk id.
 
-    by_chunk: dict[str, int] = field(default_factory=dict)
+    Two sentences quoting different parts of one chunk get two numbers, so every [n] leads to the
+    very quote behind its sentence; citing the same quote again reuses its number.
+    """
 
-    def number(self, chunk_id: str) -> int:
-        return self.by_chunk.setdefault(chunk_id, len(self.by_chunk) + 1)
+    by_quote: dict[tuple[str, int, int], int] = field(default_factory=dict)
+
+    def number(self, chunk_id: str, start: int, end: int) -> int:
+        return self.by_quote.setdefault((chunk_id, start, end), len(self.by_quote) + 1)
 
 
 def with_markers(text: str, numbers: list[int]) -> str:

@@ -46,6 +46,10 @@ def test_broad_question_gets_a_fuller_answer(corpus_settings):
     result = answer("What are the main drivers of tension between Pakistan and Afghanistan?", settings=corpus_settings)
     assert not result.abstained and len(result.sentences) >= 3
     assert all(s.citations for s in result.sentences)
+    # Every marker leads to the quote behind its own sentence, even when two come from one chunk.
+    by_n = {c.n: c for c in result.citations}
+    assert len(by_n) == len(result.citations)
+    assert all(s.text in by_n[n].quote for s in result.sentences for n in s.citations)
 
 
 @pytest.mark.parametrize("question", ["How do I cook chicken biryani?",
@@ -54,6 +58,7 @@ def test_unanswerable_question_is_refused_plainly_with_the_closest_passages(corp
     result = answer(question, settings=corpus_settings)
     assert result.abstained and result.answer == REFUSAL
     assert result.retrieved  # what came closest stays visible
+    assert len({c.n for c in result.citations}) == len(result.citations)
     assert any(n.startswith("refused") for n in result.notices)
 
 
