@@ -10,7 +10,6 @@ user text goes through ``chatbot.ui_render`` so it is shown literally, never as 
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import streamlit as st
 
@@ -18,11 +17,11 @@ from chatbot import ui_render as ui
 from chatbot.answer import LLM_BACKENDS, stream_answer, turn_of
 from chatbot.schema import Answer, Citation
 from chatbot.uploads import add_files
+from evals.retrieval import QUESTIONS
 from ingest.loaders import SUPPORTED
 from ragchat.settings import Settings
 from vectorstore.store import Store, StoreError
 
-QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "questions.jsonl"
 BACKENDS = ("extractive", *LLM_BACKENDS)
 BACKEND_LABELS = {"extractive": "Extractive (quotes only, always available)", "ollama": "Ollama",
                   "openai": "OpenAI-compatible server", "llamacpp": "Local GGUF model (llama.cpp)"}

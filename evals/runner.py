@@ -39,7 +39,6 @@ from vectorstore.embeddings import LocalEmbeddings
 from vectorstore.followups import Turn
 from vectorstore.hybrid import Passage, open_retriever
 
-DEFAULT_QUESTIONS = Path(__file__).with_name("questions.jsonl")  # shipped as package data
 BASELINE_K = 4  # the LangChain tutorial's similarity top-4; the baseline never sees more passages
 Progress = Callable[[int, int], None]
 

@@ -159,13 +159,13 @@ def eval_(questions: Path | None, out: Path, backend: str | None, baseline: bool
     from tqdm import tqdm
 
     from evals.metrics import METRICS
-    from evals.retrieval import load_questions
-    from evals.runner import DEFAULT_QUESTIONS, run
+    from evals.retrieval import QUESTIONS, load_questions
+    from evals.runner import run
 
     from vectorstore.store import Store
 
     settings = _settings()
-    questions = questions or DEFAULT_QUESTIONS
+    questions = questions or QUESTIONS
     if Store(settings).count() == 0:
         _fail(f"the store at {settings.location} is empty: run `ragchat ingest PATH` with the documents the questions are about")
     try:  # a malformed file is reported before the progress bar and the first answer

@@ -19,7 +19,7 @@ from chatbot.schema import Answer
 from evals.metrics import METRICS
 from evals.report import load_last
 from evals.retrieval import load_questions
-from evals.runner import DEFAULT_QUESTIONS
+from evals.retrieval import QUESTIONS as DEFAULT_QUESTIONS
 from ragchat.cli import main
 from tests.conftest import OUTPUT
 

@@ -13,10 +13,9 @@ import streamlit as st
 from chatbot import ui_render as ui
 from evals.metrics import METRICS
 from evals.report import load_last
+from evals.retrieval import QUESTIONS
 from evals.runner import run
 from ragchat.settings import Settings
-
-QUESTIONS = Path(__file__).resolve().parents[2] / "evals" / "questions.jsonl"
 
 st.set_page_config(page_title="ragchat · Evaluation", page_icon="📊", layout="wide")
 with st.sidebar:
