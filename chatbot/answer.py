@@ -26,6 +26,7 @@ from vectorstore.store import DocRecord, Store
 
 REFUSAL = "The documents do not answer this question."
 LLM_BACKENDS = ("ollama", "openai", "llamacpp")
+BACKENDS = ("extractive", *LLM_BACKENDS)
 _ALIASES = re.compile(r"\([^)]*\)")
 
 
@@ -51,8 +52,8 @@ def stream_answer(question: str, history: Sequence[Turn] = (), *, settings: Sett
     """
     settings = settings or Settings.from_env()
     backend = (backend or settings.backend).lower()
-    if backend not in ("extractive",) + LLM_BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of extractive, {', '.join(LLM_BACKENDS)}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     started = time.perf_counter()
     res = _resources(settings)
     rewriter = _rewriter(settings, backend) if history and backend in LLM_BACKENDS else None

@@ -14,7 +14,7 @@ import itertools
 import streamlit as st
 
 from chatbot import ui_render as ui
-from chatbot.answer import LLM_BACKENDS, stream_answer, turn_of
+from chatbot.answer import BACKENDS, stream_answer, turn_of
 from chatbot.schema import Answer, Citation
 from chatbot.uploads import add_files
 from evals.retrieval import QUESTIONS
@@ -22,7 +22,6 @@ from ingest.loaders import SUPPORTED
 from ragchat.settings import Settings
 from vectorstore.store import Store, StoreError
 
-BACKENDS = ("extractive", *LLM_BACKENDS)
 BACKEND_LABELS = {"extractive": "Extractive (quotes only, always available)", "ollama": "Ollama",
                   "openai": "OpenAI-compatible server", "llamacpp": "Local GGUF model (llama.cpp)"}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from chatbot import ui_render as ui
+from chatbot.answer import BACKENDS
 from evals.metrics import METRICS
 from evals.report import load_last
 from evals.retrieval import QUESTIONS
@@ -29,9 +30,7 @@ st.caption(f"{ui.escape_markdown(str(QUESTIONS.name))}: questions with known ans
 out_dir = Path(st.text_input("Report folder", str(settings.data_dir / "eval")))
 
 left, right = st.columns([1, 3])
-backend = left.selectbox("Backend", ["extractive", "ollama", "openai", "llamacpp"],
-                         index=["extractive", "ollama", "openai", "llamacpp"].index(settings.backend)
-                         if settings.backend in ("extractive", "ollama", "openai", "llamacpp") else 0)
+backend = left.selectbox("Backend", BACKENDS, index=BACKENDS.index(settings.backend) if settings.backend in BACKENDS else 0)
 baseline = left.checkbox("Also run the naive baseline", value=True)
 if left.button("Run the benchmark", type="primary", icon=":material/play_arrow:"):
     bar = right.progress(0.0, text="Starting…")
