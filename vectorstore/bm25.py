@@ -84,14 +84,13 @@ class BM25Index:
     # -- searching -------------------------------------------------------------------------
     def search(self, query: str, k: int, allowed_docs: set[str] | None = None) -> list[tuple[str, float]]:
         postings = self._index()
-        n = len(self.entries) or 1
         avg_len = self._avg_len or 1.0
         scores: dict[str, float] = defaultdict(float)
         for term in set(tokenize(query)):
             hits = postings.get(term, ())
             if not hits:
                 continue
-            idf = math.log(1 + (n - len(hits) + 0.5) / (len(hits) + 0.5))
+            idf = self.idf(term)
             for chunk_id, tf in hits:
                 length = self._lengths[chunk_id]
                 scores[chunk_id] += idf * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * length / avg_len))
