@@ -27,7 +27,6 @@ _WHEN = re.compile(r"^(when|on what date|in what year|since when)\b|\bsince when
 _WHO = re.compile(r"^(who|whom|which|what is the name|name)\b", re.I)
 _REFERENCE = re.compile(r"^\s*\d{1,3}\.\s|https?://|www\.|pic\.twitter|\(@\w+\)|^—|\((?:19|20)\d\d\)\s*:?\s")
 _PERCENT_ASKED = re.compile(r"\b(percent|percentage|share|proportion|fraction|by how much|rate)\b", re.I)
-_PERCENT = re.compile(r"\d\s*(%|percent)", re.I)
 _SHARE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:%|percent|per cent)", re.I)
 _ATTRIBUTION = re.compile(r"\baccording to ([^,;?]+)", re.I)
 _COUNTED = re.compile(r"\bhow many ((?:[\w-]+ ){0,3}?[\w-]+?)(?= (?:did|do|does|were|was|are|is|have|has|had|will|would|could|in|of|on|at|from|per|across)\b|\?|$)", re.I)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 _ALIASES = {"chroma_host": "CHROMA_HOST", "chroma_port": "CHROMA_PORT"}
