@@ -12,7 +12,7 @@ import dataclasses
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from chatbot import extractive
@@ -177,7 +177,7 @@ def _refusal_reason(question: str, retrieval, composition, settings: Settings, r
     missed = extractive.unanswered_part(question, [c.span.text for c in composition.picks])
     if missed:
         return missed
-    library = " ".join(f"{r.title} {r.author}" for r in res.documents.values())
+    library = " ".join(res.about().values())
     asked = facts_of(_ALIASES.sub(" ", question))
     absent = missing_facts(asked, " ".join(p.text for p in retrieval.passages) + " " + library)
     never = absent & missing_facts(asked, res.library_text()) if absent else set()
@@ -288,38 +288,47 @@ def _ms(since: float) -> float:
 
 @dataclass
 class _Resources:
-    """What every question needs, opened once per store: building them costs seconds."""
+    """What every question needs, opened once per store: building them costs seconds.
+
+    What is read from the store (document records, titles, full texts, chunk offsets) is reread
+    together whenever the retriever's index fingerprint changes, i.e. after any ingest: chunk ids
+    are positional, so an offset cached before a document changed would point at the wrong text.
+    """
 
     settings: Settings
     retriever: object
     store: Store
     encoder: SentenceEncoder
-    documents: dict[str, DocRecord]
-    spans: dict[str, tuple[int, int]]
-    library: tuple[str, str] = ("", "")  # (BM25 fingerprint it was read at, every document's text)
+    version: str = ""  # index fingerprint the caches below were read at
+    documents: dict[str, DocRecord] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # doc id -> "title author"
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    text: str | None = None  # every document's text, read on first need
+
+    def current(self) -> "_Resources":
+        version = self.retriever.index.fingerprint
+        if version != self.version:
+            self.documents = self.store.documents()
+            self.titles = {d: f"{r.title} {r.author}" for d, r in self.documents.items()}
+            self.spans, self.text, self.version = {}, None, version
+        return self
 
     def library_text(self) -> str:
-        """All documents' text, so "never mentioned" is said only of what no document says.
-
-        Read once per version of the store: the retriever's index fingerprint changes on ingest.
-        """
-        version = self.retriever.index.fingerprint
-        if self.library[0] != version:
-            self.documents = self.store.documents()
-            texts = [f"{r.title} {r.author}\n{self.store.document_text(i)}" for i, r in self.documents.items()]
-            self.library = (version, "\n".join(texts))
-        return self.library[1]
+        """All documents' text, so "never mentioned" is said only of what no document says."""
+        self.current()
+        if self.text is None:
+            self.text = "\n".join(f"{self.titles[i]}\n{self.store.document_text(i)}" for i in self.documents)
+        return self.text
 
     def document(self, doc_id: str) -> DocRecord | None:
-        if doc_id not in self.documents:  # ingested since we cached: reread once
-            self.documents = self.store.documents()
-        return self.documents.get(doc_id)
+        return self.current().documents.get(doc_id)
 
     def about(self) -> dict[str, str]:
         """Each document's title and author, which a question may name ("according to ...")."""
-        return {d: f"{r.title} {r.author}" for d, r in self.documents.items()}
+        return self.current().titles
 
     def chunk_spans(self, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        self.current()
         todo = [i for i in ids if i not in self.spans]
         for chunk in self.store.get_chunks(todo):
             self.spans[chunk.chunk_id] = (chunk.start, chunk.end)
@@ -330,9 +339,7 @@ class _Resources:
 def _resources(settings: Settings) -> _Resources:
     from vectorstore.hybrid import open_retriever
 
-    store = Store(settings)
-    return _Resources(settings, open_retriever(settings), store, _encoder(settings.embedding_model),
-                      store.documents(), {})
+    return _Resources(settings, open_retriever(settings), Store(settings), _encoder(settings.embedding_model))
 
 
 @lru_cache(maxsize=2)

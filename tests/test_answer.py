@@ -160,3 +160,21 @@ def test_near_miss_checks_leave_real_answers_alone(corpus_settings, question, ex
     result = answer(question, settings=corpus_settings)
     assert not result.abstained and expected in result.answer, result.notices
 
+
+
+def test_citations_stay_right_after_a_cited_document_is_changed_and_reingested(settings, corpus_copy, embeddings):
+    """Chunk ids are positional, so nothing cached before an ingest may outlive it."""
+    question = "How many people were killed in militant attacks across Pakistan in January 2023?"
+    editorial = corpus_copy / "004_7c390ca7a747a0fa.txt"
+    ingest([editorial], settings, embeddings=embeddings, progress=False)
+    before = answer(question, settings=settings)
+    opening = "".join(f"Archive note {n}: shelf mark, catalogue number and binding recorded.\n\n" for n in range(11))
+    editorial.write_text(opening + editorial.read_text(encoding="utf-8"), encoding="utf-8")  # shifts chunks by one
+    ingest([editorial], settings, embeddings=embeddings, progress=False)
+    after = answer(question, settings=settings)
+    assert "134" in before.answer and "134" in after.answer
+    store = Store(settings)
+    for citation in after.citations:
+        (chunk,) = store.get_chunks([citation.chunk_id])
+        assert store.document_text(citation.doc_id)[citation.start:citation.end] == citation.quote
+        assert chunk.start <= citation.start and citation.end <= chunk.end  # the id leads to the quote
