@@ -163,3 +163,14 @@ def _prune(store: Store, index: bm25.BM25Index, roots: list[Path], records: dict
         store.delete_document(record.doc_id)
         index.remove_document(record.doc_id)
     return [r.path for r in gone]
+
+
+def remove_documents(doc_ids: Iterable[str], settings: Settings, store: Store | None = None) -> None:
+    """Delete documents and their chunks from the store and the lexical index (record first, so a
+    killed delete leaves orphans that the next ingest sweeps, never a record without chunks)."""
+    store = store or Store(settings)
+    index = bm25.load_index(settings, store)
+    for doc_id in doc_ids:
+        store.delete_document(doc_id)
+        index.remove_document(doc_id)
+    index.save(store.fingerprint())

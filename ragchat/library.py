@@ -1,0 +1,109 @@
+"""The library API: what the CLI, the chat app, the HTTP and MCP servers and the tests all call.
+
+One ``Library`` per store holds what is expensive to open (the embedding model, the Chroma
+client, the lexical index), so a long-running shell answers warm and every shell gets the same
+answers, refusals and citations. The shells only translate: arguments in, ``Answer`` out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chatbot.schema import Answer
+from ragchat.settings import Settings
+from vectorstore.followups import Turn
+from vectorstore.store import DocRecord, Store, StoreError
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    added: list[str] = field(default_factory=list)  # uploaded names now in the library
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (uploaded name, one-line reason)
+
+
+class Library:
+    """Ask, search and manage the documents of one store (the one ``settings`` point at)."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.from_env()
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings)
+        return self._store
+
+    def warm(self) -> None:
+        """Open the store, indexes and models now, so the first question (or many at once) finds them open."""
+        from chatbot.answer import _resources
+
+        _resources(self.settings)
+
+    # -- asking ------------------------------------------------------------------------------
+    def stream(self, question: str, history: Sequence[Turn] = (), *, backend: str | None = None, k: int | None = None,
+               docs: Sequence[str] | None = None, date_from: str | None = None,
+               date_to: str | None = None) -> Iterator[str | Answer]:
+        """Text pieces as they are produced, then the final, checked ``Answer``."""
+        from chatbot.answer import stream_answer
+
+        return stream_answer(question, history, settings=self.settings, backend=backend, k=k, docs=docs,
+                             date_from=date_from, date_to=date_to)
+
+    def ask(self, question: str, history: Sequence[Turn] = (), **options) -> Answer:
+        """The finished answer (the last item of ``stream``)."""
+        result = None
+        for result in self.stream(question, history, **options):
+            pass
+        assert isinstance(result, Answer)
+        return result
+
+    def search(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None,
+               docs: Sequence[str] | None = None, date_from: str | None = None, date_to: str | None = None):
+        """The passages an answer would be written from, best first, without answering."""
+        from vectorstore.hybrid import open_retriever
+
+        return open_retriever(self.settings).retrieve(question, tuple(history), k=k, docs=list(docs) if docs else None,
+                                                      date_from=date_from, date_to=date_to)
+
+    @staticmethod
+    def turn_of(result: Answer) -> Turn:
+        """The history entry for an answer, so a follow-up can point back at what it cited."""
+        from chatbot.answer import turn_of
+
+        return turn_of(result)
+
+    # -- the documents -----------------------------------------------------------------------
+    def documents(self) -> list[DocRecord]:
+        return sorted(self.store.documents().values(), key=lambda r: (r.date or "9999", r.label))
+
+    def document_text(self, doc_id: str) -> str:
+        return self.store.document_text(doc_id)
+
+    def ingest(self, paths: Iterable[Path | str], *, reset: bool = False, prune: bool = False, progress: bool = True,
+               on_error: Callable[[str, str], None] | None = None):
+        from ingest.pipeline import ingest
+
+        return ingest(paths, self.settings, reset=reset, prune=prune, store=self.store, progress=progress,
+                      on_error=on_error)
+
+    def add_files(self, files: Sequence[tuple[str, bytes]],
+                  progress: Callable[[int, str], None] = lambda done, name: None) -> UploadResult:
+        """Uploaded (name, content) pairs checked, saved under the uploads folder and ingested."""
+        from chatbot.uploads import add_files
+
+        added, refused = add_files(files, self.settings, self.store, progress)
+        return UploadResult(added, refused)
+
+    def delete_document(self, doc_id: str) -> DocRecord:
+        """Remove a document (id or file name) and its chunks; ``StoreError`` if there is none."""
+        from ingest.pipeline import remove_documents
+
+        records = self.store.documents()
+        record = records.get(doc_id) or next((r for r in records.values() if r.source == doc_id), None)
+        if record is None:
+            raise StoreError(f"no document {doc_id!r} in the store at {self.settings.location}")
+        remove_documents([record.doc_id], self.settings, self.store)
+        return record
