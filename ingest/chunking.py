@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import tiktoken
 
-from ingest.sentences import split_sentences
+from ragchat.text.sentences import split_sentences
 
 _LINE_BREAKS = re.compile(r"\n+")  # every line is a paragraph: headings, list items, tweets
 

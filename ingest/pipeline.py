@@ -82,8 +82,8 @@ def prepare(path: Path, settings: Settings) -> Prepared:
     if not text.strip():
         raise loaders.UnreadableFile("no text left after cleaning")
     meta = metadata.resolve(path, text, loaded.found)
-    chunks = chunking.chunk_text(text, settings.chunk_tokens, settings.chunk_overlap, settings.token_encoding)
-    signature = f"{settings.chunk_tokens}/{settings.chunk_overlap}/{settings.token_encoding}/{sorted(meta.items())}"
+    chunks = chunking.chunk_text(text, settings.ingest.chunk_tokens, settings.ingest.chunk_overlap, settings.ingest.token_encoding)
+    signature = f"{settings.ingest.chunk_tokens}/{settings.ingest.chunk_overlap}/{settings.ingest.token_encoding}/{sorted(meta.items())}"
     digest = hashlib.sha256(path.read_bytes() + signature.encode()).hexdigest()[:24]
     record = DocRecord(doc_id=doc_id_for(path), source=path.name, path=str(path.resolve()), content_hash=digest,
                        chunks=len(chunks), **meta)
@@ -112,7 +112,7 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
     report = IngestReport()
     paths = [Path(p) for p in paths]
     store = store or Store(settings)
-    embeddings = embeddings or LocalEmbeddings(settings.embedding_model, settings.embedding_batch)
+    embeddings = embeddings or LocalEmbeddings(settings.store.embedding_model, settings.ingest.embedding_batch)
     if reset:
         store.reset()
         bm25.index_path(settings).unlink(missing_ok=True)

@@ -55,7 +55,8 @@ def status(as_json: bool) -> None:
     settings = _settings()
     store = Store(settings)
     docs = sorted(store.documents().values(), key=lambda d: d.source)
-    info = {"location": settings.location, "embedding_model": store.model_info().get("embedding_model", settings.embedding_model),
+    info = {"location": settings.location,
+            "embedding_model": store.model_info().get("embedding_model", settings.store.embedding_model),
             "embedding_dim": store.model_info().get("embedding_dim"), "chunks": store.count(),
             "documents": [asdict(d) for d in docs]}
     if as_json:
@@ -69,21 +70,28 @@ def status(as_json: bool) -> None:
         click.echo("empty: add documents with `ragchat ingest PATH`")
 
 
+def _backend_option(command):
+    from chatbot import backends
+
+    return click.option("--backend", default=None,
+                        help=f"Who writes the answer: {', '.join(backends.names())} (default: RAGCHAT_BACKEND or "
+                             "extractive).")(command)
+
+
 def _answer_options(command):
     """Options ``ask`` and ``chat`` share: which backend, how many passages, which documents."""
     command = click.option("--doc", "docs", multiple=True, help="Only search this document (file name or id); repeatable.")(command)
     command = click.option("--k", type=int, default=None, help="Passages to retrieve (default: RAGCHAT_TOP_K).")(command)
-    return click.option("--backend", default=None, help="extractive (default), ollama, openai or llamacpp.")(command)
+    return _backend_option(command)
 
 
 def _asker(settings: Settings, backend: str | None, k: int | None, docs: tuple[str, ...]):
-    from chatbot.answer import stream_answer
-    from vectorstore.store import Store
+    from ragchat.library import Library
 
-    if Store(settings).count() == 0:
+    library = Library(settings)
+    if library.store.count() == 0:
         _fail(f"the store at {settings.location} is empty: run `ragchat ingest PATH` first")
-    return lambda question, history=(): stream_answer(question, history, settings=settings, backend=backend, k=k,
-                                                      docs=list(docs) or None)
+    return lambda question, history=(): library.stream(question, history, backend=backend, k=k, docs=docs)
 
 
 @main.command()
@@ -121,9 +129,10 @@ def chat(backend: str | None, k: int | None, docs: tuple[str, ...]) -> None:
     from chatbot.terminal import chat as run_chat
     from vectorstore.store import StoreError
 
-    ask_ = _asker(_settings(), backend, k, docs)
+    settings = _settings()
+    ask_ = _asker(settings, backend, k, docs)
     try:
-        run_chat(ask_, _read_line, click.echo)
+        run_chat(ask_, _read_line, click.echo, settings.answer.history_turns)
     except (StoreError, ValueError) as exc:
         _fail(str(exc))
 
@@ -143,7 +152,7 @@ def _metric_text(value: float, unit: str, signed: bool = False) -> str:
               help="JSONL question file (format: docs/evaluation.md); default: the bundled set.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("evals/out"), show_default=True,
               help="Folder for results.jsonl, summary.json and report.html.")
-@click.option("--backend", default=None, help="Answering backend (default: RAGCHAT_BACKEND or extractive).")
+@_backend_option
 @click.option("--baseline", is_flag=True, help="Also run the naive LangChain-tutorial pipeline, side by side.")
 @click.option("--k", type=int, default=None, help="Passages retrieved per question (default: RAGCHAT_TOP_K).")
 @click.option("--min-correctness", type=float, help="Exit 1 if correctness is below this.")
@@ -159,7 +168,7 @@ def eval_(questions: Path | None, out: Path, backend: str | None, baseline: bool
     from tqdm import tqdm
 
     from evals.metrics import METRICS
-    from evals.retrieval import QUESTIONS, load_questions
+    from evals.questions import QUESTIONS, load_questions
     from evals.runner import run
 
     from vectorstore.store import Store
@@ -198,9 +207,9 @@ def ui(port: int) -> None:
     """Serve the chat app (Streamlit) over the store the settings point at; open the printed URL."""
     import os
 
-    import chatbot
+    from chatbot import ui as ui_package
 
-    app = Path(chatbot.__file__).resolve().parent / "app.py"
+    app = Path(ui_package.__file__).resolve().parent / "app.py"
     # exec, not a child process: Ctrl-C and a test's terminate() then reach Streamlit itself.
     os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
                               "--browser.gatherUsageStats", "false", "--server.port", str(port),

@@ -28,7 +28,7 @@ def embeddings() -> LocalEmbeddings:
 @pytest.fixture(scope="session")
 def corpus_settings(tmp_path_factory, embeddings) -> Settings:
     """Settings of a store holding the bundled corpus. Treat it as read-only."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus-data"))
+    settings = Settings().replace(data_dir=tmp_path_factory.mktemp("corpus-data"))
     ingest([CORPUS], settings, embeddings=embeddings, progress=False)
     return settings
 
@@ -36,7 +36,7 @@ def corpus_settings(tmp_path_factory, embeddings) -> Settings:
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     """Settings of an empty store of this test's own."""
-    return Settings(data_dir=tmp_path / "data")
+    return Settings().replace(data_dir=tmp_path / "data")
 
 
 @pytest.fixture
