@@ -73,17 +73,20 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
         return
 
     picks = evidence.composition.picks
-    draft, notices = None, []
+    draft, notices, shown = None, [], False
     t = time.perf_counter()
     try:
         for item in writer.draft(backends.DraftRequest(question, request.history, evidence.passages, picks, settings)):
             if isinstance(item, backends.Draft):
                 draft = item
             else:
+                shown = True
                 yield item
     except backends.BackendError as exc:
         notices.append(f"{writer.name} backend failed ({exc}); answered extractively instead")
         base = dataclasses.replace(base, backend="extractive")
+        if shown:  # what the model wrote before it failed is not the answer: set it apart from the one that follows
+            yield f"\n\n[{notices[-1]}]\n\n"
     if draft is None or draft.streamed:  # a model wrote (or failed to write) the answer
         timings["generate"] = _ms(t)
     if draft is not None and draft.refused:

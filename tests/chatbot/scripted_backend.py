@@ -26,6 +26,7 @@ REWRITTEN = "How many people were killed in militant attacks across Pakistan in 
 
 class CarelessChat(BaseChatModel):
     prompts: list[str] = []  # every system prompt it was sent, for the tests to read
+    fail_after: int | None = None  # pieces streamed before the connection drops, if it does
 
     @property
     def _llm_type(self) -> str:
@@ -46,7 +47,9 @@ class CarelessChat(BaseChatModel):
 
     def _stream(self, messages: list[BaseMessage], stop=None, run_manager=None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        for piece in self._reply(messages):
+        for n, piece in enumerate(self._reply(messages)):
+            if n == self.fail_after:
+                raise TimeoutError("the server stopped answering")
             yield ChatGenerationChunk(message=AIMessageChunk(piece))
 
 
@@ -63,4 +66,12 @@ class Careless(ChatBackend):
         return "ready: scripted"
 
 
+class Stalling(Careless):
+    """The same model, but its connection drops after the first sentence."""
+
+    name = "stalling"
+    chat = CarelessChat(fail_after=1)
+
+
 BACKEND = register(Careless())
+register(Stalling())

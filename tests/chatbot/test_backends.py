@@ -178,6 +178,13 @@ def test_unreachable_llm_falls_back_to_extractive_with_a_notice(corpus_settings)
     assert any("ollama backend failed" in n for n in result.notices)
 
 
+def test_a_model_failing_mid_answer_is_set_apart_from_the_fallback_answer(corpus_settings):
+    *pieces, result = Library(corpus_settings).stream(QUESTION, backend="stalling")
+    assert pieces[0].startswith("A total of 789")  # what the model wrote before it stopped
+    assert "stalling backend failed" in pieces[1] and pieces[1].startswith("\n\n[")
+    assert result.backend == "extractive" and "789" in result.answer and "".join(pieces[2:]).strip() == result.answer
+
+
 def test_missing_gguf_falls_back_with_a_notice_that_says_what_to_set(corpus_settings):
     result = Library(corpus_settings.replace(llm_model="/nowhere/model.gguf")).ask(QUESTION, backend="llamacpp")
     assert result.backend == "extractive" and "RAGCHAT_LLM_MODEL" in result.notices[0]
