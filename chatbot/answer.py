@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from chatbot import extractive
 from chatbot.citations import Numbering, split_marked, with_markers
-from chatbot.schema import Answer, Citation, Retrieved, Sentence
+from chatbot.schema import Answer, Citation, Retrieved, Sentence, turn_of  # turn_of: where callers have always imported it
 from chatbot.verify import Facts, SentenceEncoder, check, facts_of, missing_facts
 from ragchat.settings import Settings
 from vectorstore.embeddings import LocalEmbeddings
@@ -147,12 +147,6 @@ def _compose_parts(question: str, history: Sequence[Turn], whole, passages: list
     if not picks:
         return whole
     return extractive.Composition(picks, whole.evidence, whole.similarity)
-
-
-def turn_of(result: Answer) -> Turn:
-    """The history entry for a finished answer, so follow-ups can point back at what it cited."""
-    return Turn(question=result.question, answer=result.answer,
-                cited_chunk_ids=tuple(dict.fromkeys(c.chunk_id for c in result.citations)))
 
 
 # -- refusal --------------------------------------------------------------------------------------

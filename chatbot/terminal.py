@@ -9,7 +9,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 
-from chatbot.schema import Answer
+from chatbot.schema import Answer, turn_of
 from vectorstore.followups import Turn
 
 Echo = Callable[..., None]
@@ -56,8 +56,6 @@ def chat(ask: Callable[[str, Sequence[Turn]], Iterable[str | Answer]], read: Cal
 
     ``/reset`` forgets the conversation, ``/quit`` (or end of input) leaves; returns turns asked.
     """
-    from chatbot.answer import turn_of
-
     history: list[Turn] = []
     asked = 0
     echo("Ask about your documents. /reset starts over, /quit leaves.")

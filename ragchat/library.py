@@ -71,7 +71,7 @@ class Library:
     @staticmethod
     def turn_of(result: Answer) -> Turn:
         """The history entry for an answer, so a follow-up can point back at what it cited."""
-        from chatbot.answer import turn_of
+        from chatbot.schema import turn_of
 
         return turn_of(result)
 

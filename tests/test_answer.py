@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from chatbot import answer, stream_answer
+from chatbot.answer import answer, stream_answer
 from chatbot.answer import REFUSAL, turn_of
 from chatbot.schema import Answer
 from ingest.pipeline import ingest

@@ -20,7 +20,7 @@ from importlib.resources import files
 
 import pytest
 
-from chatbot import answer, stream_answer
+from chatbot.answer import answer, stream_answer
 from chatbot.backends import backend_status, messages_for
 from chatbot.schema import Answer
 from chatbot.verify import numbers_in
