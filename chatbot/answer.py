@@ -17,7 +17,8 @@ from functools import lru_cache
 
 from chatbot import extractive
 from chatbot.citations import Numbering, split_marked, with_markers
-from chatbot.schema import Answer, Citation, Retrieved, Sentence, turn_of  # turn_of: where callers have always imported it
+from chatbot.schema import Answer, Citation, Retrieved, Sentence
+from chatbot.schema import turn_of as turn_of  # re-exported: callers import it from here
 from chatbot.verify import Facts, SentenceEncoder, check, facts_of, missing_facts
 from ragchat.settings import Settings
 from vectorstore.embeddings import LocalEmbeddings

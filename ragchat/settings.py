@@ -73,6 +73,12 @@ class Settings:
     # Chat app.
     upload_max_mb: int = 20  # per uploaded file; uploads are stored under <data_dir>/uploads
 
+    # Serving (`ragchat serve`; the CLI as its client).
+    server_url: str = ""  # when set, `ragchat ask` and `chat` ask this server instead of loading the models
+    api_key: str = ""  # bearer token the server requires; needed to listen beyond loopback
+    max_question_chars: int = 2000  # a longer question is refused (422), not embedded
+    request_max_kb: int = 256  # a larger JSON request body is refused (413) before it is read
+
     @property
     def store_path(self) -> Path:
         return self.store_dir if self.store_dir is not None else self.data_dir / "store"
