@@ -41,6 +41,7 @@ class Library:
         from chatbot.answer import _resources
 
         _resources(self.settings)
+        self.store  # noqa: B018 (opened now: Chroma clients created at the same moment fail on the tenant)
 
     # -- asking ------------------------------------------------------------------------------
     def stream(self, question: str, history: Sequence[Turn] = (), *, backend: str | None = None, k: int | None = None,
