@@ -40,7 +40,8 @@ class Library:
         """Open the store, indexes and models now, so the first question (or many at once) finds them open."""
         from chatbot.answer import _resources
 
-        _resources(self.settings)
+        # The model itself loads on first use; loaded here, requests racing to it cannot each load a copy.
+        _resources(self.settings).retriever.embeddings.embed_query("warm up")
         self.store  # noqa: B018 (opened now: Chroma clients created at the same moment fail on the tenant)
 
     # -- asking ------------------------------------------------------------------------------
