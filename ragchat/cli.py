@@ -216,18 +216,11 @@ def ui(host: str, port: int, no_auth: bool) -> None:
 
 # -- serving: the HTTP API, the MCP server, and ask/chat as clients of a running server ---------------
 
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    try:
-        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:  # a host name other than localhost may resolve to anything
-        return False
-
-
 def _check_exposure(host: str, api_key: str, no_auth: bool, unprotected: str = "") -> None:
     """Listening beyond this machine needs a key or an explicit, warned ``--no-auth``."""
-    if _is_loopback(host) or (api_key and not unprotected):
+    from ragchat.net import is_loopback
+
+    if is_loopback(host) or (api_key and not unprotected):
         return
     if no_auth:
         click.echo(f"warning: listening on {host} without authentication: anyone who can reach this port can read "
@@ -249,11 +242,12 @@ def serve(host: str, port: int, no_auth: bool) -> None:
     import uvicorn
 
     from ragchat.library import Library
+    from ragchat.net import is_loopback
     from ragchat.server import create_app
 
     key = "bearer key required" if settings.api_key else "no key"
     click.echo(f"ragchat: serving {settings.location} at http://{host}:{port} ({key}; API docs at /docs)", err=True)
-    uvicorn.run(create_app(Library(settings)), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(Library(settings), loopback=is_loopback(host)), host=host, port=port, log_level="info")
 
 
 @main.command("mcp")

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +33,7 @@ from chatbot.answer import BACKENDS
 from chatbot.schema import Answer
 from chatbot.terminal import details
 from ragchat.library import Library
+from ragchat.net import is_loopback
 from vectorstore.followups import Turn
 from vectorstore.store import DocRecord, StoreError
 
@@ -101,8 +103,12 @@ class ChatRequest(BaseModel):
 
 # -- the application --------------------------------------------------------------------------------
 
-def create_app(library: Library) -> FastAPI:
-    """The API over ``library``; its settings give the API key, size limits and upload rules."""
+def create_app(library: Library, *, loopback: bool = True) -> FastAPI:
+    """The API over ``library``; its settings give the API key, size limits and upload rules.
+
+    ``loopback``: the server listens on this machine only, so a request naming any other host
+    came through a re-pointed domain name and is refused.
+    """
     settings = library.settings
     writing = threading.Lock()  # one upload or delete at a time: each rewrites the lexical index
 
@@ -118,6 +124,7 @@ def create_app(library: Library) -> FastAPI:
                   description="Answers with checkable citations from your documents. See docs/api.md.")
     app.add_middleware(BodyLimit, json_limit=settings.request_max_kb * 1000,
                        upload_limit=settings.upload_max_mb * 1_000_000 * _UPLOAD_FILES + 64_000)
+    app.add_middleware(BrowserGuard, loopback=loopback)
     _error_handlers(app)
     authorized = [Depends(_authorize(settings.api_key))]
 
@@ -125,8 +132,7 @@ def create_app(library: Library) -> FastAPI:
     async def healthz() -> dict:
         """Whether the store answers: 200 with what it holds, or 503 with why not."""
         records = await run_in_threadpool(library.documents)
-        return {"status": "ok", "documents": len(records), "chunks": sum(r.chunks for r in records),
-                "store": settings.location}
+        return {"status": "ok", "documents": len(records), "chunks": sum(r.chunks for r in records)}
 
     @app.post("/v1/ask", tags=["answers"], dependencies=authorized)
     async def ask(body: AskRequest):
@@ -432,6 +438,34 @@ def _is_connection_error(exc: BaseException) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+class BrowserGuard:
+    """Refuse what a web page can make a browser send to a server on this machine.
+
+    Any site can make a visitor's browser post a form (an upload) to 127.0.0.1, and a domain name
+    re-pointed at 127.0.0.1 (DNS rebinding) lets its page read the answers. Browsers name the page's
+    origin on such requests and the domain in ``Host``; programs (curl, SDKs) send neither, and the
+    API's own /docs page is same-origin. So a foreign ``Origin``, or on a loopback server a ``Host``
+    other than a loopback address or localhost, gets 403.
+    """
+
+    def __init__(self, app, loopback: bool):
+        self.app, self.loopback = app, loopback
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            host = headers.get("host", "")
+            origin = headers.get("origin")
+            problem = ""
+            if self.loopback and not is_loopback(urlsplit(f"//{host}").hostname or ""):
+                problem = f"host {host!r} is not this machine: the server listens on loopback only"
+            elif origin is not None and urlsplit(origin).netloc != host:
+                problem = f"cross-origin request from {origin} refused"
+            if problem:
+                return await _error(403, problem, kind="permission_error")(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

@@ -180,6 +180,18 @@ def test_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving(api, served):
     assert "132" in api.post("/v1/ask", json={"question": APS}).json()["answer"]
 
 
+def test_a_web_page_cannot_use_the_local_server(api, served):
+    """A page on another site can make the browser post a form here, or re-point its domain at 127.0.0.1."""
+    before = api.get("/v1/documents").json()
+    upload = [("files", ("planted.txt", b"Planted text that a web page tried to add to the library.", "text/plain"))]
+    posted = api.post("/v1/documents", files=upload, headers={"Origin": "https://evil.example"})
+    rebound = api.get("/v1/documents", headers={"Host": f"evil.example:{served[0].rsplit(':', 1)[1]}"})
+    same_origin = api.get("/v1/documents", headers={"Origin": served[0]})  # the API's own /docs page
+    assert posted.status_code == 403 and "cross-origin" in posted.json()["error"]["message"]
+    assert rebound.status_code == 403 and "evil.example" in rebound.json()["error"]["message"]
+    assert same_origin.status_code == 200 and same_origin.json() == before == api.get("/v1/documents").json()
+
+
 def test_a_store_that_cannot_be_reached_is_503_and_the_server_stays_up(tmp_path):
     port, nowhere = free_port(), free_port()
     env = {"RAGCHAT_DATA_DIR": str(tmp_path / "data"), "CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(nowhere)}
