@@ -42,7 +42,8 @@ class Library:
 
         # The model itself loads on first use; loaded here, requests racing to it cannot each load a copy.
         _resources(self.settings).retriever.embeddings.embed_query("warm up")
-        self.store  # noqa: B018 (opened now: Chroma clients created at the same moment fail on the tenant)
+        # Opened now too: Chroma clients created by two requests at the same moment fail on the tenant.
+        self.store
 
     # -- asking ------------------------------------------------------------------------------
     def stream(self, question: str, history: Sequence[Turn] = (), *, backend: str | None = None, k: int | None = None,
