@@ -21,7 +21,7 @@ from chatbot.resources import Resources, resources
 from chatbot.schema import Answer, Retrieved, Sentence
 from ragchat.settings import Settings
 from vectorstore.passages import Passage
-from vectorstore.request import RetrievalRequest, Turn
+from vectorstore.request import RetrievalRequest
 from vectorstore.retrieval import Retrieval
 
 
@@ -152,12 +152,6 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
     if not picks:
         return whole, passages
     return compose.Composition(picks, whole.evidence, whole.similarity), passages
-
-
-def turn_of(result: Answer) -> Turn:
-    """The history entry for a finished answer, so follow-ups can point back at what it cited."""
-    return Turn(question=result.question, answer=result.answer,
-                cited_chunk_ids=tuple(dict.fromkeys(c.chunk_id for c in result.citations)))
 
 
 def _refusal(base: Answer, evidence: Evidence, res: Resources, reason: str) -> Answer:

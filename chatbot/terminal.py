@@ -9,8 +9,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 
-from chatbot.pipeline import turn_of
-from chatbot.schema import Answer
+from chatbot.schema import Answer, turn_of
 from vectorstore.request import Turn
 
 Echo = Callable[..., None]

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from chatbot.pipeline import answer, turn_of
+from chatbot.pipeline import answer
+from chatbot.schema import turn_of
 from chatbot.schema import Answer, Citation, Retrieved, Sentence
 from chatbot.verify import SentenceEncoder, check
 from evals import metrics

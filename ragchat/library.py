@@ -40,7 +40,10 @@ class Library:
         """Open the store, indexes and models now, so the first question (or many at once) finds them open."""
         from chatbot.resources import resources
 
-        resources(self.settings)
+        # The model itself loads on first use; loaded here, requests racing to it cannot each load a copy.
+        resources(self.settings).retriever.embeddings.embed_query("warm up")
+        # Opened now too: Chroma clients created by two requests at the same moment fail on the tenant.
+        self.store
 
     # -- asking ------------------------------------------------------------------------------
     def stream(self, question: str, history: Sequence[Turn] = (), *, backend: str | None = None, k: int | None = None,
@@ -71,7 +74,7 @@ class Library:
     @staticmethod
     def turn_of(result: Answer) -> Turn:
         """The history entry for an answer, so a follow-up can point back at what it cited."""
-        from chatbot.pipeline import turn_of
+        from chatbot.schema import turn_of
 
         return turn_of(result)
 

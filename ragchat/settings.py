@@ -162,8 +162,20 @@ class UISettings:
     examples_file: Path = _BUNDLED_QUESTIONS
 
 
+@dataclass(frozen=True)
+class ServerSettings:
+    """Serving the library (`ragchat serve`, `ragchat mcp`) and the CLI as a client of a server."""
+
+    server_url: str = ""  # when set, `ragchat ask` and `chat` ask this server instead of loading the models
+    api_key: str = ""  # bearer token the server requires; needed to listen beyond loopback
+    # A question is a sentence or a paragraph; 2,000 characters is ten times the longest benchmark question.
+    max_question_chars: int = 2000  # a longer question is refused (422), not embedded
+    request_max_kb: int = 256  # a larger JSON request body is refused (413) before it is read
+
+
 _SECTIONS = {"store": StoreSettings, "ingest": IngestSettings, "retrieval": RetrievalSettings,
-             "compose": ComposeSettings, "answer": AnswerSettings, "llm": LLMSettings, "ui": UISettings}
+             "compose": ComposeSettings, "answer": AnswerSettings, "llm": LLMSettings, "ui": UISettings,
+             "server": ServerSettings}
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,7 @@ class Settings:
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     ui: UISettings = field(default_factory=UISettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     # The store's place is asked for everywhere (errors, status lines, side files).
     @property

@@ -6,6 +6,7 @@ session and shared read-only; tests that write get their own store under ``tmp_p
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -55,6 +56,12 @@ def output_dir(request) -> Path:
     path = OUTPUT / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process that must run this checkout's code, not an installed copy."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
 
 
 def free_port() -> int:
