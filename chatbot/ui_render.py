@@ -12,8 +12,10 @@ import html
 import json
 import re
 import string
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
+from itertools import groupby
 from pathlib import Path
 
 from chatbot.schema import Answer, Citation
@@ -232,14 +234,26 @@ def _now() -> str:
 # -- uploads ----------------------------------------------------------------------------------
 
 def safe_filename(name: str) -> str:
-    """A name that cannot leave the uploads folder or hide: no paths, no leading dots, plain chars."""
-    base = re.split(r"[\\/]", name)[-1]
+    """A name that cannot leave the uploads folder or hide: no paths, no leading dots, no controls.
+
+    Letters, marks and digits of every script stay (an Urdu or Russian name must not collapse
+    into one shared placeholder); every other run of characters becomes one ``_``.
+    """
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_.")[:80] or "upload"
+    kept = "".join("".join(chars) if keep else "_" for keep, chars in groupby(stem, _name_char))
+    stem = kept.encode()[:_NAME_BYTES].decode("utf-8", "ignore").strip("_.") or "upload"
     suffix = re.sub(r"[^A-Za-z0-9]+", "", suffix)[:10].lower()
     return f"{stem}.{suffix}" if suffix else stem
+
+
+_NAME_BYTES = 150  # file systems allow 255 bytes a name; a non-Latin letter takes 2-4 of them
+
+
+def _name_char(ch: str) -> bool:
+    return ch in "_-" or unicodedata.category(ch)[0] in "LMN"
 
 
 def upload_problem(name: str, size: int, allowed: Sequence[str], max_bytes: int) -> str:

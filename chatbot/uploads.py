@@ -1,12 +1,15 @@
 """Uploaded files into the library: checked, saved under a safe name, ingested one by one.
 
 Apart from the Streamlit script so the rules (type and size limits, names that cannot leave the
-uploads folder, bad files listed with their reason and not kept) are tested on a real store.
+uploads folder, bad files listed with their reason and not kept, one upload never replacing
+another) are tested on a real store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import count
+from pathlib import Path
 
 from chatbot.ui_render import safe_filename, upload_problem
 from ingest.loaders import SUPPORTED
@@ -25,14 +28,42 @@ def add_files(files: Sequence[tuple[str, bytes]], settings: Settings, store: Sto
         progress(done, name)
         problem = upload_problem(name, len(data), SUPPORTED, settings.upload_max_mb * 1_000_000)
         if not problem:
-            path = folder / safe_filename(name)
-            path.write_bytes(data)
-            report = ingest([path], settings, store=store, progress=False, on_error=lambda *_: None)
-            problem = report.failed[0][1] if report.failed else ""
-            if problem:
+            path, created = _save(folder, safe_filename(name), data)
+            problem = _ingest_one(path, settings, store)
+            if problem and created:
                 path.unlink(missing_ok=True)
         if problem:
             refused.append((name, problem))
         else:
             added.append(name)
     return added, refused
+
+
+def _save(folder: Path, name: str, data: bytes) -> tuple[Path, bool]:
+    """Where ``data`` is kept, and whether this call created the file.
+
+    Two different uploads can get the same safe name (``a b.txt`` and ``a!b.txt``); the second
+    then gets ``a_b-2.txt`` instead of replacing the first. The same content uploaded again is
+    the same file. Exclusive creation keeps two sessions saving at once from sharing a name.
+    """
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    for n in count(1):
+        path = folder / (name if n == 1 else f"{stem}-{n}{dot}{suffix}")
+        try:
+            with path.open("xb") as f:
+                f.write(data)
+            return path, True
+        except FileExistsError:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return path, False
+
+
+def _ingest_one(path: Path, settings: Settings, store: Store | None) -> str:
+    """"" when ``path`` is in the library now, else the one-line reason it is not."""
+    try:
+        report = ingest([path], settings, store=store, progress=False, on_error=lambda *_: None)
+    except Exception as exc:  # noqa: BLE001 - a failing upload is refused with its reason, never a crash
+        return " ".join(str(exc).split())[:200] or type(exc).__name__
+    return report.failed[0][1] if report.failed else ""

