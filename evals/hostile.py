@@ -230,6 +230,27 @@ def _stored_sources(data_dir: Path, env: dict[str, str]) -> list[str]:
         return []
 
 
+def prepare_scaling(base: Path) -> list[str]:
+    """Seconds to load, clean and chunk texts of growing size (no embedding): linear or not."""
+    from ingest.pipeline import prepare
+    from ragchat.settings import Settings
+
+    settings = Settings(data_dir=base / "scaling-data")
+    prepare(GOOD, settings)  # tokenizer loaded before timing
+    lines = ["| text | characters | chunks | seconds to prepare |", "| --- | --- | --- | --- |"]
+    shapes = [(f"{n:,} one-character lines", lambda path, n=n: one_char_lines(path, n)) for n in (50_000, 100_000,
+                                                                                                 200_000, 1_000_000)]
+    shapes += [(f"{mb} MB line without spaces", lambda path, mb=mb: line_without_spaces(path, mb)) for mb in (1, 2, 5)]
+    for label, make in shapes:
+        path = make(base / "scaling.txt")
+        started = time.perf_counter()
+        prepared = prepare(path, settings)
+        lines.append(f"| {label} | {len(prepared.text):,} | {len(prepared.chunks):,} | "
+                     f"{time.perf_counter() - started:.1f} |")
+        path.unlink()
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cases", nargs="*", help="substrings of case names to run (default: all)")
@@ -237,9 +258,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=600, help="seconds before a run is killed")
     parser.add_argument("--max-rss-mb", type=float, default=4000, help="resident memory at which a run is killed")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument("--scaling", action="store_true", help="only time preparing texts of growing size")
     args = parser.parse_args(argv)
     base = args.out or Path(tempfile.mkdtemp(prefix="ragchat-hostile-"))
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.scaling:
+        print("\n".join(prepare_scaling(base)))
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
     print("| case | exit | what the run said about it | peak RSS | seconds | good file ingested |")
     print("| --- | --- | --- | --- | --- | --- |")
     for number, case in enumerate(c for c in CASES if not args.cases or any(s in c.name for s in args.cases)):

@@ -32,9 +32,9 @@ class Settings:
     chunk_overlap: float = 0.15
 
     # Ingest limits: a file over one is skipped with a line naming the limit; each is checked while
-    # reading, so a hostile file costs at most this much (measured figures: docs/ingest.md).
-    # 4 bytes per character (UTF-8's worst) times max_text_chars, so no text file under the text limit
-    # is refused for its size; PDFs full of images are the other large files, and most fit.
+    # reading, so one hostile file cannot take a run's memory or hours (`python -m evals.hostile` measures).
+    # A text at max_text_chars is 40 MB at most (4 bytes a character, UTF-8's worst), so no text file
+    # is refused for its size first; PDFs full of images are the larger files, and most fit in 100.
     max_file_mb: int = 100
     # Unpacked size of the .docx parts that are read (document, styles, properties; images are never
     # unpacked): about 10 bytes of WordprocessingML per character of heavily formatted text times
