@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Callable, Iterable, Sequence
 
 from chatbot.schema import Answer, turn_of
+from ragchat.text.display import printable
 from vectorstore.request import Turn
 
 Echo = Callable[..., None]
@@ -24,12 +25,12 @@ def show(stream: Iterable[str | Answer], echo: Echo) -> Answer:
             result = item
         else:
             streamed.append(item)
-            echo(item, nl=False)
+            echo(printable(item, keep_newlines=True), nl=False)  # document and model text: no escapes run
     echo("")
     assert result is not None, "stream_answer always ends with an Answer"
     if "".join(streamed).strip() != result.answer.strip():
-        echo(f"\nChecked answer (citations renumbered):\n{result.answer}")
-    echo(details(result))
+        echo(f"\nChecked answer (citations renumbered):\n{printable(result.answer, keep_newlines=True)}")
+    echo(printable(details(result), keep_newlines=True))
     return result
 
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b\u200c\u200d\ufeff]")
+# C0 and C1 controls but NEL (white space; a C1 CSI, \x9b, drives some terminals as ESC [ does),
+# zero-width characters.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\u200b\u200c\u200d\ufeff]")
 _SPACES = re.compile(r"[^\S\n]+")
+_LINE_EDGES = re.compile(r" ?\n ?")  # after _SPACES, a line's white space at either end is one space
 _BLANKS = re.compile(r"\n{3,}")
 
 
 def clean(text: str) -> str:
+    """Without splitting into lines: a million short lines would cost a million string objects."""
     text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _CONTROL.sub("", text.replace("\t", " "))
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+    text = _SPACES.sub(" ", _CONTROL.sub("", text.replace("\t", " ")))
+    return _BLANKS.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
 
 
 def join_pages(pages: list[str]) -> tuple[str, list[int]]:

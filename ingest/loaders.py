@@ -2,16 +2,33 @@
 
 Every failure is an ``UnreadableFile`` whose message is the one line a user sees next to the file
 name, so it should say what is wrong and, where there is one, what to do about it.
+
+Files come from anyone, so every format is read as a stream against the limits in ``Settings``
+(file size, unpacked size, text length, pages): a file is refused as soon as it passes one, never
+after it has been read whole, and no single file can take the memory or the hours of a whole run.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
+import posixpath
 import re
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+from ragchat.settings import Settings
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+
+_BLOCK = 1 << 20  # bytes read at a time
+_SNIFF = 4096  # bytes looked at for a byte-order mark or NUL bytes
+_SAMPLE = 1 << 20  # bytes charset-normalizer guesses a legacy encoding from
+_MB = 1_000_000
+T = TypeVar("T")
 
 
 class UnreadableFile(Exception):
@@ -25,90 +42,362 @@ class LoadedFile:
     found: dict[str, str] = field(default_factory=dict)  # metadata the format itself carries
 
 
-def load(path: Path) -> LoadedFile:
+def load(path: Path, settings: Settings) -> LoadedFile:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise UnreadableFile(f"unsupported type {suffix or '(no extension)'}; supported: {', '.join(SUPPORTED)}")
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
     except OSError as exc:
         raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
-    if not data.strip():
+    if size > settings.ingest.max_file_mb * _MB:
+        raise UnreadableFile(f"file is {size / _MB:,.1f} MB, {_over('max_file_mb', settings)}")
+    try:
+        if suffix == ".pdf":
+            return _load_pdf(path, settings)
+        if suffix == ".docx":
+            return _load_docx(path, settings)
+        if suffix in (".html", ".htm"):
+            return _read_text(path, settings, lambda blocks: _load_html(blocks, settings))
+        text = _read_text(path, settings, lambda blocks: _joined(blocks, settings))
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
+    if not text.strip():
         raise UnreadableFile("empty file")
-    if suffix == ".pdf":
-        return _load_pdf(data)
-    if suffix == ".docx":
-        return _load_docx(data)
-    text = _decode(data)
-    if suffix in (".html", ".htm"):
-        return _load_html(text)
     return LoadedFile(pages=[text])
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:4096]:
+def _over(limit: str, settings: Settings) -> str:
+    """The end of a skip line: which limit, and the variable that raises it."""
+    unit = {"max_file_mb": " MB", "max_unpacked_mb": " MB", "max_pdf_pages": "-page", "max_text_chars": "-character"}[limit]
+    return f"over the {settings.get(limit):,}{unit} limit (raise RAGCHAT_{limit.upper()} to read it)"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+class _TextBudget:
+    """Counts characters as they are produced and stops the read at the text-length limit."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.used = 0
+
+    def spend(self, text: str) -> str:
+        self.used += len(text)
+        if self.used > self.settings.ingest.max_text_chars:
+            raise UnreadableFile(f"text is {_over('max_text_chars', self.settings)}")
+        return text
+
+
+# -- plain text and HTML: streamed, decoded with the encoding the bytes are in ---------------------
+
+class _BadByte(Exception):
+    def __init__(self, offset: int):
+        self.offset = offset
+
+
+def _read_text(path: Path, settings: Settings, consume: Callable[[Iterator[str]], T]) -> T:
+    """``consume`` applied to the file's text as decoded blocks: UTF-8 (or what a byte-order mark
+    says), else the legacy encoding charset-normalizer finds; only binary content is refused."""
+    with path.open("rb") as f:
+        head = f.read(_SNIFF)
+    if not head:
+        raise UnreadableFile("empty file")
+    declared = _declared_encoding(head)
+    if declared is None and b"\x00" in head:
+        raise UnreadableFile("binary content, not text")
+    encoding = declared or "utf-8"
+    try:
+        return consume(_decoded(path, encoding, settings))
+    except _BadByte as bad:
+        if declared:
+            raise UnreadableFile(f"not valid {declared} text (bad byte at offset {bad.offset})") from None
+        guess = _guess_encoding(path, bad.offset)
+    if guess is None:
         raise UnreadableFile("binary content, not text")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"not UTF-8 text (bad byte at offset {exc.start}); re-save the file as UTF-8") from None
+        return consume(_decoded(path, guess, settings))
+    except _BadByte as bad:
+        raise UnreadableFile(f"mixes text encodings: neither UTF-8 nor {guess} throughout (byte {bad.offset}); "
+                             "re-save it as UTF-8") from None
 
 
-def _load_pdf(data: bytes) -> LoadedFile:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+def _declared_encoding(head: bytes) -> str | None:
+    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+                      (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if head.startswith(bom):
+            return name
+    return None
 
+
+def _decoded(path: Path, encoding: str, settings: Settings) -> Iterator[str]:
+    """Decoded blocks of the file; stops at the file-size limit (a file may grow while it is read)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    offset = 0
+    with path.open("rb") as f:
+        while block := f.read(_BLOCK):
+            if offset + len(block) > settings.ingest.max_file_mb * _MB:
+                raise UnreadableFile(f"file is {_over('max_file_mb', settings)}")
+            try:
+                yield decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                raise _BadByte(offset + exc.start) from None
+            offset += len(block)
     try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise _BadByte(offset + exc.start) from None
+
+
+def _guess_encoding(path: Path, bad_offset: int) -> str | None:
+    """The legacy encoding of the text around the first byte that is not UTF-8, or None for binary.
+
+    charset-normalizer cannot tell the Windows code pages apart on Western text (same chaos and
+    coherence scores), so among its equally good guesses Windows-1252 wins: it is what a Western
+    Windows editor writes, and it reads Latin-1 text the same.
+    """
+    from charset_normalizer import from_bytes
+
+    with path.open("rb") as f:
+        f.seek(max(0, bad_offset - _SNIFF))
+        sample = f.read(_SAMPLE)
+    matches = list(from_bytes(sample))
+    if not matches:
+        return None
+    best = matches[0]
+    for match in matches:
+        tied = abs(match.chaos - best.chaos) < 0.01 and abs(match.coherence - best.coherence) <= 0.02
+        if tied and "cp1252" in (match.encoding, *match.could_be_from_charset):
+            return "cp1252"
+    return best.encoding
+
+
+def _joined(blocks: Iterable[str], settings: Settings) -> str:
+    budget = _TextBudget(settings)
+    return "".join(budget.spend(block) for block in blocks)
+
+
+_BLOCK_TAGS = frozenset(("p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "td", "th"))
+_HIDDEN_TAGS = frozenset(("script", "style", "noscript", "template", "head", "svg", "iframe"))
+_HEADINGS = {f"h{level}": level for level in range(1, 7)}
+
+
+class _VisibleText:
+    """lxml parser target collecting what a browser shows: headings become markdown headings so
+    chunking sees the structure, block tags start paragraphs, scripts and styles are dropped.
+
+    A target parser keeps no tree, so memory does not grow with the markup.
+    """
+
+    def __init__(self, budget: _TextBudget):
+        self.budget = budget
+        self.text = io.StringIO()  # one buffer: a list of a million one-letter pieces would outweigh the text
+        self.hidden = 0  # depth inside tags whose text is not shown
+        self.heading: tuple[int, list[str]] | None = None
+        self.title: list[str] | None = None
+        self.in_title = False
+
+    def start(self, tag: str, attrib) -> None:
+        if tag == "title" and self.title is None:
+            self.title, self.in_title = [], True
+        if self.hidden or tag in _HIDDEN_TAGS:
+            self.hidden += 1
+        elif self.heading is not None:
+            return
+        elif tag in _HEADINGS:
+            self.heading = (_HEADINGS[tag], [])
+        elif tag in _BLOCK_TAGS:
+            self.text.write(self.budget.spend("\n\n"))
+
+    def end(self, tag: str) -> None:
+        if tag == "title":
+            self.in_title = False
+        if self.hidden:
+            self.hidden -= 1
+        elif self.heading is not None and tag in _HEADINGS and self.heading[0] == _HEADINGS[tag]:
+            level, words = self.heading
+            self.heading = None
+            self.text.write(self.budget.spend(f"\n\n{'#' * level} {' '.join(words)}\n\n"))
+
+    def data(self, text: str) -> None:
+        if self.in_title:
+            self.title.append(text)
+        if self.hidden:
+            return
+        if self.heading is not None:
+            self.heading[1].extend(text.split())
+        else:
+            self.text.write(self.budget.spend(text))
+
+    def close(self) -> None:
+        return None
+
+
+def _load_html(blocks: Iterable[str], settings: Settings) -> LoadedFile:
+    """Visible text only, read with libxml2's HTML parser as a stream of events."""
+    from lxml import etree
+
+    target = _VisibleText(_TextBudget(settings))
+    parser = etree.HTMLParser(target=target, no_network=True, recover=True)
+    try:
+        for block in blocks:
+            parser.feed(block)
+        parser.close()
+    except (UnreadableFile, _BadByte):
+        raise
+    except Exception as exc:  # lxml's errors have many types; any of them means this file only
+        raise UnreadableFile(f"unreadable HTML ({_one_line(exc)})") from None
+    title = " ".join(" ".join(target.title or []).split())
+    return LoadedFile(pages=[target.text.getvalue()], found={"title": title} if title else {})
+
+
+# -- PDF -------------------------------------------------------------------------------------------
+
+def _load_pdf(path: Path, settings: Settings) -> LoadedFile:
+    from pypdf import PdfReader
+
+    budget = _TextBudget(settings)
+    try:
+        reader = PdfReader(path)
+        count = len(reader.pages)
+        if count > settings.ingest.max_pdf_pages:
+            raise UnreadableFile(f"PDF has {count:,} pages, {_over('max_pdf_pages', settings)}")
+        pages = [budget.spend(page.extract_text() or "") for page in reader.pages]
         info = reader.metadata or {}
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise UnreadableFile(f"corrupt PDF ({exc})") from None
+        found = {"title": str(info.get("/Title") or ""), "author": str(info.get("/Author") or "")}
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # pypdf raises many types on damaged files; each is this file's problem
+        raise UnreadableFile(f"corrupt PDF ({_one_line(exc)})") from None
     if not any(p.strip() for p in pages):
         raise UnreadableFile("PDF has no extractable text (a scan? run OCR on it first)")
-    found = {"title": str(info.get("/Title") or ""), "author": str(info.get("/Author") or "")}
     return LoadedFile(pages=pages, paged=True, found={k: v.strip() for k, v in found.items() if v.strip()})
 
 
-def _load_docx(data: bytes) -> LoadedFile:
-    import zipfile
+# -- DOCX: the zip's declared sizes are checked first, then its XML is read as a stream -------------
 
-    import docx
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+# Elements one paragraph or table row may hold: far above any real one (a run per character of a
+# long paragraph is a few thousand), low enough that one hostile paragraph cannot fill memory.
+_MAX_PARTS = 100_000
 
+
+def _load_docx(path: Path, settings: Settings) -> LoadedFile:
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise UnreadableFile(f"corrupt .docx ({exc})") from None
-    lines = []
-    for para in document.paragraphs:
-        style = (para.style.name if para.style is not None else "") or ""
-        level = re.match(r"Heading (\d)", style)
-        prefix = "#" * int(level.group(1)) + " " if level else ("# " if style == "Title" else "")
-        lines.append(prefix + para.text if para.text.strip() else "")
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text for cell in row.cells))
-    props = document.core_properties
-    found = {"title": props.title or "", "author": props.author or ""}
+        with zipfile.ZipFile(path) as archive:
+            main = _related(archive, "", "officeDocument", settings) or "word/document.xml"
+            styles = _related(archive, main, "styles", settings)
+            core = _related(archive, "", "core-properties", settings)
+            _check_unpacked(archive, [main, styles, core], settings)
+            names = _style_names(archive, styles, settings)
+            lines = list(_docx_lines(archive, main, names, _TextBudget(settings)))
+            found = {}
+            for element in _elements(archive, core, (_DC + "title", _DC + "creator"), settings):
+                found["title" if element.tag == _DC + "title" else "author"] = (element.text or "").strip()
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # zipfile, lxml and python-docx raise many types; each is this file's problem
+        raise UnreadableFile(f"corrupt .docx ({_one_line(exc)})") from None
     return LoadedFile(pages=["\n\n".join(lines)], found={k: v for k, v in found.items() if v})
 
 
-_BLOCK_TAGS = ("p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "td", "th")
+def _check_unpacked(archive: zipfile.ZipFile, parts: list[str | None], settings: Settings) -> None:
+    """Refuse before unpacking: Python's zipfile stops each entry at its declared size, so the
+    declared sizes bound what reading can cost."""
+    names = set(archive.namelist())
+    if parts[0] not in names:
+        raise UnreadableFile(f"corrupt .docx (no {parts[0]} inside)")
+    size = sum(archive.getinfo(part).file_size for part in parts if part in names)
+    if size > settings.ingest.max_unpacked_mb * _MB:
+        raise UnreadableFile(f"unpacks to {size / _MB:,.1f} MB of document XML, {_over('max_unpacked_mb', settings)}")
 
 
-def _load_html(text: str) -> LoadedFile:
-    """Visible text only; headings become markdown headings so chunking sees the structure."""
-    from bs4 import BeautifulSoup
+def _elements(archive: zipfile.ZipFile, part: str | None, tags: tuple[str, ...], settings: Settings) -> Iterator:
+    """Elements of a small XML part (relationships, styles, properties), dropped as they are read."""
+    from lxml import etree
 
-    soup = BeautifulSoup(text, "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
-        tag.decompose()
-    for level in range(1, 7):
-        for tag in soup.find_all(f"h{level}"):
-            tag.replace_with(f"\n\n{'#' * level} {tag.get_text(' ', strip=True)}\n\n")
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n\n")
-    return LoadedFile(pages=[soup.get_text()], found={"title": title} if title else {})
+    if part is None or part not in archive.namelist():
+        return
+    _check_unpacked(archive, [part], settings)
+    with archive.open(part) as stream:
+        for _, element in etree.iterparse(stream, events=("end",), tag=tags, resolve_entities=False, no_network=True):
+            yield element
+            element.clear()
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+
+
+def _related(archive: zipfile.ZipFile, source: str, kind: str, settings: Settings) -> str | None:
+    """The part that ``source``'s relationships point to with a type ending in ``kind``."""
+    folder, name = posixpath.split(source)
+    for rel in _elements(archive, posixpath.join(folder, "_rels", f"{name}.rels"), (_REL,), settings):
+        if rel.get("Type", "").endswith("/" + kind) and rel.get("TargetMode") != "External":
+            return posixpath.normpath(posixpath.join(folder, rel.get("Target", ""))).lstrip("/")
+    return None
+
+
+def _style_names(archive: zipfile.ZipFile, styles: str | None, settings: Settings) -> dict[str, str]:
+    """Style id -> the name Word shows ("Heading1" -> "Heading 1"), as python-docx names styles."""
+    from docx.styles import BabelFish
+
+    names = {}
+    for style in _elements(archive, styles, (_W + "style",), settings):
+        name = style.find(_W + "name")
+        if name is not None:
+            names[style.get(_W + "styleId", "")] = BabelFish.internal2ui(name.get(_W + "val", ""))
+    return names
+
+
+def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], budget: _TextBudget) -> Iterator[str]:
+    """Body paragraphs and table rows in document order, each read with python-docx's own classes
+    and dropped once read, so memory holds one paragraph or row, never the document."""
+    from docx.oxml.parser import element_class_lookup
+    from docx.table import _Cell
+    from docx.text.paragraph import Paragraph
+    from lxml import etree
+
+    with archive.open(main) as stream:
+        events = etree.iterparse(stream, events=("start", "end"), resolve_entities=False, no_network=True)
+        events.set_element_class_lookup(element_class_lookup)
+        reading, parts = None, 0
+        for event, element in events:
+            if event == "start":
+                if reading is None and _is_block(element):
+                    reading = element
+                continue
+            if element is reading:
+                if element.tag == _W + "p":
+                    text = Paragraph(element, None).text
+                    yield budget.spend(_heading_prefix(styles.get(element.style or "", "")) + text if text.strip() else "")
+                else:
+                    yield budget.spend(" | ".join(_Cell(tc, None).text for tc in element.tc_lst))
+                reading, parts = None, 0
+            elif reading is not None:
+                parts += 1
+                if parts > _MAX_PARTS:
+                    raise UnreadableFile(f"corrupt .docx (a paragraph or table row of over {_MAX_PARTS:,} parts)")
+                continue
+            element.clear()  # read or never needed (sections, content controls): drop it and what came before
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+
+
+def _is_block(element) -> bool:
+    """A paragraph of the body or a row of a body table: what python-docx's body content yields."""
+    parent = element.getparent()
+    if parent is None:
+        return False
+    if element.tag == _W + "p":
+        return parent.tag == _W + "body"
+    grandparent = parent.getparent()
+    return element.tag == _W + "tr" and parent.tag == _W + "tbl" and grandparent is not None and grandparent.tag == _W + "body"
+
+
+def _heading_prefix(style: str) -> str:
+    level = re.match(r"Heading (\d)", style)
+    return "#" * int(level.group(1)) + " " if level else ("# " if style == "Title" else "")

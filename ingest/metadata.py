@@ -54,7 +54,7 @@ def resolve(path: Path, text: str, found: dict[str, str]) -> dict[str, str]:
 
 
 def extract(text: str) -> dict[str, str]:
-    head = [line.strip() for line in text.split("\n")[:40] if line.strip()]
+    head = [line.strip() for line in text.split("\n", 40)[:40] if line.strip()]
     found: dict[str, str] = {}
     headings = [line.lstrip("#").strip() for line in head if line.startswith("#")]
     if headings:

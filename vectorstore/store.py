@@ -36,6 +36,7 @@ class DocRecord:
     publisher: str = ""
     date: str = ""
     chunks: int = 0
+    chunking: str = ""  # how it was chunked (ingest.chunking.signature); "" before chunking was recorded
 
     @property
     def label(self) -> str:

@@ -8,6 +8,7 @@ are computed on the text itself and never re-joined or normalised.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # A sentence ends at . ! or ? (plus closing quotes/brackets and a glued footnote number such as
@@ -19,6 +20,9 @@ _ABBREVIATIONS = frozenset(
     "capt sgt rev fig approx inc ltd co jr sr".split()
 )
 _LAST_WORD = re.compile(r"([\w.]+)\.$")
+# How far back a sentence end looks for the word before it: abbreviations, initials and list
+# numbers are short, and a bounded look keeps splitting linear on lines of any length.
+_LOOK_BACK = 64
 
 
 @dataclass(frozen=True)
@@ -32,23 +36,26 @@ class Span:
 
 def split_sentences(text: str, offset: int = 0) -> list[Span]:
     """Sentences of ``text`` with offsets shifted by ``offset`` (the text's place in its document)."""
-    spans: list[Span] = []
+    return list(iter_sentences(text, offset))
+
+
+def iter_sentences(text: str, offset: int = 0) -> Iterator[Span]:
+    """``split_sentences`` one at a time, for texts too long to hold every sentence at once."""
     line_start = 0
     for line in text.split("\n"):
         cut = 0
         for match in _END.finditer(line):
-            last = _LAST_WORD.search(line[: match.start() + 1])
+            last = _LAST_WORD.search(line[max(0, match.start() - _LOOK_BACK): match.start() + 1])
             if last and last.group(1).lower() in _ABBREVIATIONS:
                 continue
             if last and len(last.group(1)) == 1 and last.group(1).isupper():  # initials: "A. Khan"
                 continue
-            if line[cut:match.start()].strip().isdigit():  # a list number: "54. Islamabad, Kabul ..."
+            if match.start() - cut <= _LOOK_BACK and line[cut:match.start()].strip().isdigit():  # "54. Islamabad ..."
                 continue
-            spans.extend(_trimmed(line, cut, match.end(), line_start + offset))
+            yield from _trimmed(line, cut, match.end(), line_start + offset)
             cut = match.end()
-        spans.extend(_trimmed(line, cut, len(line), line_start + offset))
+        yield from _trimmed(line, cut, len(line), line_start + offset)
         line_start += len(line) + 1
-    return spans
 
 
 def _trimmed(line: str, start: int, end: int, base: int) -> list[Span]:

@@ -156,12 +156,11 @@ def _bad_files(folder: Path) -> dict[str, str]:
     (folder / "empty.txt").write_bytes(b"")
     (folder / "blank.md").write_text("  \n\n \n")
     (folder / "binary.txt").write_bytes(b"\x00\x01\x02PNG\x00" * 50)
-    (folder / "latin1.txt").write_bytes("Caf\xe9 in Peshawar".encode("latin-1"))
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
     _write_pdf(folder / "scan.pdf", ["", ""])
     (folder / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
     (folder / "table.xlsx").write_bytes(b"whatever")
-    return {"empty.txt": "empty", "blank.md": "empty", "binary.txt": "binary", "latin1.txt": "UTF-8",
+    return {"empty.txt": "empty", "blank.md": "empty", "binary.txt": "binary",
             "broken.pdf": "corrupt PDF", "scan.pdf": "no extractable text", "broken.docx": "corrupt .docx",
             "table.xlsx": "unsupported type .xlsx"}
 
