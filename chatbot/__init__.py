@@ -1,5 +1,5 @@
-"""Answering: ``answer`` for a finished, checked answer; ``stream_answer`` to show it as it is made."""
+"""Answering: ``pipeline.answer`` for a finished, checked answer; ``pipeline.stream_answer`` to show it as it is made.
 
-from chatbot.answer import answer, stream_answer
-
-__all__ = ["answer", "stream_answer"]
+Nothing is imported here: ``chatbot.schema`` and ``chatbot.terminal`` must stay light, so a CLI
+that only talks to a running server starts without loading the answering engine (1.6 s of imports).
+"""

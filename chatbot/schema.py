@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from vectorstore.request import Turn
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -66,3 +68,9 @@ class Answer:
         data["sentences"] = [Sentence(**s) for s in data.get("sentences", [])]
         data["retrieved"] = [Retrieved(**r) for r in data.get("retrieved", [])]
         return cls(**data)
+
+
+def turn_of(result: Answer) -> Turn:
+    """The history entry for a finished answer, so follow-ups can point back at what it cited."""
+    return Turn(question=result.question, answer=result.answer,
+                cited_chunk_ids=tuple(dict.fromkeys(c.chunk_id for c in result.citations)))

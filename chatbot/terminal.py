@@ -9,12 +9,11 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 
-from chatbot.schema import Answer
+from chatbot.schema import Answer, turn_of
 from ragchat.text.display import printable
-from vectorstore.followups import Turn
+from vectorstore.request import Turn
 
 Echo = Callable[..., None]
-_HISTORY_TURNS = 6  # older turns rarely matter to a follow-up and only slow the rewrite
 
 
 def show(stream: Iterable[str | Answer], echo: Echo) -> Answer:
@@ -52,13 +51,13 @@ def details(result: Answer) -> str:
     return ("\n" + "\n".join(lines)) if lines else ""
 
 
-def chat(ask: Callable[[str, Sequence[Turn]], Iterable[str | Answer]], read: Callable[[str], str], echo: Echo) -> int:
+def chat(ask: Callable[[str, Sequence[Turn]], Iterable[str | Answer]], read: Callable[[str], str], echo: Echo,
+         keep: int) -> int:
     """A conversation: each question is asked with the turns before it, so follow-ups work.
 
     ``/reset`` forgets the conversation, ``/quit`` (or end of input) leaves; returns turns asked.
+    The last ``keep`` turns are remembered.
     """
-    from chatbot.answer import turn_of
-
     history: list[Turn] = []
     asked = 0
     echo("Ask about your documents. /reset starts over, /quit leaves.")
@@ -77,5 +76,5 @@ def chat(ask: Callable[[str, Sequence[Turn]], Iterable[str | Answer]], read: Cal
         if not question:
             continue
         result = show(ask(question, tuple(history)), echo)
-        history = (history + [turn_of(result)])[-_HISTORY_TURNS:]
+        history = (history + [turn_of(result)])[-keep:]
         asked += 1

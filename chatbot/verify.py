@@ -14,85 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.sentences import Span, split_sentences
-from vectorstore.bm25 import STOPWORDS, tokenize
+from ragchat.settings import AnswerSettings
+from ragchat.text.facts import Facts, facts_of, missing_facts
+from ragchat.text.sentences import Span, split_sentences
 from vectorstore.embeddings import LocalEmbeddings
-
-_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
-_NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
-                      "ninety": "90", "hundred": "100", "dozen": "12"})
-_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
-_WORD = re.compile(r"[A-Za-z][\w'’-]*")
-_MONTHS = frozenset("january february march april may june july august september october november december".split())
-# Capitalised words that start sentences or are too common in this kind of text to identify anything.
-_NOT_NAMES = STOPWORDS | _MONTHS | frozenset(
-    "according however moreover although while since after before during yes no it this these those there their "
-    "both also meanwhile furthermore despite thus hence".split())
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What a reader would check a sentence for: its numbers and its names (lower case)."""
-
-    numbers: frozenset[str]
-    names: frozenset[str]
-
-    @property
-    def size(self) -> int:
-        return len(self.numbers) + len(self.names)
-
-
-def numbers_in(text: str) -> frozenset[str]:
-    """Numbers as canonical strings, so "seven", "7" and "4,000" vs "4000" compare equal.
-
-    A footnote number glued to a word ("stalemate1") is not a number of the text and is skipped.
-    """
-    found = {m.group().replace(",", "") for m in _NUMBER.finditer(text)}
-    found.update(_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS)
-    return frozenset(n[:-2] if n.endswith(".0") else n for n in found)
-
-
-def names_in(text: str) -> frozenset[str]:
-    """Capitalised words other than a sentence's first word: people, places, groups, acronyms.
-
-    Hyphenated compounds count by their parts ("Pakistan-Afghanistan" names two countries).
-    """
-    words = list(_WORD.finditer(text.replace("-", " ")))
-    names = set()
-    for i, m in enumerate(words):
-        word = m.group().strip("'’-")
-        if not word[:1].isupper() or word.lower() in _NOT_NAMES or len(word) < 2:
-            continue
-        if i == 0 and not word.isupper():
-            continue
-        names.add(word.lower().removesuffix("'s").removesuffix("’s"))
-    return frozenset(names)
-
-
-def facts_of(text: str) -> Facts:
-    return Facts(numbers_in(text), names_in(text))
-
-
-def missing_facts(facts: Facts, evidence: str) -> set[str]:
-    """Facts of a sentence that the evidence does not contain (names matched as words, loosely)."""
-    numbers = numbers_in(evidence)
-    lower = evidence.lower()
-    missing = {n for n in facts.numbers if n not in numbers}
-    missing.update(n for n in facts.names if _name_stem(n) not in lower)
-    return missing
-
-
-def _name_stem(name: str) -> str:
-    """Enough of a name to match its other forms: "Pakistani" finds "Pakistan", "Iranian" "Iran"."""
-    return name[:max(min(5, len(name)), len(name) - 3)]
-
 
 class SentenceEncoder:
     """Embeddings of sentences, cached by text: passages recur across questions and turns."""
 
-    def __init__(self, embeddings: LocalEmbeddings, limit: int = 20_000):
+    def __init__(self, embeddings: LocalEmbeddings, limit: int):
         self.embeddings = embeddings
         self.limit = limit
         self.cache: dict[str, np.ndarray] = {}
@@ -118,7 +48,8 @@ class Check:
     missing: frozenset[str]  # numbers and names of the sentence absent from the passage
 
 
-def check(sentence: str, passage_text: str, passage_start: int, encoder: SentenceEncoder) -> Check:
+def check(sentence: str, passage_text: str, passage_start: int, encoder: SentenceEncoder,
+          config: AnswerSettings) -> Check:
     """Support of one sentence by one passage, and the passage's sentence(s) that back it best.
 
     Verbatim reuse of the passage is full support. Otherwise the quote is the passage sentence
@@ -132,7 +63,7 @@ def check(sentence: str, passage_text: str, passage_start: int, encoder: Sentenc
     exact = _normalise(passage_text).find(_normalise(sentence)) if len(sentence) > 20 else -1
     vectors = encoder.encode([sentence] + [s.text for s in spans])
     sims = vectors[1:] @ vectors[0]
-    scores = [float(sims[i]) + 0.3 * _fact_share(facts, s.text) for i, s in enumerate(spans)]
+    scores = [float(sims[i]) + config.verify_fact_weight * _fact_share(facts, s.text) for i, s in enumerate(spans)]
     best = int(np.argmax(scores))
     quote = spans[best]
     if exact >= 0:
@@ -147,7 +78,9 @@ def check(sentence: str, passage_text: str, passage_start: int, encoder: Sentenc
                     break
     similarity = max(0.0, min(1.0, float(sims[best])))
     share = 1.0 - len(missing) / facts.size if facts.size else 1.0
-    support = similarity * (0.4 + 0.6 * share) * (0.5 if missing & facts.numbers else 1.0)  # a wrong figure is the worst miss
+    floor = config.verify_floor
+    # A wrong figure is the worst miss.
+    support = similarity * (floor + (1 - floor) * share) * (config.verify_number_miss if missing & facts.numbers else 1.0)
     return Check(_span_of(passage_text, passage_start, quote, quote), round(support, 3), missing)
 
 
@@ -164,9 +97,3 @@ def _fact_share(facts: Facts, text: str) -> float:
 
 def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("’", "'").replace("“", '"').replace("”", '"')).strip().rstrip(".").lower()
-
-
-def lexical_overlap(query: str, text: str) -> float:
-    """Share of the query's content words that the text contains (stemmed like BM25)."""
-    wanted = set(tokenize(query))
-    return len(wanted & set(tokenize(text))) / len(wanted) if wanted else 0.0

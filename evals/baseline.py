@@ -17,7 +17,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ragchat.settings import Settings
 from vectorstore.embeddings import LocalEmbeddings
-from vectorstore.hybrid import Passage
+from vectorstore.passages import Passage
 from vectorstore.store import Store
 
 CHUNK_SIZE, CHUNK_OVERLAP, TOP_K = 1000, 200, 4  # the tutorial's numbers; they define the baseline
@@ -32,8 +32,8 @@ def baseline_retrieve(question: str, settings: Settings) -> list[Passage]:
 @lru_cache(maxsize=4)
 def _open(settings: Settings) -> Chroma:
     store = Store(settings)
-    embeddings = LocalEmbeddings(settings.embedding_model, settings.embedding_batch)
-    name = f"{settings.collection}_baseline"
+    embeddings = LocalEmbeddings(settings.store.embedding_model, settings.ingest.embedding_batch)
+    name = f"{settings.store.collection}_baseline"
     fingerprint = store.fingerprint()
     existing = {c.name for c in store.client.list_collections()}
     if name in existing and (store.client.get_collection(name).metadata or {}).get("fingerprint") != fingerprint:

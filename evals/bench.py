@@ -14,22 +14,18 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
-from evals.retrieval import CORPUS, load_questions
+from evals.metrics import percentile
+from evals.questions import CORPUS, load_questions
 from ingest.pipeline import ingest, prepare
 from ragchat.settings import Settings
 from vectorstore import bm25
-from vectorstore.hybrid import open_retriever
+from vectorstore.retrieval import open_retriever
 from vectorstore.store import Store
 
 ROUNDS = 3  # passes over the 76 questions after the warm-up pass
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def retrieval_latency(settings: Settings) -> list[str]:
@@ -43,13 +39,13 @@ def retrieval_latency(settings: Settings) -> list[str]:
     stages = [s for s in runs[0] if s != "total"]
     breakdown = ", ".join(f"{s} {statistics.median(t.get(s, 0.0) for t in runs):.1f}" for s in stages)
     return [f"retrieval, warm ({len(totals)} queries, {Store(settings).count()} chunks): "
-            f"p50 {percentile(totals, 0.5):.1f} ms, p95 {percentile(totals, 0.95):.1f} ms",
+            f"p50 {percentile(totals, 50):.1f} ms, p95 {percentile(totals, 95):.1f} ms",
             f"  median per stage (ms): {breakdown}"]
 
 
 def answer_latency(settings: Settings) -> list[str]:
     """Warm end-to-end latency of the default extractive answer: retrieval, composition, verification."""
-    from chatbot.answer import answer
+    from chatbot.pipeline import answer
 
     questions = [q.question for q in load_questions()]
     for question in questions:  # warm-up pass, as for retrieval
@@ -61,7 +57,7 @@ def answer_latency(settings: Settings) -> list[str]:
             answer(question, settings=settings)
             totals.append((time.perf_counter() - started) * 1000)
     return [f"extractive answer, warm ({len(totals)} questions): "
-            f"p50 {percentile(totals, 0.5):.1f} ms, p95 {percentile(totals, 0.95):.1f} ms"]
+            f"p50 {percentile(totals, 50):.1f} ms, p95 {percentile(totals, 95):.1f} ms"]
 
 
 def bm25_update_cost(settings: Settings) -> list[str]:

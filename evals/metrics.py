@@ -23,9 +23,10 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from chatbot.citations import MARKER
+from chatbot.render import MARKER
 from chatbot.schema import Answer
-from evals.retrieval import Question, context_holds_answer, hit_at_k, reciprocal_rank
+from evals.questions import Question
+from evals.retrieval import context_holds_answer, hit_at_k, reciprocal_rank
 
 
 @dataclass(frozen=True)

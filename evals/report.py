@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 
 from evals.metrics import METRICS, Metric
-from evals.runner import Summary, SystemRun
+from evals.summary import Summary, SystemRun
 
 _SYSTEM_COLOUR, _BASELINE_COLOUR = "#2b6cb0", "#a0aec0"
 _CSS = """

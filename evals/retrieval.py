@@ -1,4 +1,4 @@
-"""Retrieval metrics, the evaluation questions, and the baseline-vs-hybrid comparison.
+"""Retrieval metrics and the baseline-vs-hybrid comparison.
 
 The metric functions are pure so the answer evaluator (evals/metrics.py) and the retrieval
 comparison share one definition. ``python -m evals.retrieval`` prints the comparison table (both
@@ -9,83 +9,20 @@ whose coefficients are the ``strength_*`` defaults in Settings.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from evals.questions import CORPUS, Question, load_questions
 from ragchat.settings import Settings
-from vectorstore.followups import Turn
-from vectorstore.hybrid import HybridRetriever, Passage, Retrieval, open_retriever, term_coverage
+from vectorstore.passages import Passage, term_coverage
+from vectorstore.request import RetrievalRequest, Turn
+from vectorstore.retrieval import HybridRetriever, Retrieval, open_retriever
 
-QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 EQUAL_CONTEXT_K = 3  # 3 chunks of ~250 tokens: about the ~3,100 characters of the baseline's top 4
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    question: str
-    answerable: bool
-    type: str  # optional in the file: derived from answerable/follows when absent
-    sources: tuple[str, ...]  # gold file names
-    must: tuple[tuple[str, ...], ...]  # correct = one string of every group, case-insensitive
-    reference: str = ""
-    follows: str = ""  # id of the question this one follows up
-
-
-_FIELDS: dict[str, Callable[[object], bool]] = {
-    "id": lambda v: isinstance(v, str) and bool(v),
-    "question": lambda v: isinstance(v, str) and bool(v.strip()),
-    "answerable": lambda v: isinstance(v, bool),
-    "sources": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
-    "must": lambda v: isinstance(v, list) and all(isinstance(g, list) and g and all(isinstance(s, str) for s in g) for g in v),
-}
-_OPTIONAL: dict[str, Callable[[object], bool]] = {
-    "type": lambda v: isinstance(v, str) and bool(v),
-    "reference": lambda v: isinstance(v, str),
-    "follows": lambda v: isinstance(v, str),
-}
-
-
-def load_questions(path: Path = QUESTIONS) -> list[Question]:
-    """Parse questions.jsonl; a bad line raises ValueError naming the file, line and field."""
-    questions: list[Question] = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise ValueError(f"{path}:{number}: expected a JSON object")
-        for name, valid in _FIELDS.items():
-            if name not in row:
-                raise ValueError(f"{path}:{number}: field {name!r} is missing")
-            if not valid(row[name]):
-                raise ValueError(f"{path}:{number}: field {name!r} has an invalid value {row[name]!r}")
-        for name, valid in _OPTIONAL.items():
-            if name in row and row[name] is not None and not valid(row[name]):
-                raise ValueError(f"{path}:{number}: field {name!r} has an invalid value {row[name]!r}")
-        follows = row.get("follows") or ""
-        if follows and follows not in {q.id for q in questions}:
-            raise ValueError(f"{path}:{number}: field 'follows' names {follows!r}, which no earlier question has")
-        questions.append(Question(id=row["id"], question=row["question"], answerable=row["answerable"], type=row.get("type") or _default_type(row),
-                                  sources=tuple(row["sources"]), must=tuple(tuple(g) for g in row["must"]),
-                                  reference=row.get("reference") or "", follows=follows))
-    return questions
-
-
-def _default_type(row: dict) -> str:
-    if not row["answerable"]:
-        return "unanswerable"
-    return "followup" if row.get("follows") else "question"
 
 
 # -- metrics ---------------------------------------------------------------------------------
@@ -129,7 +66,7 @@ def hybrid_runs(retriever: HybridRetriever, questions: Sequence[Question], k: in
         if q.follows:
             cited = tuple(c for p in results[q.follows].passages for c in p.chunk_ids)
             history = [Turn(by_id[q.follows].question, "", cited)]
-        results[q.id] = retriever.retrieve(q.question, history, k=k)
+        results[q.id] = retriever.retrieve(q.question, RetrievalRequest.of(history, k=k))
     return results
 
 
@@ -176,7 +113,7 @@ def compare(settings: Settings, questions: Sequence[Question] | None = None) -> 
     rows = [
         score("baseline (tutorial: 1000/200 chars, MiniLM, Chroma top-4)", questions, baseline),
         score(f"hybrid, {EQUAL_CONTEXT_K} chunks (baseline's context size)", questions, {i: r.passages for i, r in small.items()}),
-        score(f"hybrid, {settings.top_k} chunks (default)", questions, {i: r.passages for i, r in full.items()}),
+        score(f"hybrid, {settings.retrieval.top_k} chunks (default)", questions, {i: r.passages for i, r in full.items()}),
     ]
     return Comparison(rows, {i: r.strength for i, r in full.items()}, questions)
 
@@ -217,7 +154,7 @@ def strength_features(settings: Settings, questions: Sequence[Question]) -> tupl
     retriever = open_retriever(settings)
     rows, labels = [], []
     for q, result in zip(questions, hybrid_runs(retriever, questions).values()):
-        pairs = [(p.dense, term_coverage(result.query, p.text, retriever.index)) for p in result.passages] or [(0.0, 0.0)]
+        pairs = [(p.dense, term_coverage(result.query, p.text, retriever.index.idf)) for p in result.passages] or [(0.0, 0.0)]
         rows.append(max(pairs, key=sum))
         labels.append(float(q.answerable))
     return np.asarray(rows), np.asarray(labels)
@@ -240,7 +177,7 @@ def calibrate(settings: Settings) -> str:
     questions = load_questions()
     x, y = strength_features(settings, questions)
     w = fit_logistic(x, y)
-    threshold = settings.abstain_threshold
+    threshold = settings.answer.abstain_threshold
     accuracy = float(np.mean((1 / (1 + np.exp(-(x @ w[:2] + w[2]))) >= threshold) == (y == 1)))
     return (f"strength_dense: float = {w[0]:.3f}\nstrength_coverage: float = {w[1]:.3f}\nstrength_bias: float = {w[2]:.3f}\n"
             f"accuracy at {threshold}: {accuracy:.3f} in sample, {_leave_one_out_accuracy(x, y, threshold):.3f} "
@@ -274,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.calibrate:
         print(calibrate(settings))
         return 0
-    print(compare(settings).markdown(settings.abstain_threshold))
+    print(compare(settings).markdown(settings.answer.abstain_threshold))
     return 0
 
 

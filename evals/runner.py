@@ -23,72 +23,28 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from chatbot.answer import answer, turn_of
-from ingest.sentences import split_sentences
+from chatbot.pipeline import answer
+from chatbot.schema import turn_of
 from chatbot.schema import Answer, Citation, Retrieved, Sentence
 from chatbot.verify import SentenceEncoder, check
 from evals import metrics
 from evals.baseline import baseline_retrieve
-from evals.retrieval import Question, load_questions
-from ragchat.settings import Settings
+from evals.questions import Question, load_questions
+from evals.report import write_report
+from evals.summary import Summary, SystemRun
+from ragchat.settings import AnswerSettings, Settings
+from ragchat.text.sentences import split_sentences
 from vectorstore.embeddings import LocalEmbeddings
-from vectorstore.followups import Turn
-from vectorstore.hybrid import Passage, open_retriever
+from vectorstore.passages import Passage
+from vectorstore.request import RetrievalRequest, Turn
+from vectorstore.retrieval import open_retriever
 
 BASELINE_K = 4  # the LangChain tutorial's similarity top-4; the baseline never sees more passages
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class SystemRun:
-    """One system's numbers over the whole question set."""
-
-    name: str
-    k: int
-    metrics: dict[str, float | None]
-    pass_rate_by_type: dict[str, float]
-
-
-@dataclass
-class Summary:
-    questions_file: str
-    question_count: int
-    backend: str
-    started: str  # ISO 8601, UTC
-    duration_s: float
-    system: SystemRun
-    baseline: SystemRun | None = None
-    notes: list[str] = field(default_factory=list)  # caveats a reader of the numbers must know
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Summary":
-        data = dict(data)
-        data["system"] = SystemRun(**data["system"])
-        data["baseline"] = SystemRun(**data["baseline"]) if data.get("baseline") else None
-        return cls(**data)
-
-    def failures(self, minimums: dict[str, float] | None = None, maximums: dict[str, float] | None = None) -> list[str]:
-        """One line per threshold the system (not the baseline) misses; empty when all hold.
-
-        A metric the run could not measure (None, e.g. refusal accuracy of a set without
-        unanswerable questions) fails its threshold: a gate that silently passes is no gate.
-        """
-        checks = [(key, limit, ">=") for key, limit in (minimums or {}).items()] + \
-                 [(key, limit, "<=") for key, limit in (maximums or {}).items()]
-        problems = []
-        for key, limit, relation in checks:
-            value = self.system.metrics.get(key)
-            if value is None or (value < limit if relation == ">=" else value > limit):
-                shown = "not measured" if value is None else f"{value:.3f}"
-                problems.append(f"{metrics.METRIC_BY_KEY[key].label} {shown}, required {relation} {limit:g}")
-        return problems
 
 
 @dataclass
@@ -121,28 +77,26 @@ def run(settings: Settings, questions_path: str | Path, out_dir: str | Path, *, 
     questions = load_questions(Path(questions_path))
     if backend:
         settings = settings.replace(backend=backend)
-    k = k or settings.top_k
+    k = k or settings.retrieval.top_k
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started, clock = datetime.now(timezone.utc), time.perf_counter()
 
     rows = _answer_all(questions, settings, k, progress, with_baseline=baseline)
-    system = SystemRun(f"ragchat ({settings.backend})", k, metrics.aggregate(questions, [r.scores for r in rows]),
+    system = SystemRun(f"ragchat ({settings.answer.backend})", k, metrics.aggregate(questions, [r.scores for r in rows]),
                        metrics.pass_rate_by_type(questions, [r.scores for r in rows]))
     base = None
     if baseline:
         base_scores = [r.baseline_scores for r in rows]
         base = SystemRun("naive baseline", BASELINE_K, metrics.aggregate(questions, base_scores),
                          metrics.pass_rate_by_type(questions, base_scores))
-    summary = Summary(str(questions_path), len(questions), settings.backend, started.isoformat(timespec="seconds"),
+    summary = Summary(str(questions_path), len(questions), settings.answer.backend, started.isoformat(timespec="seconds"),
                       round(time.perf_counter() - clock, 1), system, base, _notes(rows, settings, baseline))
 
     with open(out / "results.jsonl", "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row.to_json(), ensure_ascii=False) + "\n")
     (out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2), encoding="utf-8")
-    from evals.report import write_report  # here, not at the top: report imports Summary from this module
-
     write_report(summary, [r.to_json() for r in rows], out / "report.html")
     return summary
 
@@ -150,7 +104,7 @@ def run(settings: Settings, questions_path: str | Path, out_dir: str | Path, *, 
 def _answer_all(questions: Sequence[Question], settings: Settings, k: int, progress: Progress | None, *,
                 with_baseline: bool) -> list[_Row]:
     retriever = open_retriever(settings)
-    encoder = SentenceEncoder(LocalEmbeddings(settings.embedding_model))
+    encoder = SentenceEncoder(LocalEmbeddings(settings.store.embedding_model), settings.answer.sentence_cache)
     by_id = {q.id: q for q in questions}
     done: dict[str, tuple[Answer, float]] = {}
 
@@ -165,12 +119,12 @@ def _answer_all(questions: Sequence[Question], settings: Settings, k: int, progr
         if q.id not in done:
             turns = history(q)
             clock = time.perf_counter()
-            result = answer(q.question, turns, settings=settings, k=k)
+            result = answer(q.question, RetrievalRequest.of(turns, k=k), settings=settings)
             done[q.id] = (result, (time.perf_counter() - clock) * 1000)
         return done[q.id]
 
     if questions:  # warm-up: loads the embedding model, BM25 index and baseline index untimed
-        answer(questions[0].question, settings=settings, k=k)
+        answer(questions[0].question, RetrievalRequest.of(k=k), settings=settings)
         if with_baseline:
             baseline_retrieve(questions[0].question, settings)
 
@@ -179,8 +133,9 @@ def _answer_all(questions: Sequence[Question], settings: Settings, k: int, progr
         result, latency = answered(q)
         # Answer.retrieved names passages but not their text; retrieval is deterministic, so
         # repeating it (untimed) gives exactly the context the answer was composed from.
-        context = [p.text for p in retriever.retrieve(q.question, tuple(history(q)), k=k).passages]
-        row = _Row(q, result, metrics.score(q, result, context, latency, k=k, support_threshold=settings.support_threshold))
+        context = [p.text for p in retriever.retrieve(q.question, RetrievalRequest.of(history(q), k=k)).passages]
+        row = _Row(q, result, metrics.score(q, result, context, latency, k=k,
+                                            support_threshold=settings.answer.support_threshold))
         if with_baseline:
             row.baseline_answer, row.baseline_scores = _baseline(q, settings, encoder)
         rows.append(row)
@@ -194,13 +149,13 @@ def _baseline(q: Question, settings: Settings, encoder: SentenceEncoder) -> tupl
     clock = time.perf_counter()
     passages = baseline_retrieve(q.question, settings)
     latency = (time.perf_counter() - clock) * 1000  # retrieval is the whole of its answering
-    result = baseline_answer(q.question, passages, encoder, settings.support_threshold)
+    result = baseline_answer(q.question, passages, encoder, settings.answer)
     return result, metrics.score(q, result, [p.text for p in passages], latency, k=BASELINE_K,
-                                 support_threshold=settings.support_threshold)
+                                 support_threshold=settings.answer.support_threshold)
 
 
 def baseline_answer(question: str, passages: Sequence[Passage], encoder: SentenceEncoder,
-                    support_threshold: float) -> Answer:
+                    config: AnswerSettings) -> Answer:
     """Express the baseline's output in the Answer contract so both systems are scored by one code path.
 
     Its answer is the top passage, cited as [1] sentence by sentence, and each sentence goes
@@ -213,8 +168,8 @@ def baseline_answer(question: str, passages: Sequence[Passage], encoder: Sentenc
     top = passages[0]
     sentences = []
     for span in split_sentences(top.text, top.start):
-        verdict = check(span.text, top.text, top.start, encoder)
-        sentences.append(Sentence(span.text, [1], verdict.support >= support_threshold, verdict.support))
+        verdict = check(span.text, top.text, top.start, encoder, config)
+        sentences.append(Sentence(span.text, [1], verdict.support >= config.support_threshold, verdict.support))
     citation = Citation(n=1, chunk_id=retrieved[0].chunk_id, doc_id=top.doc_id, source=top.source, title=top.title,
                         author="", date=top.date, quote=top.text, start=top.start, end=top.end,
                         support=min((s.support for s in sentences), default=0.0), passage=top.text,
@@ -232,9 +187,9 @@ BASELINE_CITATION_NOTE = (
 def _notes(rows: Sequence[_Row], settings: Settings, with_baseline: bool) -> list[str]:
     notes = []
     used = Counter(r.answer.backend for r in rows)
-    if set(used) - {settings.backend}:
+    if set(used) - {settings.answer.backend}:
         notes.append("answers came from backends " + ", ".join(f"{b} ({n})" for b, n in used.most_common())
-                     + f" although {settings.backend} was asked for; see each answer's notices")
+                     + f" although {settings.answer.backend} was asked for; see each answer's notices")
     if used.get("extractive") == len(rows):
         notes.append("Every ragchat answer here is extractive: its sentences are verbatim sentences of the passages they "
                      "cite, so citation recall and precision are near 1 by construction and mainly guard against "

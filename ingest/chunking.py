@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ingest import wordpieces
-from ingest.sentences import iter_sentences
 from ingest.wordpieces import Wordpieces
+from ragchat.text.sentences import iter_sentences
 
 # Bump when the same text and settings would give other chunks: stores re-chunk on the next ingest.
 VERSION = 2  # 1: tiktoken cl100k tokens; 2: the embedding model's wordpieces

@@ -50,7 +50,7 @@ def load(path: Path, settings: Settings) -> LoadedFile:
         size = path.stat().st_size
     except OSError as exc:
         raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
-    if size > settings.max_file_mb * _MB:
+    if size > settings.ingest.max_file_mb * _MB:
         raise UnreadableFile(f"file is {size / _MB:,.1f} MB, {_over('max_file_mb', settings)}")
     try:
         if suffix == ".pdf":
@@ -70,7 +70,7 @@ def load(path: Path, settings: Settings) -> LoadedFile:
 def _over(limit: str, settings: Settings) -> str:
     """The end of a skip line: which limit, and the variable that raises it."""
     unit = {"max_file_mb": " MB", "max_unpacked_mb": " MB", "max_pdf_pages": "-page", "max_text_chars": "-character"}[limit]
-    return f"over the {getattr(settings, limit):,}{unit} limit (raise RAGCHAT_{limit.upper()} to read it)"
+    return f"over the {settings.get(limit):,}{unit} limit (raise RAGCHAT_{limit.upper()} to read it)"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -87,7 +87,7 @@ class _TextBudget:
 
     def spend(self, text: str) -> str:
         self.used += len(text)
-        if self.used > self.settings.max_text_chars:
+        if self.used > self.settings.ingest.max_text_chars:
             raise UnreadableFile(f"text is {_over('max_text_chars', self.settings)}")
         return text
 
@@ -139,7 +139,7 @@ def _decoded(path: Path, encoding: str, settings: Settings) -> Iterator[str]:
     offset = 0
     with path.open("rb") as f:
         while block := f.read(_BLOCK):
-            if offset + len(block) > settings.max_file_mb * _MB:
+            if offset + len(block) > settings.ingest.max_file_mb * _MB:
                 raise UnreadableFile(f"file is {_over('max_file_mb', settings)}")
             try:
                 yield decoder.decode(block)
@@ -263,7 +263,7 @@ def _load_pdf(path: Path, settings: Settings) -> LoadedFile:
     try:
         reader = PdfReader(path)
         count = len(reader.pages)
-        if count > settings.max_pdf_pages:
+        if count > settings.ingest.max_pdf_pages:
             raise UnreadableFile(f"PDF has {count:,} pages, {_over('max_pdf_pages', settings)}")
         pages = [budget.spend(page.extract_text() or "") for page in reader.pages]
         info = reader.metadata or {}
@@ -313,7 +313,7 @@ def _check_unpacked(archive: zipfile.ZipFile, parts: list[str | None], settings:
     if parts[0] not in names:
         raise UnreadableFile(f"corrupt .docx (no {parts[0]} inside)")
     size = sum(archive.getinfo(part).file_size for part in parts if part in names)
-    if size > settings.max_unpacked_mb * _MB:
+    if size > settings.ingest.max_unpacked_mb * _MB:
         raise UnreadableFile(f"unpacks to {size / _MB:,.1f} MB of document XML, {_over('max_unpacked_mb', settings)}")
 
 

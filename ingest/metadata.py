@@ -12,14 +12,15 @@ import json
 import re
 from pathlib import Path
 
+from ragchat.text.dates import MONTHS, month_number
+
 FIELDS = ("title", "author", "publisher", "date")
 
 _AUTHOR = re.compile(r"^\s*(?:author|by)\s*:?\s+(.+?)\s*$", re.IGNORECASE)
 _ISO = re.compile(r"\b(20\d\d|19\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
 _DOTTED = re.compile(r"\b(0[1-9]|[12]\d|3[01])\.(0[1-9]|1[0-2])\.((?:19|20)\d\d)\b")
-_MONTHS = "january february march april may june july august september october november december".split()
 _WRITTEN = re.compile(
-    r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r")\s+(\d{1,2}),\s+((?:19|20)\d\d)\b"
+    r"\b(" + "|".join(m.capitalize() for m in MONTHS) + r")\s+(\d{1,2}),\s+((?:19|20)\d\d)\b"
 )
 
 
@@ -81,7 +82,7 @@ def find_date(line: str) -> str:
         return f"{year}-{month}-{day}"
     if match := _WRITTEN.search(line):
         month, day, year = match.groups()
-        return f"{year}-{_MONTHS.index(month.lower()) + 1:02d}-{int(day):02d}"
+        return f"{year}-{month_number(month):02d}-{int(day):02d}"
     return ""
 
 

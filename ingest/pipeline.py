@@ -138,7 +138,7 @@ def doc_id_for(path: Path) -> str:
 
 
 def chunking_of(settings: Settings) -> str:
-    return chunking.signature(settings.chunk_tokens, settings.chunk_overlap, settings.embedding_model)
+    return chunking.signature(settings.ingest.chunk_tokens, settings.ingest.chunk_overlap, settings.store.embedding_model)
 
 
 def prepare(path: Path, settings: Settings) -> Prepared:
@@ -148,7 +148,8 @@ def prepare(path: Path, settings: Settings) -> Prepared:
     if not text.strip():
         raise loaders.UnreadableFile("no text left after cleaning")
     meta = metadata.resolve(path, text, loaded.found)
-    chunks = chunking.chunk_text(text, settings.chunk_tokens, settings.chunk_overlap, settings.embedding_model)
+    chunks = chunking.chunk_text(text, settings.ingest.chunk_tokens, settings.ingest.chunk_overlap,
+                                 settings.store.embedding_model)
     signature = f"{chunking_of(settings)}/{sorted(meta.items())}"
     with path.open("rb") as f:
         digest = hashlib.file_digest(f, "sha256")
@@ -200,7 +201,7 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
     report = IngestReport()
     paths = [Path(p) for p in paths]
     store = store or Store(settings)
-    embeddings = embeddings or LocalEmbeddings(settings.embedding_model, settings.embedding_batch)
+    embeddings = embeddings or LocalEmbeddings(settings.store.embedding_model, settings.ingest.embedding_batch)
     current_chunking = chunking_of(settings)  # also finds the model's tokenizer, or fails before any work
     if reset:
         store.reset()

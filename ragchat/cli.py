@@ -63,7 +63,8 @@ def status(as_json: bool) -> None:
     settings = _settings()
     store = Store(settings)
     docs = sorted(store.documents().values(), key=lambda d: d.source)
-    info = {"location": settings.location, "embedding_model": store.model_info().get("embedding_model", settings.embedding_model),
+    info = {"location": settings.location,
+            "embedding_model": store.model_info().get("embedding_model", settings.store.embedding_model),
             "embedding_dim": store.model_info().get("embedding_dim"), "chunks": store.count(),
             "documents": [asdict(d) for d in docs]}
     if as_json:
@@ -77,21 +78,35 @@ def status(as_json: bool) -> None:
         click.echo("empty: add documents with `ragchat ingest PATH`")
 
 
+class _BackendOption(click.Option):
+    """``--backend``, whose help lists the registered backends, read only when help is shown: importing
+    the registry loads the answering engine, which a CLI asking a running server must not pay for."""
+
+    def get_help_record(self, ctx: click.Context):
+        from chatbot import backends
+
+        self.help = f"Who writes the answer: {', '.join(backends.names())} (default: RAGCHAT_BACKEND or extractive)."
+        return super().get_help_record(ctx)
+
+
+def _backend_option(command):
+    return click.option("--backend", default=None, cls=_BackendOption)(command)
+
+
 def _answer_options(command):
     """Options ``ask`` and ``chat`` share: which backend, how many passages, which documents."""
     command = click.option("--doc", "docs", multiple=True, help="Only search this document (file name or id); repeatable.")(command)
     command = click.option("--k", type=int, default=None, help="Passages to retrieve (default: RAGCHAT_TOP_K).")(command)
-    return click.option("--backend", default=None, help="extractive (default), ollama, openai or llamacpp.")(command)
+    return _backend_option(command)
 
 
 def _asker(settings: Settings, backend: str | None, k: int | None, docs: tuple[str, ...]):
-    from chatbot.answer import stream_answer
-    from vectorstore.store import Store
+    from ragchat.library import Library
 
-    if Store(settings).count() == 0:
+    library = Library(settings)
+    if library.store.count() == 0:
         _fail(f"the store at {settings.location} is empty: run `ragchat ingest PATH` first")
-    return lambda question, history=(): stream_answer(question, history, settings=settings, backend=backend, k=k,
-                                                      docs=list(docs) or None)
+    return lambda question, history=(): library.stream(question, history, backend=backend, k=k, docs=docs)
 
 
 @main.command()
@@ -100,6 +115,8 @@ def _asker(settings: Settings, backend: str | None, k: int | None, docs: tuple[s
 @_answer_options
 def ask(question: str, as_json: bool, backend: str | None, k: int | None, docs: tuple[str, ...]) -> None:
     """Answer QUESTION from the documents, with [n] citations to checkable quotes."""
+    if _settings().server.server_url:
+        return _ask_server(question, as_json, backend, k, docs)
     from chatbot.schema import Answer
     from chatbot.terminal import show
     from vectorstore.store import StoreError
@@ -126,12 +143,15 @@ def _read_line(prompt: str) -> str:
 @_answer_options
 def chat(backend: str | None, k: int | None, docs: tuple[str, ...]) -> None:
     """A conversation in the terminal; follow-up questions use the turns before them."""
+    if _settings().server.server_url:
+        return _chat_server(backend, k, docs)
     from chatbot.terminal import chat as run_chat
     from vectorstore.store import StoreError
 
-    ask_ = _asker(_settings(), backend, k, docs)
+    settings = _settings()
+    ask_ = _asker(settings, backend, k, docs)
     try:
-        run_chat(ask_, _read_line, click.echo)
+        run_chat(ask_, _read_line, click.echo, settings.answer.history_turns)
     except (StoreError, ValueError) as exc:
         _fail(str(exc))
 
@@ -151,7 +171,7 @@ def _metric_text(value: float, unit: str, signed: bool = False) -> str:
               help="JSONL question file (format: docs/evaluation.md); default: the bundled set.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("evals/out"), show_default=True,
               help="Folder for results.jsonl, summary.json and report.html.")
-@click.option("--backend", default=None, help="Answering backend (default: RAGCHAT_BACKEND or extractive).")
+@_backend_option
 @click.option("--baseline", is_flag=True, help="Also run the naive LangChain-tutorial pipeline, side by side.")
 @click.option("--k", type=int, default=None, help="Passages retrieved per question (default: RAGCHAT_TOP_K).")
 @click.option("--min-correctness", type=float, help="Exit 1 if correctness is below this.")
@@ -167,7 +187,7 @@ def eval_(questions: Path | None, out: Path, backend: str | None, baseline: bool
     from tqdm import tqdm
 
     from evals.metrics import METRICS
-    from evals.retrieval import QUESTIONS, load_questions
+    from evals.questions import QUESTIONS, load_questions
     from evals.runner import run
 
     from vectorstore.store import Store
@@ -201,18 +221,102 @@ def eval_(questions: Path | None, out: Path, backend: str | None, baseline: bool
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; beyond loopback needs --no-auth.")
 @click.option("--port", type=int, default=8501, show_default=True, help="Port to serve the chat app on.")
-def ui(port: int) -> None:
+@click.option("--no-auth", is_flag=True, help="Allow a non-loopback --host: the app has no login, anyone who reaches it can read and add documents.")
+def ui(host: str, port: int, no_auth: bool) -> None:
     """Serve the chat app (Streamlit) over the store the settings point at; open the printed URL."""
     import os
 
-    import chatbot
+    from chatbot import ui as ui_package
 
-    app = Path(chatbot.__file__).resolve().parent / "app.py"
+    _check_exposure(host, "", no_auth, "the chat app has no login, so RAGCHAT_API_KEY cannot protect it")
+    app = Path(ui_package.__file__).resolve().parent / "app.py"
     # exec, not a child process: Ctrl-C and a test's terminate() then reach Streamlit itself.
     os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-                              "--browser.gatherUsageStats", "false", "--server.port", str(port),
+                              "--browser.gatherUsageStats", "false", "--server.address", host, "--server.port", str(port),
                               "--client.showSidebarNavigation", "false", "--client.toolbarMode", "viewer"])
+
+
+# -- serving: the HTTP API, the MCP server, and ask/chat as clients of a running server ---------------
+
+def _check_exposure(host: str, api_key: str, no_auth: bool, unprotected: str = "") -> None:
+    """Listening beyond this machine needs a key or an explicit, warned ``--no-auth``."""
+    from ragchat.net import is_loopback
+
+    if is_loopback(host) or (api_key and not unprotected):
+        return
+    if no_auth:
+        click.echo(f"warning: listening on {host} without authentication: anyone who can reach this port can read "
+                   "the library and add or delete documents", err=True)
+        return
+    need = f"{unprotected}; " if unprotected else "set RAGCHAT_API_KEY (clients send it as a bearer token) or "
+    _fail(f"refusing to listen on {host} (beyond this machine): {need}pass --no-auth to expose it anyway")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; beyond loopback needs RAGCHAT_API_KEY or --no-auth.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option("--no-auth", is_flag=True, help="Allow a non-loopback --host without RAGCHAT_API_KEY.")
+def serve(host: str, port: int, no_auth: bool) -> None:
+    """Serve the library over HTTP: JSON API, OpenAI-compatible chat completions; docs at /docs."""
+    settings = _settings()
+    _check_exposure(host, settings.server.api_key, no_auth)
+    import uvicorn
+
+    from ragchat.library import Library
+    from ragchat.net import is_loopback
+    from ragchat.server import create_app
+
+    key = "bearer key required" if settings.server.api_key else "no key"
+    click.echo(f"ragchat: serving {settings.location} at http://{host}:{port} ({key}; API docs at /docs)", err=True)
+    uvicorn.run(create_app(Library(settings), loopback=is_loopback(host)), host=host, port=port, log_level="info")
+
+
+@main.command("mcp")
+def mcp_() -> None:
+    """Serve the library to MCP clients (desktop assistants) over stdio: search, ask, list_documents."""
+    from ragchat.mcp_server import run
+
+    run(_settings())
+
+
+def _remote():
+    from ragchat.client import Remote
+
+    settings = _settings()
+    click.echo(f"ragchat: asking the server at {settings.server.server_url} (RAGCHAT_SERVER_URL)", err=True)
+    return Remote(settings.server.server_url, settings.server.api_key)
+
+
+def _ask_server(question: str, as_json: bool, backend: str | None, k: int | None, docs: tuple[str, ...]) -> None:
+    """``ask`` through a running server: nothing heavy is imported here."""
+    from chatbot.schema import Answer
+    from chatbot.terminal import show
+    from ragchat.client import ServerError
+
+    stream = _remote().stream(question, backend=backend, k=k, docs=docs)
+    try:
+        if as_json:
+            result = [item for item in stream if isinstance(item, Answer)][-1]
+            click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        else:
+            show(stream, click.echo)
+    except ServerError as exc:
+        _fail(str(exc))
+
+
+def _chat_server(backend: str | None, k: int | None, docs: tuple[str, ...]) -> None:
+    from chatbot.terminal import chat as run_chat
+    from ragchat.client import ServerError
+
+    remote = _remote()
+    try:
+        run_chat(lambda question, history=(): remote.stream(question, history, backend=backend, k=k, docs=docs),
+                 _read_line, click.echo, _settings().answer.history_turns)
+    except ServerError as exc:
+        _fail(str(exc))
 
 
 if __name__ == "__main__":

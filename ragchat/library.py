@@ -13,7 +13,7 @@ from pathlib import Path
 
 from chatbot.schema import Answer
 from ragchat.settings import Settings
-from vectorstore.followups import Turn
+from vectorstore.request import RetrievalRequest, Turn
 from vectorstore.store import DocRecord, Store, StoreError
 
 
@@ -38,19 +38,22 @@ class Library:
 
     def warm(self) -> None:
         """Open the store, indexes and models now, so the first question (or many at once) finds them open."""
-        from chatbot.answer import _resources
+        from chatbot.resources import resources
 
-        _resources(self.settings)
+        # The model itself loads on first use; loaded here, requests racing to it cannot each load a copy.
+        resources(self.settings).retriever.embeddings.embed_query("warm up")
+        # Opened now too: Chroma clients created by two requests at the same moment fail on the tenant.
+        self.store
 
     # -- asking ------------------------------------------------------------------------------
     def stream(self, question: str, history: Sequence[Turn] = (), *, backend: str | None = None, k: int | None = None,
                docs: Sequence[str] | None = None, date_from: str | None = None,
                date_to: str | None = None) -> Iterator[str | Answer]:
         """Text pieces as they are produced, then the final, checked ``Answer``."""
-        from chatbot.answer import stream_answer
+        from chatbot.pipeline import stream_answer
 
-        return stream_answer(question, history, settings=self.settings, backend=backend, k=k, docs=docs,
-                             date_from=date_from, date_to=date_to)
+        request = RetrievalRequest.of(history, k=k, docs=docs, date_from=date_from, date_to=date_to)
+        return stream_answer(question, request, settings=self.settings, backend=backend)
 
     def ask(self, question: str, history: Sequence[Turn] = (), **options) -> Answer:
         """The finished answer (the last item of ``stream``)."""
@@ -63,19 +66,26 @@ class Library:
     def search(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None,
                docs: Sequence[str] | None = None, date_from: str | None = None, date_to: str | None = None):
         """The passages an answer would be written from, best first, without answering."""
-        from vectorstore.hybrid import open_retriever
+        from vectorstore.retrieval import open_retriever
 
-        return open_retriever(self.settings).retrieve(question, tuple(history), k=k, docs=list(docs) if docs else None,
-                                                      date_from=date_from, date_to=date_to)
+        request = RetrievalRequest.of(history, k=k, docs=docs, date_from=date_from, date_to=date_to)
+        return open_retriever(self.settings).retrieve(question, request)
 
     @staticmethod
     def turn_of(result: Answer) -> Turn:
         """The history entry for an answer, so a follow-up can point back at what it cited."""
-        from chatbot.answer import turn_of
+        from chatbot.schema import turn_of
 
         return turn_of(result)
 
     # -- the documents -----------------------------------------------------------------------
+    @staticmethod
+    def supported_types() -> tuple[str, ...]:
+        """File suffixes ingest reads (".txt", ".pdf", ...)."""
+        from ingest.loaders import SUPPORTED
+
+        return tuple(SUPPORTED)
+
     def documents(self) -> list[DocRecord]:
         return sorted(self.store.documents().values(), key=lambda r: (r.date or "9999", r.label))
 
@@ -92,7 +102,7 @@ class Library:
     def add_files(self, files: Sequence[tuple[str, bytes]],
                   progress: Callable[[int, str], None] = lambda done, name: None) -> UploadResult:
         """Uploaded (name, content) pairs checked, saved under the uploads folder and ingested."""
-        from chatbot.uploads import add_files
+        from ingest.uploads import add_files
 
         added, refused = add_files(files, self.settings, self.store, progress)
         return UploadResult(added, refused)

@@ -6,6 +6,7 @@ session and shared read-only; tests that write get their own store under ``tmp_p
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def embeddings() -> LocalEmbeddings:
 @pytest.fixture(scope="session")
 def corpus_settings(tmp_path_factory, embeddings) -> Settings:
     """Settings of a store holding the bundled corpus. Treat it as read-only."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus-data"))
+    settings = Settings().replace(data_dir=tmp_path_factory.mktemp("corpus-data"))
     ingest([CORPUS], settings, embeddings=embeddings, progress=False)
     return settings
 
@@ -36,7 +37,7 @@ def corpus_settings(tmp_path_factory, embeddings) -> Settings:
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     """Settings of an empty store of this test's own."""
-    return Settings(data_dir=tmp_path / "data")
+    return Settings().replace(data_dir=tmp_path / "data")
 
 
 @pytest.fixture
@@ -55,6 +56,12 @@ def output_dir(request) -> Path:
     path = OUTPUT / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process that must run this checkout's code, not an installed copy."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
 
 
 def free_port() -> int:

@@ -11,40 +11,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
 from ragchat.settings import Settings
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-STOPWORDS = frozenset(
-    "a an and are as at be been but by did do does for from had has have he her his how i if in into is it its "
-    "me my of on or our she so than that the their them then there these they this those to was we were what "
-    "when where which who whom why will with would you your about after also any can could more most not over "
-    "such up".split()
-)
-
-
-def tokenize(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
-
-
-def _stem(word: str) -> str:
-    """Fold the commonest English endings so 'attacks' finds 'attack'; numbers pass unchanged."""
-    if word.isdigit() or len(word) <= 3:
-        return word
-    for suffix, keep in (("'s", ""), ("ies", "y"), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
-            if suffix == "es" and not word.endswith(("ches", "shes", "xes", "sses")):
-                continue
-            return word[: -len(suffix)] + keep
-    return word
+from ragchat.text.terms import tokenize
 
 
 class BM25Index:
-    def __init__(self, path: Path, k1: float = 1.5, b: float = 0.75):
+    def __init__(self, path: Path, k1: float, b: float):
         self.path = path
         self.k1, self.b = k1, b
         self.fingerprint = ""
@@ -70,8 +46,8 @@ class BM25Index:
         os.replace(tmp, self.path)  # atomic: a killed save leaves the old index, which the fingerprint flags
 
     @classmethod
-    def load(cls, path: Path) -> "BM25Index":
-        index = cls(path)
+    def load(cls, path: Path, k1: float, b: float) -> "BM25Index":
+        index = cls(path, k1, b)
         if path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -119,14 +95,15 @@ class BM25Index:
 
 
 def index_path(settings: Settings) -> Path:
-    if settings.chroma_host:
-        return settings.data_dir / "bm25" / f"{settings.chroma_host}_{settings.chroma_port}_{settings.collection}.json"
-    return settings.store_path / f"{settings.collection}.bm25.json"
+    store = settings.store
+    if store.chroma_host:
+        return store.data_dir / "bm25" / f"{store.chroma_host}_{store.chroma_port}_{store.collection}.json"
+    return store.store_path / f"{store.collection}.bm25.json"
 
 
 def load_index(settings: Settings, store) -> BM25Index:
     """The persisted index, rebuilt from the store only when it is missing or stale."""
-    index = BM25Index.load(index_path(settings))
+    index = BM25Index.load(index_path(settings), settings.retrieval.bm25_k1, settings.retrieval.bm25_b)
     fingerprint = store.fingerprint()
     if index.fingerprint != fingerprint:
         index.entries = {}

@@ -62,12 +62,6 @@ class LocalEmbeddings(Embeddings):
     def model(self):
         return _load(self.path)
 
-    @property
-    def dimension(self) -> int:
-        model = self.model
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(getter())
-
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         self.texts_embedded += len(texts)
         return self.encode(texts).tolist()

@@ -12,20 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from vectorstore.bm25 import STOPWORDS
+from ragchat.text.dates import YEAR
+from ragchat.text.terms import STOPWORDS, words
+from vectorstore.request import Turn
 
-
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    answer: str = ""
-    cited_chunk_ids: tuple[str, ...] = ()
-
-
-_WORD = re.compile(r"[\w$%][\w,.'%$-]*[\w%]|\w")
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _SWAP = re.compile(r"^(?:and\s+)?(?:what|how)\s+about\s+(?P<x>.+?)\s*\??$", re.IGNORECASE)
 _CONTINUATION = ("and ", "but ", "also ", "so ", "then ", "what about ", "how about ", "what else")
 _ANAPHORA = frozenset("that this these those it its they them their he him his she her such same".split())
@@ -49,7 +40,7 @@ def rewrite(question: str, history: Sequence[Turn]) -> str:
     swapped = _swap(question, previous)
     if swapped:
         return swapped
-    have = {w.lower() for w in _words(question)}
+    have = {w.lower() for w in words(question)}
     carried = [w for w in _key_terms(previous) if w.lower() not in have]
     have.update(w.lower() for w in carried)
     carried += [w for w in _answer_terms(history[-1].answer) if w.lower() not in have][:_ANSWER_TERMS]
@@ -64,12 +55,12 @@ def is_followup(question: str) -> bool:
     """
     if question.lower().startswith(_CONTINUATION) or _DANGLING.search(question):
         return True
-    words = _words(question)
-    named = [i for i, w in enumerate(words) if _is_name_or_figure(w, first=i == 0)]
-    first_name = named[0] if named else len(words)
-    if any(w.lower() in _ANAPHORA for w in words[:first_name]):
+    found = words(question)
+    named = [i for i, w in enumerate(found) if _is_name_or_figure(w, first=i == 0)]
+    first_name = named[0] if named else len(found)
+    if any(w.lower() in _ANAPHORA for w in found[:first_name]):
         return True
-    return not named and len(_topic_terms(words)) < _MIN_TOPIC_TERMS
+    return not named and len(_topic_terms(found)) < _MIN_TOPIC_TERMS
 
 
 def _is_name_or_figure(word: str, first: bool) -> bool:
@@ -82,29 +73,25 @@ def _swap(question: str, previous: str) -> str | None:
     if not match:
         return None
     new = match.group("x")
-    years = _YEAR.findall(previous)
-    if _YEAR.fullmatch(new) and len(set(years)) == 1:
-        return _YEAR.sub(new, previous)
+    years = YEAR.findall(previous)
+    if YEAR.fullmatch(new) and len(set(years)) == 1:
+        return YEAR.sub(new, previous)
     return f"{previous} {new}"
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text)
-
-
-def _topic_terms(words: Sequence[str]) -> list[str]:
-    return [w for w in words if w.lower() not in STOPWORDS and w.lower() not in _GENERIC and w.lower() not in _ANAPHORA]
+def _topic_terms(found: Sequence[str]) -> list[str]:
+    return [w for w in found if w.lower() not in STOPWORDS and w.lower() not in _GENERIC and w.lower() not in _ANAPHORA]
 
 
 def _key_terms(question: str) -> list[str]:
     """The previous question's topical words in their order, without question scaffolding."""
-    return _unique(_topic_terms(_words(question)))
+    return _unique(_topic_terms(words(question)))
 
 
 def _answer_terms(answer: str) -> list[str]:
     """Names and figures of an answer: what a follow-up most often points back to."""
     body = re.sub(r"\[\d+(?:,\s*\d+)*\]", " ", answer)  # citation markers are not content
-    picked = [w for w in _words(body) if any(ch.isdigit() for ch in w) or (w[0].isupper() and w.lower() not in STOPWORDS)]
+    picked = [w for w in words(body) if any(ch.isdigit() for ch in w) or (w[0].isupper() and w.lower() not in STOPWORDS)]
     return _unique(picked)
 
 

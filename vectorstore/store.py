@@ -62,20 +62,14 @@ def chunk_id(doc_id: str, index: int) -> str:
     return f"{doc_id}:{index:04d}"
 
 
-def date_ordinal(date: str) -> int:
-    """YYYYMMDD as an int, since Chroma can only range-filter numbers; 0 when unknown."""
-    digits = date.replace("-", "")[:8]
-    return int(digits.ljust(8, "0")) if digits.isdigit() and len(digits) >= 4 else 0
-
-
 class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.client = _client(settings)
         self.chunks = self.client.get_or_create_collection(
-            settings.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            settings.store.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
-        self.docs = self.client.get_or_create_collection(f"{settings.collection}_documents", embedding_function=None)
+        self.docs = self.client.get_or_create_collection(f"{settings.store.collection}_documents", embedding_function=None)
 
     # -- the embedding model a collection was built with ------------------------------------
     def model_info(self) -> dict[str, str]:
@@ -179,9 +173,10 @@ class Store:
 
 def _client(settings: Settings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_host:
+    if settings.store.chroma_host:
         try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+            return chromadb.HttpClient(host=settings.store.chroma_host, port=settings.store.chroma_port,
+                                       settings=chroma_settings)
         except Exception as exc:  # chromadb raises bare ValueError/ConnectionError variants here
             raise StoreError(f"cannot reach the {settings.location} ({exc}); start it or unset CHROMA_HOST") from None
     settings.store_path.mkdir(parents=True, exist_ok=True)
@@ -190,7 +185,7 @@ def _client(settings: Settings):
 
 def _chunk_metadata(c: StoredChunk) -> dict:
     return {"doc_id": c.doc_id, "start": c.start, "end": c.end, "index": c.index, "source": c.source,
-            "title": c.title, "date": c.date, "date_ord": date_ordinal(c.date), "page": c.page, "heading": c.heading}
+            "title": c.title, "date": c.date, "page": c.page, "heading": c.heading}
 
 
 def _stored(chunk_id_: str, text: str, meta: dict) -> StoredChunk:

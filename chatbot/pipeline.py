@@ -1,0 +1,178 @@
+"""Question in, cited answer out: retrieve, compose, decide, draft, render.
+
+Each step returns a new value and the steps run in one direction: retrieval finds passages, the
+chooser (``compose``) picks the sentences that answer, ``policy`` decides whether to refuse, a
+backend from the registry drafts the answer (an LLM, or the picks themselves), and ``render``
+numbers and verifies the citations. An LLM failure becomes an extractive answer with a notice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from chatbot import backends, compose
+from chatbot.backends.extractive import quoted
+from chatbot.policy import REFUSAL, refusal_reason
+from chatbot.render import Rendered, marked_sentences, refusal_citations, render
+from chatbot.resources import Resources, resources
+from chatbot.schema import Answer, Retrieved, Sentence
+from ragchat.settings import Settings
+from vectorstore.passages import Passage
+from vectorstore.request import RetrievalRequest
+from vectorstore.retrieval import Retrieval
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an answer may be drawn from: the search, every passage found, and the chooser's picks."""
+
+    retrieval: Retrieval
+    passages: list[Passage]  # the retrieval's, then any a multi-part question's own searches added
+    composition: compose.Composition | None  # None when nothing was retrieved
+
+
+def answer(question: str, request: RetrievalRequest = RetrievalRequest(), *, settings: Settings | None = None,
+           backend: str | None = None) -> Answer:
+    """The complete answer; the same as the last item of ``stream_answer``."""
+    result = None
+    for result in stream_answer(question, request, settings=settings, backend=backend):
+        pass
+    assert isinstance(result, Answer)
+    return result
+
+
+def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(), *, settings: Settings | None = None,
+                  backend: str | None = None) -> Iterator[str | Answer]:
+    """Text pieces as they are produced (LLM tokens, or whole sentences), then the final ``Answer``.
+
+    The pieces are for showing progress; the final ``Answer`` is authoritative: its citation
+    numbers are renumbered and checked, and an LLM failure there becomes an extractive answer.
+    """
+    settings = settings or Settings.from_env()
+    writer = backends.get(backend or settings.answer.backend)
+    started = time.perf_counter()
+    res = resources(settings)
+    rewriter = writer.rewriter(settings) if request.history else None
+    retrieval = res.retriever.retrieve(question, request, rewriter=rewriter)
+    timings = {f"retrieve_{name}" if not name.startswith("retriev") else name: ms
+               for name, ms in retrieval.timings_ms.items()}
+    t = time.perf_counter()
+    evidence = gather(question, request, retrieval, res, settings)
+    timings["compose"] = _ms(t)
+    base = Answer(question=question, answer="", abstained=False, backend=writer.name,
+                  strength=round(retrieval.strength, 3), query=retrieval.query,
+                  retrieved=[Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)) for p in evidence.passages])
+    reason = refusal_reason(question, retrieval, evidence.composition, evidence.passages, res, settings.answer)
+    if reason:
+        refused = _refusal(base, evidence, res, reason)
+        yield refused.answer
+        yield _finish(refused, timings, started)
+        return
+
+    picks = evidence.composition.picks
+    draft, notices, shown = None, [], False
+    t = time.perf_counter()
+    try:
+        for item in writer.draft(backends.DraftRequest(question, request.history, evidence.passages, picks, settings)):
+            if isinstance(item, backends.Draft):
+                draft = item
+            else:
+                shown = True
+                yield item
+    except backends.BackendError as exc:
+        notices.append(f"{writer.name} backend failed ({exc}); answered extractively instead")
+        base = dataclasses.replace(base, backend="extractive")
+        if shown:  # what the model wrote before it failed is not the answer: set it apart from the one that follows
+            yield f"\n\n[{notices[-1]}]\n\n"
+    if draft is None or draft.streamed:  # a model wrote (or failed to write) the answer
+        timings["generate"] = _ms(t)
+    if draft is not None and draft.refused:
+        refused = _refusal(dataclasses.replace(base, dropped_markers=draft.dropped_markers), evidence, res,
+                           "the model found no answer in the passages")
+        yield _finish(refused, timings, started)
+        return
+    draft = draft or quoted(picks)
+    t = time.perf_counter()
+    rendered = render(draft.sentences, evidence.passages, res, settings.answer)
+    timings["verify"] = _ms(t)
+    result = _answered(base, rendered, draft.dropped_markers, notices)
+    if not draft.streamed:
+        for marked in marked_sentences(result.sentences):
+            yield marked + " "
+    yield _finish(result, timings, started)
+
+
+def gather(question: str, request: RetrievalRequest, retrieval: Retrieval, res: Resources,
+           settings: Settings) -> Evidence:
+    """The retrieval's passages and the chooser's picks from them, one pick per part of a multi-part question."""
+    passages = list(retrieval.passages)
+    if not passages:
+        return Evidence(retrieval, passages, None)
+    whole = compose.compose(question, retrieval.query, passages, res.encoder, res.about(), settings.compose)
+    composition, passages = _compose_parts(question, request, whole, passages, res, settings)
+    return Evidence(retrieval, passages, composition)
+
+
+def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Composition, passages: list[Passage],
+                   res: Resources, settings: Settings) -> tuple[compose.Composition, list[Passage]]:
+    """For a question asking several things, one best sentence per part, each from its own search.
+
+    "How many attacks in 2023 and how many in 2024?" is two questions; answered as one, its best
+    sentence answers one part and the rest of the answer repeats that part. Each part is searched
+    separately (the passages it brings are added, so they can be cited) and contributes its
+    leading sentence, in the order the parts were asked; the whole question's best sentences stand
+    only if no part found anything.
+    """
+    parts = compose.sub_questions(question)
+    if len(parts) < 2:
+        return whole, passages
+    passages = list(passages)
+    seen = {(p.doc_id, p.start, p.end): i for i, p in enumerate(passages)}
+    picks: list[compose.Candidate] = []
+    for part in parts:
+        found = res.retriever.retrieve(part, request)
+        place = {}
+        for p in found.passages:
+            key = (p.doc_id, p.start, p.end)
+            if key not in seen:
+                seen[key] = len(passages)
+                passages.append(p)
+            place[len(place)] = seen[key]
+        if not found.passages:
+            continue
+        composed = compose.compose(part, found.query, found.passages, res.encoder, res.about(), settings.compose)
+        chosen = {(passages[c.passage].doc_id, c.span.start) for c in picks}
+        lead = next((c for c in composed.ranked
+                     if (found.passages[c.passage].doc_id, c.span.start) not in chosen), None)
+        if lead is not None:
+            picks.append(dataclasses.replace(lead, passage=place[lead.passage]))
+    if not picks:
+        return whole, passages
+    return compose.Composition(picks, whole.evidence, whole.similarity), passages
+
+
+def _refusal(base: Answer, evidence: Evidence, res: Resources, reason: str) -> Answer:
+    """The plain refusal, with the closest passages kept as citations so the reader can judge."""
+    picks = evidence.composition.picks[:2] if evidence.composition else []
+    return dataclasses.replace(
+        base, abstained=True, answer=REFUSAL, notices=[*base.notices, f"refused: {reason}"],
+        sentences=[Sentence(REFUSAL, [], supported=True, support=0.0)],
+        citations=refusal_citations([(evidence.passages[p.passage], p.span) for p in picks], res))
+
+
+def _answered(base: Answer, rendered: Rendered, dropped_markers: int, notices: Sequence[str]) -> Answer:
+    return dataclasses.replace(base, answer=rendered.answer, sentences=rendered.sentences,
+                               citations=rendered.citations, dropped_markers=dropped_markers,
+                               notices=[*base.notices, *notices])
+
+
+def _finish(result: Answer, timings: dict[str, float], started: float) -> Answer:
+    timings = {**timings, "total": _ms(started)}
+    return dataclasses.replace(result, timings_ms={name: round(ms, 1) for name, ms in timings.items()})
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000

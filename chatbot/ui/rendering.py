@@ -1,0 +1,230 @@
+"""Pure helpers behind the chat app: safe rendering, exports, feedback, upload checks.
+
+Everything that touches document or user text lives here so it can be unit-tested without a
+browser. The rule is simple: document and user text only ever reaches the page escaped, either as
+markdown whose every special character is backslash-escaped, or as HTML built with ``html.escape``
+around each piece of text and no tags but our own.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from chatbot.schema import Answer, Citation
+
+QUOTE_ID = "ragchat-quote"
+
+# The app's only stylesheet; class names are ours, never taken from text.
+STYLE = """<style>
+.rc-answer { line-height: 1.6; }
+.rc-marker { color: #1f5fbf; font-weight: 600; white-space: nowrap; }
+.rc-flagged { text-decoration: underline wavy #d9822b; text-underline-offset: 3px; }
+.rc-flag { color: #b35c00; font-size: 0.85em; }
+.rc-passage { white-space: pre-wrap; font-size: 0.92em; color: #333; background: #f7f7f9;
+  border-left: 3px solid #c9c9d6; padding: 0.5em 0.8em; margin: 0.2em 0 0.4em 0; }
+.rc-passage mark, .rc-document mark { background: #ffe566; padding: 0 1px; }
+.rc-document { white-space: pre-wrap; max-height: 60vh; overflow-y: auto; padding: 0.5em 1em;
+  border: 1px solid #ddd; border-radius: 6px; font-size: 0.95em; }
+.rc-source { font-weight: 600; }
+.rc-meta { color: #666; font-size: 0.88em; }
+.rc-badge { display: inline-block; border-radius: 0.6em; padding: 0 0.5em; font-size: 0.8em; color: white; }
+.rc-badge-supported { background: #2e8540; }
+.rc-badge-weak { background: #d9822b; }
+.rc-badge-unsupported { background: #c62828; }
+</style>"""
+
+_MARKDOWN_SPECIALS = set(string.punctuation) - set("&<>\"'")
+
+
+def escape_markdown(text: str) -> str:
+    """Text that Streamlit's markdown shows literally: no links, emphasis, HTML, colours or LaTeX.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark allows that for all of
+    them), and the HTML-significant ones become entities, so ``<script>`` and ``[x](http://evil)``
+    appear as typed.
+    """
+    out = []
+    for ch in text:
+        if ch in "&<>\"'":
+            out.append(html.escape(ch))
+        elif ch in _MARKDOWN_SPECIALS:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    # A single newline is a soft break in markdown; keep the writer's line breaks.
+    return "".join(out).replace("\n", "  \n")
+
+
+def highlight_html(text: str, start: int, end: int, mark_id: str = "") -> str:
+    """``text`` escaped, with ``text[start:end]`` inside our own ``<mark>``."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    if end <= start:
+        return html.escape(text)
+    ident = f' id="{mark_id}"' if mark_id else ""
+    return (f"{html.escape(text[:start])}<mark{ident}>{html.escape(text[start:end])}</mark>"
+            f"{html.escape(text[end:])}")
+
+
+def quote_span(citation: Citation) -> tuple[int, int]:
+    """Where the quote sits inside its passage; offsets first, text search if they disagree."""
+    start = citation.start - citation.passage_start
+    end = citation.end - citation.passage_start
+    if 0 <= start < end <= len(citation.passage) and citation.passage[start:end] == citation.quote:
+        return start, end
+    found = citation.passage.find(citation.quote) if citation.quote else -1
+    return (found, found + len(citation.quote)) if found >= 0 else (0, 0)
+
+
+def support_label(support: float, threshold: float) -> str:
+    """Three words for the verifier's score: at or above the threshold it flags sentences at is
+    "supported"; the band just below it is "weak" (related, but not clearly saying the same)."""
+    if support >= threshold:
+        return "supported"
+    return "weak" if support >= threshold / 2 else "unsupported"
+
+
+def answer_html(answer: Answer) -> str:
+    """The answer with its [n] markers, sentences the verifier did not back visibly flagged."""
+    if not answer.sentences:
+        return f'<div class="rc-answer">{html.escape(answer.answer)}</div>'
+    parts = []
+    for sentence in answer.sentences:
+        markers = "".join(f'<span class="rc-marker">[{n}]</span>' for n in sentence.citations)
+        text = html.escape(sentence.text)
+        if sentence.supported:
+            parts.append(f"{text}{' ' if markers else ''}{markers}")
+        else:
+            parts.append(f'<span class="rc-flagged" title="The cited passages do not clearly back this sentence">'
+                         f'{text}</span>{" " if markers else ""}{markers} <span class="rc-flag">(not verified)</span>')
+    return f'<div class="rc-answer">{" ".join(parts)}</div>'
+
+
+def citation_html(citation: Citation, badge: str = "") -> str:
+    """One entry of the sources block: who said it, when, and the quote inside its passage.
+
+    ``badge`` is a ``support_label``; passages shown under a refusal cite nothing, so get none.
+    """
+    meta = [m for m in (citation.author, citation.date, citation.source if citation.title else "",
+                        f"page {citation.page}" if citation.page else "") if m]
+    start, end = quote_span(citation)
+    badge_html = f'<span class="rc-badge rc-badge-{badge}">{badge}</span>' if badge else ""
+    return (f'<div><span class="rc-marker">[{citation.n}]</span> '
+            f'<span class="rc-source">{html.escape(citation.title or citation.source)}</span> '
+            f'{badge_html}<br>'
+            f'<span class="rc-meta">{html.escape(" · ".join(meta) or "author and date unknown")}</span>'
+            f'<div class="rc-passage">{highlight_html(citation.passage, start, end)}</div></div>')
+
+
+def document_html(text: str, start: int, end: int) -> str:
+    """A whole cleaned document with the quote marked, for the "Open in document" view."""
+    return f'<div class="rc-document">{highlight_html(text, start, end, QUOTE_ID)}</div>'
+
+
+SCROLL_TO_QUOTE = (f"<script>setTimeout(() => document.getElementById('{QUOTE_ID}')"
+                   f"?.scrollIntoView({{block: 'center'}}), 200);</script>")
+
+
+# -- what the library holds -------------------------------------------------------------------
+
+def collection_summary(records: Sequence) -> str:
+    """One line for an empty chat: how much is there, from when, and what it is about."""
+    if not records:
+        return "The library is empty: add documents in the sidebar to start asking questions."
+    dates = sorted(r.date for r in records if r.date)
+    span = f", dated {dates[0][:4]}–{dates[-1][:4]}" if dates and dates[0][:4] != dates[-1][:4] else \
+        (f", dated {dates[0][:4]}" if dates else "")
+    about = _manifest_about(records)
+    chunks = sum(r.chunks for r in records)
+    head = f"{len(records)} document{'s' if len(records) != 1 else ''} ({chunks} passages{span})"
+    return f"{head}: {about}" if about else f"{head}."
+
+
+def _manifest_about(records: Sequence) -> str:
+    """The corpus's own description, when all documents come from one folder that has one."""
+    folders = {Path(r.path).parent for r in records}
+    if len(folders) != 1:
+        return ""
+    try:
+        about = str(json.loads((folders.pop() / "manifest.json").read_text("utf-8")).get("about", "")).strip()
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return re.split(r"(?<=[.!?])\s", about, maxsplit=1)[0]  # the rest is usually notes for maintainers
+
+
+def example_questions(records: Sequence, questions_path: Path, limit: int = 5) -> list[str]:
+    """Questions a newcomer can click: broad benchmark questions the library can answer first.
+
+    Benchmark questions are written against known documents, so only those whose sources are all
+    in the store are offered; follow-ups make no sense in an empty chat. Without a benchmark the
+    document titles give the questions.
+    """
+    present = {r.source for r in records}
+    rank = {"broad": 0, "factual": 1, "numeric": 2, "multi_doc": 3}
+    candidates = []
+    try:
+        lines = questions_path.read_text("utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        if not line.strip():
+            continue
+        q = json.loads(line)
+        if q.get("answerable") and q.get("type") in rank and q.get("sources") and set(q["sources"]) <= present:
+            candidates.append((rank[q["type"]], len(q["question"]), q["question"]))
+    picked = [q for *_, q in sorted(candidates)][:limit]
+    if picked:
+        return picked
+    return [f"What is “{r.title}” about?" for r in records if r.title][:limit]
+
+
+# -- exports and feedback ---------------------------------------------------------------------
+
+def conversation_markdown(answers: Iterable[Answer], threshold: float) -> str:
+    """The conversation for a reader: each answer, then its sources with quotes and offsets."""
+    lines = ["# ragchat conversation", ""]
+    for turn, answer in enumerate(answers, 1):
+        lines += [f"## {turn}. {answer.question}", ""]
+        lines += [("*Refused:* " if answer.abstained else "") + answer.answer, ""]
+        lines += [f"_Note: {notice}_" for notice in answer.notices]
+        if answer.notices:
+            lines.append("")
+        if answer.citations:
+            lines += ["Closest passages:" if answer.abstained else "Sources:", ""]
+        for c in answer.citations:
+            who = ", ".join(x for x in (c.author, c.date) if x)
+            verdict = "" if answer.abstained else f", {support_label(c.support, threshold)} ({c.support:.2f})"
+            lines.append(f"- [{c.n}] {c.title or c.source}{f' ({who})' if who else ''}, {c.source}, "
+                         f"characters {c.start}–{c.end}{verdict}")
+            lines.append(f"  > {' '.join(c.quote.split())}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def conversation_json(answers: Iterable[Answer]) -> str:
+    """The conversation for a program: every Answer in full, as the evaluator reads them."""
+    return json.dumps({"exported_at": _now(), "turns": [a.to_json() for a in answers]}, indent=2, ensure_ascii=False)
+
+
+def feedback_record(answer: Answer, thumbs_up: bool) -> dict:
+    return {"time": _now(), "rating": "up" if thumbs_up else "down", "question": answer.question,
+            "answer": answer.answer, "abstained": answer.abstained, "backend": answer.backend,
+            "citations": [{"n": c.n, "source": c.source, "title": c.title, "quote": c.quote,
+                           "start": c.start, "end": c.end, "support": c.support} for c in answer.citations]}
+
+
+def append_feedback(path: Path, record: Mapping) -> None:
+    """One JSON object per line, appended, so concurrent tabs never rewrite each other's lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+

@@ -1,0 +1,202 @@
+"""Ingestion as a user meets it: what goes in, what is skipped and why, what a re-run costs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import docx
+import pytest
+from fpdf import FPDF
+
+from ingest.chunking import chunk_text
+from ingest.pipeline import ingest
+from vectorstore import bm25
+from vectorstore.embeddings import LocalEmbeddings
+from vectorstore.store import Store, StoreError
+
+from tests.conftest import CORPUS
+
+
+def _chunks_by_source(store: Store) -> dict[str, list]:
+    result: dict[str, list] = {}
+    for chunk in store.all_chunks():
+        result.setdefault(chunk.source, []).append(chunk)
+    return result
+
+
+def test_every_chunk_is_an_exact_slice_of_its_cleaned_document(corpus_settings):
+    store = Store(corpus_settings)
+    docs = store.documents()
+    chunks = list(store.all_chunks())
+    assert len(docs) == 5 and len(chunks) > 50
+    for chunk in chunks:
+        assert store.document_text(chunk.doc_id)[chunk.start:chunk.end] == chunk.text
+
+
+def test_chunks_respect_the_token_limit_and_end_at_sentence_boundaries():
+    text = (CORPUS / "002_c8b9326db87545d0.txt").read_text(encoding="utf-8")
+    chunks = chunk_text(" ".join(text.split()), max_tokens=120, overlap=0.15)
+    assert len(chunks) > 10
+    assert all(c.tokens <= 125 for c in chunks)
+    # Cuts fall after sentence punctuation, not mid-sentence (the text has no over-long sentences).
+    inner_ends = [c.text.rstrip()[-1] for c in chunks[:-1]]
+    assert sum(ch in ".!?\"')”’]" or ch.isdigit() for ch in inner_ends) / len(inner_ends) > 0.9
+    # Consecutive chunks overlap by whole sentences.
+    assert any(b.start < a.end for a, b in zip(chunks, chunks[1:]))
+
+
+def test_headings_start_new_chunks():
+    text = "# Alpha\n\n" + "Alpha sentence here. " * 5 + "\n\n## Beta\n\nBeta sentence follows."
+    chunks = chunk_text(text.strip(), max_tokens=250)
+    assert [c.text.split("\n")[0] for c in chunks] == ["# Alpha", "## Beta"]
+    assert chunks[1].heading == "Beta"
+
+
+def test_manifest_metadata_is_used_and_nulls_stay_empty(corpus_settings):
+    docs = {d.source: d for d in Store(corpus_settings).documents().values()}
+    assert docs["001_a5b27a2b9793a65e.txt"].author == "Taut Bataut"
+    assert docs["001_a5b27a2b9793a65e.txt"].date == "2024-06-11"
+    # The manifest says 003 states no title: the first line (an author byline) must not become one.
+    assert docs["003_6819430c7062e888.txt"].title == ""
+    assert docs["003_6819430c7062e888.txt"].author == "Dr. Khuram Iqbal"
+
+
+def test_unchanged_files_embed_nothing_and_changed_files_replace_their_chunks(settings, corpus_copy):
+    counting = LocalEmbeddings("all-MiniLM-L6-v2")
+    first = ingest([corpus_copy], settings, embeddings=counting, progress=False)
+    assert len(first.added) == 5 and counting.texts_embedded == first.chunks_written
+
+    embedded_before = counting.texts_embedded
+    again = ingest([corpus_copy], settings, embeddings=counting, progress=False)
+    assert len(again.unchanged) == 5 and again.chunks_written == 0
+    assert counting.texts_embedded == embedded_before
+
+    short = corpus_copy / "004_7c390ca7a747a0fa.txt"
+    short.write_text("The Torkham border reopened after talks in Kabul.\n", encoding="utf-8")
+    changed = ingest([corpus_copy], settings, embeddings=counting, progress=False)
+    assert changed.updated == [str(short)] and len(changed.unchanged) == 4
+    assert counting.texts_embedded == embedded_before + 1
+    store = Store(settings)
+    texts = [c.text for c in _chunks_by_source(store)["004_7c390ca7a747a0fa.txt"]]
+    assert texts == ["The Torkham border reopened after talks in Kabul."]
+    index = bm25.load_index(settings, store)
+    hits = index.search("Torkham reopened", 1)
+    assert hits and hits[0][0].startswith(store.documents()[next(iter(
+        d for d, r in store.documents().items() if r.source == short.name))].doc_id)
+
+
+def test_prune_removes_documents_whose_files_are_gone(settings, corpus_copy, embeddings):
+    ingest([corpus_copy], settings, embeddings=embeddings, progress=False)
+    (corpus_copy / "000_b06fe420cd4f60ee.txt").unlink()
+    kept = ingest([corpus_copy], settings, embeddings=embeddings, progress=False)
+    assert kept.pruned == [] and len(Store(settings).documents()) == 5  # no --prune: nothing deleted
+
+    pruned = ingest([corpus_copy], settings, embeddings=embeddings, progress=False, prune=True)
+    store = Store(settings)
+    assert [Path(p).name for p in pruned.pruned] == ["000_b06fe420cd4f60ee.txt"]
+    assert "000_b06fe420cd4f60ee.txt" not in _chunks_by_source(store)
+    assert len(store.documents()) == 4
+
+
+def _write_pdf(path: Path, pages: list[str], title: str = "") -> None:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for page in pages:
+        pdf.add_page()
+        if page:
+            pdf.multi_cell(0, 10, page)
+    if title:
+        pdf.set_title(title)
+    pdf.output(str(path))
+
+
+def test_every_supported_format_is_ingested_with_its_structure(settings, tmp_path, embeddings):
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.md").write_text("# Border notes\n\nAuthor: Sam Lee\n\nThe Chaman crossing was busy.\n", encoding="utf-8")
+    (folder / "sub" / "page.html").write_text(
+        "<html><head><title>Trade page</title><script>var hidden = 'SECRET';</script></head>"
+        "<body><h2>Trade</h2><p>Exports rose by 12 percent.</p><style>p{}</style></body></html>", encoding="utf-8")
+    _write_pdf(folder / "report.pdf", ["First page about Torkham.", "Second page about Chaman."], title="Border Report")
+    document = docx.Document()
+    document.add_heading("Security review", level=1)
+    document.add_paragraph("The review covers the Kurram district.")
+    document.save(str(folder / "review.docx"))
+
+    report = ingest([folder], settings, embeddings=embeddings, progress=False)
+    assert sorted(Path(p).name for p in report.added) == ["notes.md", "page.html", "report.pdf", "review.docx"]
+    store = Store(settings)
+    docs = {d.source: d for d in store.documents().values()}
+    assert docs["notes.md"].title == "Border notes" and docs["notes.md"].author == "Sam Lee"
+    assert docs["page.html"].title == "Trade page"
+    assert docs["report.pdf"].title == "Border Report"
+    assert docs["review.docx"].title == "Security review"
+    html_text = store.document_text(docs["page.html"].doc_id)
+    assert "## Trade" in html_text and "Exports rose by 12 percent." in html_text and "SECRET" not in html_text
+    pdf_chunks = _chunks_by_source(store)["report.pdf"]
+    assert pdf_chunks[0].page == 1
+    assert "Second page" in store.document_text(docs["report.pdf"].doc_id)
+
+
+def test_a_sidecar_overrides_what_the_text_says(settings, tmp_path, embeddings):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "brief.txt").write_text("Some heading\n\nAuthor: Wrong Person\n\nBody text here.", encoding="utf-8")
+    (folder / "brief.txt.meta.json").write_text(json.dumps({"title": "Real Title", "author": None, "date": "2024-05-01"}))
+    ingest([folder], settings, embeddings=embeddings, progress=False)
+    (doc,) = Store(settings).documents().values()
+    assert (doc.title, doc.author, doc.date) == ("Real Title", "", "2024-05-01")
+
+
+def _bad_files(folder: Path) -> dict[str, str]:
+    """file name -> words its skip reason must contain."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "blank.md").write_text("  \n\n \n")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02PNG\x00" * 50)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
+    _write_pdf(folder / "scan.pdf", ["", ""])
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
+    (folder / "table.xlsx").write_bytes(b"whatever")
+    return {"empty.txt": "empty", "blank.md": "empty", "binary.txt": "binary",
+            "broken.pdf": "corrupt PDF", "scan.pdf": "no extractable text", "broken.docx": "corrupt .docx",
+            "table.xlsx": "unsupported type .xlsx"}
+
+
+def test_bad_files_are_skipped_with_a_reason_and_the_rest_is_ingested(settings, tmp_path, embeddings):
+    folder = tmp_path / "bad"
+    expected = _bad_files(folder)
+    shutil.copy(CORPUS / "004_7c390ca7a747a0fa.txt", folder / "good.txt")
+    lines: list[tuple[str, str]] = []
+    report = ingest([folder, tmp_path / "missing"], settings, embeddings=embeddings, progress=False,
+                    on_error=lambda path, reason: lines.append((path, reason)))
+    assert [Path(p).name for p in report.added] == ["good.txt"]
+    reasons = {Path(path).name: reason for path, reason in lines}
+    for name, words in expected.items():
+        assert words in reasons[name], (name, reasons.get(name))
+    assert "no such file" in reasons["missing"]
+    assert all("\n" not in reason for reason in reasons.values())
+
+
+def test_bad_files_never_remove_what_is_stored(settings, corpus_copy, embeddings):
+    ingest([corpus_copy], settings, embeddings=embeddings, progress=False)
+    before = sorted(c.chunk_id for c in Store(settings).all_chunks())
+    (corpus_copy / "004_7c390ca7a747a0fa.txt").write_bytes(b"\x00\x00 now binary \x00")
+    report = ingest([corpus_copy], settings, embeddings=embeddings, progress=False, prune=True)
+    assert [Path(p).name for p, _ in report.failed] == ["004_7c390ca7a747a0fa.txt"]
+    assert sorted(c.chunk_id for c in Store(settings).all_chunks()) == before
+
+
+def test_a_store_built_with_another_model_is_refused_with_the_fix(settings, corpus_copy, embeddings, tmp_path):
+    ingest([corpus_copy / "004_7c390ca7a747a0fa.txt"], settings, embeddings=embeddings, progress=False)
+    other_model = tmp_path / "other-model"
+    shutil.copytree(embeddings.path, other_model)
+    other = LocalEmbeddings(str(other_model))
+    with pytest.raises(StoreError, match="--reset"):
+        ingest([corpus_copy], settings, embeddings=other, progress=False)
+    assert len(Store(settings).documents()) == 1  # refused before anything was touched
+    rebuilt = ingest([corpus_copy], settings, embeddings=other, progress=False, reset=True)
+    assert len(rebuilt.added) == 5
+    assert Store(settings).model_info()["embedding_model"] == str(other_model)

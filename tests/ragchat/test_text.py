@@ -1,0 +1,23 @@
+"""The text helpers every layer shares, on the cases that decide answers."""
+
+from __future__ import annotations
+
+from ragchat.text.dates import months_in, years_in
+from ragchat.text.facts import facts_of, missing_facts
+from ragchat.text.terms import lexical_overlap, tokenize
+
+
+def test_terms_fold_plurals_and_drop_stopwords():
+    assert tokenize("The attacks on cities") == ["attack", "city"]
+    assert lexical_overlap("Which attacks?", "One attack happened") == 1.0
+
+
+def test_facts_match_figures_and_names_in_their_other_forms():
+    facts = facts_of("In 2023 Pakistani forces counted seven attacks and 4,000 arrests.")
+    assert {"7", "4000", "2023"} <= facts.numbers and "pakistani" in facts.names
+    assert missing_facts(facts, "Pakistan saw 7 attacks, 4000 arrests, 2023") == set()
+    assert missing_facts(facts, "Pakistan saw 8 attacks, 4000 arrests, 2023") == {"7"}
+
+
+def test_dates_in_running_text():
+    assert months_in("In March and april 2024") == {"march", "april"} and years_in("from 1999 to 2024") == {"1999", "2024"}

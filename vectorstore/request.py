@@ -1,0 +1,39 @@
+"""What a search is asked: the question's context and its limits, as one value.
+
+Retrieval, per-part searches of a multi-part question, the evaluator and every shell pass one
+``RetrievalRequest`` instead of threading k, documents, dates and history through each signature,
+so adding a filter is a change here and where it is applied, nowhere in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What retrieval needs of an earlier turn of a conversation: what was asked, answered and cited."""
+
+    question: str
+    answer: str = ""
+    cited_chunk_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetrievalRequest:
+    history: tuple[Turn, ...] = ()  # earlier turns, oldest first; a follow-up is rewritten with them
+    k: int | None = None  # chunks to hand over; None: settings.retrieval.top_k
+    docs: tuple[str, ...] | None = None  # doc ids or file names to search; None: all
+    # YYYY, YYYY-MM or YYYY-MM-DD, inclusive; with either bound, undated documents are left out
+    date_from: str | None = None
+    date_to: str | None = None
+
+    @classmethod
+    def of(cls, history=(), *, k: int | None = None, docs=None, date_from: str | None = None,
+           date_to: str | None = None) -> "RetrievalRequest":
+        """From what callers hold (lists, empty filters), normalised so equal requests compare equal."""
+        return cls(tuple(history), k, tuple(docs) if docs else None, date_from or None, date_to or None)
+
+    @property
+    def filtered(self) -> bool:
+        return self.docs is not None or bool(self.date_from or self.date_to)
