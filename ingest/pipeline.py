@@ -148,7 +148,8 @@ def prepare(path: Path, settings: Settings) -> Prepared:
     if not text.strip():
         raise loaders.UnreadableFile("no text left after cleaning")
     meta = metadata.resolve(path, text, loaded.found)
-    chunks = chunking.chunk_text(text, settings.ingest.chunk_tokens, settings.ingest.chunk_overlap, settings.store.embedding_model)
+    chunks = chunking.chunk_text(text, settings.ingest.chunk_tokens, settings.ingest.chunk_overlap,
+                                 settings.store.embedding_model)
     signature = f"{chunking_of(settings)}/{sorted(meta.items())}"
     with path.open("rb") as f:
         digest = hashlib.file_digest(f, "sha256")

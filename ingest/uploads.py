@@ -8,8 +8,8 @@ another) are tested on a real store.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
 import unicodedata
+from collections.abc import Callable, Sequence
 from itertools import count, groupby
 from pathlib import Path
 
@@ -38,6 +38,36 @@ def add_files(files: Sequence[tuple[str, bytes]], settings: Settings, store: Sto
         else:
             added.append(name)
     return added, refused
+
+
+def _save(folder: Path, name: str, data: bytes) -> tuple[Path, bool]:
+    """Where ``data`` is kept, and whether this call created the file.
+
+    Two different uploads can get the same safe name (``a b.txt`` and ``a!b.txt``); the second
+    then gets ``a_b-2.txt`` instead of replacing the first. The same content uploaded again is
+    the same file. Exclusive creation keeps two sessions saving at once from sharing a name.
+    """
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    for n in count(1):
+        path = folder / (name if n == 1 else f"{stem}-{n}{dot}{suffix}")
+        try:
+            with path.open("xb") as f:
+                f.write(data)
+            return path, True
+        except FileExistsError:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return path, False
+
+
+def _ingest_one(path: Path, settings: Settings, store: Store | None) -> str:
+    """"" when ``path`` is in the library now, else the one-line reason it is not."""
+    try:
+        report = ingest([path], settings, store=store, progress=False, on_error=lambda *_: None)
+    except Exception as exc:  # noqa: BLE001 - a failing upload is refused with its reason, never a crash
+        return " ".join(str(exc).split())[:200] or type(exc).__name__
+    return report.failed[0][1] if report.failed else ""
 
 
 def safe_filename(name: str) -> str:
@@ -73,33 +103,3 @@ def upload_problem(name: str, size: int, allowed: Sequence[str], max_bytes: int)
     if size == 0:
         return "empty file"
     return ""
-
-
-def _save(folder: Path, name: str, data: bytes) -> tuple[Path, bool]:
-    """Where ``data`` is kept, and whether this call created the file.
-
-    Two different uploads can get the same safe name (``a b.txt`` and ``a!b.txt``); the second
-    then gets ``a_b-2.txt`` instead of replacing the first. The same content uploaded again is
-    the same file. Exclusive creation keeps two sessions saving at once from sharing a name.
-    """
-    stem, dot, suffix = name.rpartition(".")
-    if not dot:
-        stem, suffix = name, ""
-    for n in count(1):
-        path = folder / (name if n == 1 else f"{stem}-{n}{dot}{suffix}")
-        try:
-            with path.open("xb") as f:
-                f.write(data)
-            return path, True
-        except FileExistsError:
-            if path.stat().st_size == len(data) and path.read_bytes() == data:
-                return path, False
-
-
-def _ingest_one(path: Path, settings: Settings, store: Store | None) -> str:
-    """"" when ``path`` is in the library now, else the one-line reason it is not."""
-    try:
-        report = ingest([path], settings, store=store, progress=False, on_error=lambda *_: None)
-    except Exception as exc:  # noqa: BLE001 - a failing upload is refused with its reason, never a crash
-        return " ".join(str(exc).split())[:200] or type(exc).__name__
-    return report.failed[0][1] if report.failed else ""

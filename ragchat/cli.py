@@ -31,7 +31,7 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--reset", is_flag=True, help="Delete the whole store first and rebuild it.")
 @click.option("--prune", is_flag=True, help="Delete documents that were ingested from these folders and are gone.")
-@click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")
+@click.option("--strict", is_flag=True, help="Exit non-zero if any file could not be read (hidden files and links do not count).")
 @click.option("--follow-links", is_flag=True, help="Follow links that lead out of the given folders.")
 def ingest(paths: tuple[Path, ...], reset: bool, prune: bool, strict: bool, follow_links: bool) -> None:
     """Add files and folders (recursively) to the store; only changed files are embedded.

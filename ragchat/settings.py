@@ -47,11 +47,13 @@ class IngestSettings:
     """How files become chunks."""
 
     embedding_batch: int = 32  # sentence-transformers' default batch size
-    # About a paragraph or two: small enough for MiniLM's window, large enough to hold a claim and
-    # its context; overlap carries a sentence or two across a cut (first landing's choice).
-    chunk_tokens: int = 250  # in the embedding model's own wordpieces, capped at its input length
+    # About a paragraph or two, large enough to hold a claim and its context; counted in the embedding
+    # model's own wordpieces and never more than it reads (254 for MiniLM); overlap carries a sentence
+    # or two across a cut (first landing's choice).
+    chunk_tokens: int = 250
     chunk_overlap: float = 0.15
     upload_max_mb: int = 20  # per uploaded file (app and API); uploads are stored under <data_dir>/uploads
+
     # Ingest limits: a file over one is skipped with a line naming the limit; each is checked while
     # reading, so one hostile file cannot take a run's memory or hours (`python -m evals.hostile` measures).
     # A text at max_text_chars is 40 MB at most (4 bytes a character, UTF-8's worst), so no text file
