@@ -13,7 +13,7 @@ from chatbot.compose import Composition, unanswered_part
 from chatbot.resources import Resources
 from prompts import load
 from ragchat.settings import AnswerSettings
-from ragchat.text.facts import facts_of, missing_facts, missing_names
+from ragchat.text.facts import Facts, facts_of, missing_facts, missing_names
 from vectorstore.passages import Passage
 from vectorstore.retrieval import Retrieval
 
@@ -46,7 +46,7 @@ def refusal_reason(question: str, retrieval: Retrieval, composition: Composition
     library = " ".join(res.about().values())
     asked = facts_of(_ALIASES.sub(" ", question))
     absent = missing_facts(asked, " ".join(p.text for p in retrieval.passages) + " " + library)
-    never = absent & missing_facts(asked, res.library_text()) if absent else set()
+    never = res.unmentioned(Facts(asked.numbers & absent, asked.names & absent)) if absent else set()
     if never:  # only what no document says; a fact the search missed is not grounds to refuse
         return f"the documents never mention {', '.join(sorted(never))}"
     chosen = " ".join(passages[c.passage].text for c in composition.picks)

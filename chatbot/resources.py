@@ -1,8 +1,9 @@
 """What every question needs, opened once per store and shared by all threads: building it costs seconds.
 
-What is read from the store (document records, titles, full texts, chunk offsets) is reread
-together whenever the retriever's index fingerprint changes, i.e. after any ingest: chunk ids are
-positional, so an offset cached before a document changed would point at the wrong text.
+What is read from the store (document records, titles, chunk offsets) is reread together whenever
+the retriever's index fingerprint changes, i.e. after any ingest: chunk ids are positional, so an
+offset cached before a document changed would point at the wrong text. Nothing here holds the
+library's text: "is this mentioned anywhere" is asked of the lexical index.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from functools import lru_cache
 
 from chatbot.verify import SentenceEncoder
 from ragchat.settings import Settings
-from vectorstore.embeddings import LocalEmbeddings
+from ragchat.text.facts import Facts
+from vectorstore.embeddings import embeddings_for
 from vectorstore.retrieval import HybridRetriever, open_retriever
 from vectorstore.store import DocRecord, Store
 
@@ -28,7 +30,6 @@ class Resources:
     documents: dict[str, DocRecord] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)  # doc id -> "title author"
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
-    text: str | None = None  # every document's text, read on first need
 
     @property
     def store(self) -> Store:
@@ -39,15 +40,13 @@ class Resources:
         if version != self.version:
             self.documents = self.store.documents()
             self.titles = {d: f"{r.title} {r.author}" for d, r in self.documents.items()}
-            self.spans, self.text, self.version = {}, None, version
+            self.spans, self.version = {}, version
         return self
 
-    def library_text(self) -> str:
-        """All documents' text, so "never mentioned" is said only of what no document says."""
-        self.current()
-        if self.text is None:
-            self.text = "\n".join(f"{self.titles[i]}\n{self.store.document_text(i)}" for i in self.documents)
-        return self.text
+    def unmentioned(self, facts: Facts) -> set[str]:
+        """The facts no document's text contains, so "never mentioned" is said only of what no document
+        says; looked up in the lexical index, whatever the library's size."""
+        return self.retriever.index.unmentioned(facts.numbers, facts.names)
 
     def document(self, doc_id: str) -> DocRecord | None:
         return self.current().documents.get(doc_id)
@@ -76,9 +75,9 @@ def resources(settings: Settings) -> Resources:
 @lru_cache(maxsize=4)
 def _resources(store, ingest, retrieval, sentence_cache: int) -> Resources:
     settings = Settings(store=store, ingest=ingest, retrieval=retrieval)
-    return Resources(settings, open_retriever(settings), _encoder(store.embedding_model, sentence_cache))
+    return Resources(settings, open_retriever(settings), _encoder(settings, sentence_cache))
 
 
 @lru_cache(maxsize=2)
-def _encoder(model: str, limit: int) -> SentenceEncoder:
-    return SentenceEncoder(LocalEmbeddings(model), limit)
+def _encoder(settings: Settings, limit: int) -> SentenceEncoder:
+    return SentenceEncoder(embeddings_for(settings), limit)

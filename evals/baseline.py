@@ -16,7 +16,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ragchat.settings import Settings
-from vectorstore.embeddings import LocalEmbeddings
+from vectorstore.embeddings import embeddings_for
 from vectorstore.passages import Passage
 from vectorstore.store import Store
 
@@ -32,7 +32,7 @@ def baseline_retrieve(question: str, settings: Settings) -> list[Passage]:
 @lru_cache(maxsize=4)
 def _open(settings: Settings) -> Chroma:
     store = Store(settings)
-    embeddings = LocalEmbeddings(settings.store.embedding_model, settings.ingest.embedding_batch)
+    embeddings = embeddings_for(settings)
     name = f"{settings.store.collection}_baseline"
     fingerprint = store.fingerprint()
     existing = {c.name for c in store.client.list_collections()}

@@ -38,7 +38,7 @@ from evals.report import write_report
 from evals.summary import Summary, SystemRun
 from ragchat.settings import AnswerSettings, Settings
 from ragchat.text.sentences import split_sentences
-from vectorstore.embeddings import LocalEmbeddings
+from vectorstore.embeddings import embeddings_for
 from vectorstore.passages import Passage
 from vectorstore.request import RetrievalRequest, Turn
 from vectorstore.retrieval import open_retriever
@@ -104,7 +104,7 @@ def run(settings: Settings, questions_path: str | Path, out_dir: str | Path, *, 
 def _answer_all(questions: Sequence[Question], settings: Settings, k: int, progress: Progress | None, *,
                 with_baseline: bool) -> list[_Row]:
     retriever = open_retriever(settings)
-    encoder = SentenceEncoder(LocalEmbeddings(settings.store.embedding_model), settings.answer.sentence_cache)
+    encoder = SentenceEncoder(embeddings_for(settings), settings.answer.sentence_cache)
     by_id = {q.id: q for q in questions}
     done: dict[str, tuple[Answer, float]] = {}
 

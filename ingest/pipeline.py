@@ -1,8 +1,8 @@
 """Ingest files into the store: only what changed is embedded, and a killed run can be re-run.
 
 Per document the order is: chunks upserted, stale chunks deleted, then the document record
-written last (the commit marker, see ``vectorstore/store.py``). The BM25 index is updated in
-memory and saved at the end; its fingerprint makes a killed run's index rebuild on next load.
+written last (the commit marker, see ``vectorstore/store.py``), then the document's lexical index
+entry, stamped with its content hash; a killed run's missing entries are redone on the next load.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from tqdm import tqdm
 from ingest import chunking, cleaning, loaders, metadata
 from ragchat.settings import Settings
 from ragchat.text.display import printable
-from vectorstore import bm25
-from vectorstore.embeddings import LocalEmbeddings
+from vectorstore import lexical
+from vectorstore.embeddings import LocalEmbeddings, embeddings_for
 from vectorstore.store import DocRecord, Store, StoredChunk, chunk_id
 
 _METADATA_FILES = ("manifest.json",)
@@ -201,13 +201,13 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
     report = IngestReport()
     paths = [Path(p) for p in paths]
     store = store or Store(settings)
-    embeddings = embeddings or LocalEmbeddings(settings.store.embedding_model, settings.ingest.embedding_batch)
+    embeddings = embeddings or embeddings_for(settings)
     current_chunking = chunking_of(settings)  # also finds the model's tokenizer, or fails before any work
     if reset:
         store.reset()
-        bm25.index_path(settings).unlink(missing_ok=True)
+        lexical.delete_index(settings)
     store.check_model(embeddings.name)
-    index = bm25.load_index(settings, store)
+    index = lexical.load_index(settings, store)
     records = store.documents()
     on_error = on_error or (lambda path, reason: _say(f"skipped {path}: {reason}"))
 
@@ -231,7 +231,7 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
         vectors = embeddings.embed_documents([c.text for c in stored])
         store.record_model(embeddings.name, len(vectors[0]))
         store.put_document(prepared.record, prepared.text, stored, vectors)
-        index.replace_document(prepared.record.doc_id, [(c.chunk_id, c.text) for c in stored])
+        index.replace_document(prepared.record.doc_id, [(c.chunk_id, c.text) for c in stored], prepared.record.content_hash)
         (report.updated if previous else report.added).append(str(path))
         report.chunks_written += len(stored)
         rate = report.chunks_written / max(time.perf_counter() - started, 1e-6)
@@ -240,7 +240,6 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
     if prune:
         report.pruned = _prune(store, index, paths, records)
     store.remove_orphans()
-    index.save(store.fingerprint())
     report.seconds = time.perf_counter() - started
     return report
 
@@ -254,7 +253,7 @@ def _say_rechunking(files: list[Path], records: dict[str, DocRecord], current: s
              f"(was {before}; now {current})")
 
 
-def _prune(store: Store, index: bm25.BM25Index, roots: list[Path], records: dict[str, DocRecord]) -> list[str]:
+def _prune(store: Store, index: lexical.LexicalIndex, roots: list[Path], records: dict[str, DocRecord]) -> list[str]:
     """Delete documents that were ingested from under the given folders and are gone from disk."""
     folders = [str(root.resolve()) for root in roots if root.is_dir()]
     gone = [r for r in records.values()
@@ -269,8 +268,7 @@ def remove_documents(doc_ids: Iterable[str], settings: Settings, store: Store | 
     """Delete documents and their chunks from the store and the lexical index (record first, so a
     killed delete leaves orphans that the next ingest sweeps, never a record without chunks)."""
     store = store or Store(settings)
-    index = bm25.load_index(settings, store)
+    index = lexical.load_index(settings, store)
     for doc_id in doc_ids:
         store.delete_document(doc_id)
         index.remove_document(doc_id)
-    index.save(store.fingerprint())

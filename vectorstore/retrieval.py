@@ -1,11 +1,11 @@
 """Hybrid retrieval: dense (Chroma) and BM25 over the same chunks, fused by reciprocal rank.
 
 Dense search finds paraphrases but misses exact names and figures ("Barmal", "789", "TAD");
-BM25 finds those but misses paraphrase. The fused chunks become passages (``vectorstore.passages``)
+BM25 (the tantivy index of ``vectorstore.lexical``) finds those but misses paraphrase. The fused chunks become passages (``vectorstore.passages``)
 with an evidence strength the answering step uses to refuse.
 
-The BM25 index is loaded once per retriever and reloaded only when an ingest has rewritten its
-file (one ``stat`` per query), so queries never rebuild it. Everything goes through ``Store``, so
+The lexical index is opened once per retriever; a commit by an ingest (this process or another)
+is picked up by one ``stat`` per query, so queries never rebuild it. Everything goes through ``Store``, so
 the embedded store and a Chroma server behave the same.
 """
 
@@ -20,8 +20,8 @@ from functools import lru_cache
 import numpy as np
 
 from ragchat.settings import RetrievalSettings, Settings, StoreSettings
-from vectorstore import bm25, followups
-from vectorstore.embeddings import LocalEmbeddings
+from vectorstore import followups, lexical
+from vectorstore.embeddings import LocalEmbeddings, embeddings_for
 from vectorstore.fusion import fuse
 from vectorstore.passages import Passage, evidence_strength, group_chunks, passage_of, span_of, term_coverage
 from vectorstore.request import RetrievalRequest, Turn
@@ -42,12 +42,11 @@ class Retrieval:
 class HybridRetriever:
     """Search over one store; ``retrieve`` is the whole interface (``LangChainRetriever`` wraps it for chains)."""
 
-    def __init__(self, settings: Settings, store: Store, embeddings: LocalEmbeddings, index: bm25.BM25Index):
+    def __init__(self, settings: Settings, store: Store, embeddings: LocalEmbeddings, index: lexical.LexicalIndex):
         self.settings = settings
         self.store = store
         self.embeddings = embeddings
         self.index = index
-        self._index_mtime = _mtime(index)
         self._texts: dict[str, str] = {}
 
     @property
@@ -149,11 +148,8 @@ class HybridRetriever:
         return self._texts[doc_id]
 
     def _refresh_index(self) -> None:
-        """Pick up an ingest (this process or another) that rewrote the index file since the last query."""
-        mtime = _mtime(self.index)
-        if mtime != self._index_mtime:
-            self.index = bm25.load_index(self.settings, self.store)
-            self._index_mtime = _mtime(self.index)
+        """Pick up an ingest (this process or another) that committed to the index since the last query."""
+        if self.index.refresh():
             self._texts.clear()
 
 
@@ -176,13 +172,6 @@ def _date_key(date: str, upper: bool = False) -> str:
     return "-".join((parts + filler[len(parts) - 1:])[:3])
 
 
-def _mtime(index: bm25.BM25Index) -> float:
-    try:
-        return index.path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
 _OPENING = threading.Lock()
 
 
@@ -201,6 +190,6 @@ def open_retriever(settings: Settings) -> HybridRetriever:
 def _open_retriever(store_settings: StoreSettings, ingest, retrieval: RetrievalSettings) -> HybridRetriever:
     settings = Settings(store=store_settings, ingest=ingest, retrieval=retrieval)
     store = Store(settings)
-    embeddings = LocalEmbeddings(store_settings.embedding_model, ingest.embedding_batch)
+    embeddings = embeddings_for(settings)
     store.check_model(embeddings.name)
-    return HybridRetriever(settings, store, embeddings, bm25.load_index(settings, store))
+    return HybridRetriever(settings, store, embeddings, lexical.load_index(settings, store))

@@ -74,7 +74,7 @@ def missing_facts(facts: Facts, evidence: str) -> set[str]:
     numbers = numbers_in(evidence)
     lower = evidence.lower()
     missing = {n for n in facts.numbers if n not in numbers}
-    missing.update(n for n in facts.names if _name_stem(n) not in lower)
+    missing.update(n for n in facts.names if name_stem(n) not in lower)
     return missing
 
 
@@ -83,6 +83,6 @@ def missing_names(names: frozenset[str], evidence: str) -> set[str]:
     return missing_facts(Facts(frozenset(), names), evidence)
 
 
-def _name_stem(name: str) -> str:
+def name_stem(name: str) -> str:
     """Enough of a name to match its other forms: "Pakistani" finds "Pakistan", "Iranian" "Iran"."""
     return name[:max(min(5, len(name)), len(name) - 3)]

@@ -12,7 +12,7 @@ from fpdf import FPDF
 
 from ingest.chunking import chunk_text
 from ingest.pipeline import ingest
-from vectorstore import bm25
+from vectorstore import lexical
 from vectorstore.embeddings import LocalEmbeddings
 from vectorstore.store import Store, StoreError
 
@@ -81,7 +81,7 @@ def test_unchanged_files_embed_nothing_and_changed_files_replace_their_chunks(se
     store = Store(settings)
     texts = [c.text for c in _chunks_by_source(store)["004_7c390ca7a747a0fa.txt"]]
     assert texts == ["The Torkham border reopened after talks in Kabul."]
-    index = bm25.load_index(settings, store)
+    index = lexical.load_index(settings, store)
     hits = index.search("Torkham reopened", 1)
     assert hits and hits[0][0].startswith(store.documents()[next(iter(
         d for d, r in store.documents().items() if r.source == short.name))].doc_id)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ingest.pipeline import discover, IngestReport, prepare
 from ragchat.settings import Settings
-from vectorstore import bm25
+from vectorstore import lexical
 from vectorstore.store import Store, chunk_id
 
 from tests.conftest import CORPUS, ROOT
@@ -101,7 +101,9 @@ def test_an_ingest_killed_twice_and_rerun_ends_as_one_clean_run(settings, tmp_pa
     assert stored == expected  # same ids, same texts, no duplicates, no orphans
     assert store.count() == len(expected)
     assert {r.source for r in store.documents().values()} == {p.name for p in files}
-    assert set(bm25.load_index(settings, store).entries) == set(expected)
+    index = lexical.load_index(settings, store)
+    assert index.fingerprint == store.fingerprint() and len(index) == len(expected)
+    assert all(index.search(text, 1) for text in list(expected.values())[::25])
 
 
 def test_server_mode_ingests_and_answers_through_a_real_chroma_server(chroma_server, tmp_path):
