@@ -12,9 +12,10 @@ texts) is the size it would be.
 
 What is then measured, in a child process so its peak RSS is that of serving, not of building:
 cold start (process start to the first answer), warm retrieval p50/p95 by stage, warm extractive
-answers, and the real ``ingest`` of one new 50-chunk document into the big store (with the time
-spent inside the embedding model measured in the same run). With ``--ingest-chunks M`` the parent also ingests M chunks of new files
-into a fresh store and compares the wall time with the embedding time inside it.
+answers, and the real ``ingest`` of one new document of about 50 chunks (whole paragraphs) into
+the big store, with the time spent inside the embedding model measured in the same run. With
+``--ingest-chunks M`` the parent also ingests M chunks of new files into a fresh store and
+compares the wall time with the embedding time inside it.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def new_document(folder: Path, name: str, chunks: int, seed: int) -> Path:
 
     docs = corpus_sentences()
     rng = random.Random(seed)
-    paragraphs = [" ".join(docs[d][s] for d, s in synthetic_chunk(rng, docs, PARAGRAPH_WORDS)) for _ in range(chunks * 2)]
+    paragraphs = [" ".join(docs[d][s] for d, s in synthetic_chunk(rng, docs, PARAGRAPH_WORDS)) for _ in range(chunks * 3)]
     settings = Settings()
 
     def text(count: int) -> str:
@@ -226,7 +227,7 @@ def ingest_ratio(settings: Settings, chunks: int) -> dict[str, float]:
         embeddings.embed_documents(["the model loaded before the clock starts"])
         fresh = settings.replace(data_dir=folder / "data", store_dir=None)
         started, embedding_before = time.perf_counter(), embeddings.seconds_embedding
-        report = ingest([folder], fresh, progress=False, embeddings=embeddings)
+        report = ingest(files, fresh, progress=False, embeddings=embeddings)  # the files, not the folder the store is in
         wall_s = time.perf_counter() - started
         embed_s = embeddings.seconds_embedding - embedding_before
     finally:

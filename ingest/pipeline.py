@@ -207,8 +207,8 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
         store.reset()
         lexical.delete_index(settings)
     store.check_model(embeddings.name)
-    index = lexical.load_index(settings, store)
     records = store.documents()
+    index = lexical.load_index(settings, store, records)
     on_error = on_error or (lambda path, reason: _say(f"skipped {path}: {reason}"))
 
     files = list(discover(paths, report, follow_links))
@@ -231,6 +231,7 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
         vectors = embeddings.embed_documents([c.text for c in stored])
         store.record_model(embeddings.name, len(vectors[0]))
         store.put_document(prepared.record, prepared.text, stored, vectors)
+        records[prepared.record.doc_id] = prepared.record
         index.replace_document(prepared.record.doc_id, [(c.chunk_id, c.text) for c in stored], prepared.record.content_hash)
         (report.updated if previous else report.added).append(str(path))
         report.chunks_written += len(stored)
@@ -239,7 +240,8 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
 
     if prune:
         report.pruned = _prune(store, index, paths, records)
-    store.remove_orphans()
+        records = {d: r for d, r in records.items() if r.path not in report.pruned}
+    store.remove_orphans(records)  # the records as this run left them: no second read of every record
     report.seconds = time.perf_counter() - started
     return report
 

@@ -51,7 +51,10 @@ class StoreSettings:
 class IngestSettings:
     """How files become chunks."""
 
-    embedding_batch: int = 32  # sentence-transformers' default batch size
+    # Texts per model call. 8, not sentence-transformers' 32: on these 2 cores 64 chunks of ~250
+    # wordpieces embed as fast either way (ONNX, 3.1 chunks/s each under load 13), but a batch of 32
+    # held 530 MB more in memory and a batch of 8 135 MB (/tmp measurement noted in docs/retrieval.md).
+    embedding_batch: int = 8
     # About a paragraph or two, large enough to hold a claim and its context; counted in the embedding
     # model's own wordpieces and never more than it reads (254 for MiniLM); overlap carries a sentence
     # or two across a cut (first landing's choice).

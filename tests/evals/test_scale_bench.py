@@ -22,7 +22,7 @@ def test_bench_chunks_json_prints_one_object_with_the_figures(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout)  # the whole of stdout is one object: nothing else is printed there
     assert isinstance(result, dict) and KEYS <= result.keys()
-    assert result["chunks"] == 2000 and result["ingest_one_doc_chunks"] == 50
+    assert result["chunks"] == 2000 and 40 <= result["ingest_one_doc_chunks"] <= 50  # whole paragraphs: about 50
     assert len(result["load_average"]) == 3 and result["peak_rss_mb"] > 0
     assert 0 < result["ingest_one_doc_embed_s"] < result["ingest_one_doc_s"]
     assert not list(tmp_path.glob("ragchat-*"))  # the temporary store and documents are gone
