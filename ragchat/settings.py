@@ -51,9 +51,10 @@ class StoreSettings:
 class IngestSettings:
     """How files become chunks."""
 
-    # Texts per model call. 8, not sentence-transformers' 32: on these 2 cores 64 chunks of ~250
-    # wordpieces embed as fast either way (ONNX, 3.1 chunks/s each under load 13), but a batch of 32
-    # held 530 MB more in memory and a batch of 8 135 MB (/tmp measurement noted in docs/retrieval.md).
+    # Texts per model call. 8, not sentence-transformers' 32: with ONNX (the default backend) 64 chunks
+    # of ~250 wordpieces embedded at 4.2 chunks/s with 8 and 3.7 with 32 on these 2 cores, and the
+    # process peaked at 386 MB instead of 779 (docs/retrieval.md, "Embedding backends"). With torch,
+    # 32 was faster (3.6 against 2.8 chunks/s) at 901 MB against 695.
     embedding_batch: int = 8
     # About a paragraph or two, large enough to hold a claim and its context; counted in the embedding
     # model's own wordpieces and never more than it reads (254 for MiniLM); overlap carries a sentence
