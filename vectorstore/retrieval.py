@@ -124,7 +124,7 @@ class HybridRetriever:
     def _passages(self, fused: list[tuple[str, float]], chunks: dict[str, StoredChunk], vector: Sequence[float],
                   k: int) -> list[Passage]:
         groups = group_chunks([chunks[i] for i, _ in fused], k, self.config)
-        similarity = self._similarities([c.chunk_id for g in groups for c in g], vector)
+        similarity = self._similarities([c for g in groups for c in g], vector)
         score = dict(fused)
         return [passage_of(g, self._text_of(g), score, similarity) for g in groups]
 
@@ -134,13 +134,20 @@ class HybridRetriever:
         start, end = span_of(group)
         return self._document_text(group[0].doc_id)[start:end]
 
-    def _similarities(self, ids: list[str], vector: Sequence[float]) -> dict[str, float]:
-        """Cosine similarity of the query to each chunk, from the vectors Chroma already holds."""
-        if not ids:
+    def _similarities(self, group: list[StoredChunk], vector: Sequence[float]) -> dict[str, float]:
+        """Cosine similarity of the query to each chunk, from the vectors Chroma already holds.
+
+        A chunk another process has just written can be found by the lexical index (and in Chroma's
+        records) before this process's Chroma can read its vector; such chunks are embedded here.
+        """
+        if not group:
             return {}
-        rows = self.store.chunks.get(ids=ids, include=["embeddings"])
-        sims = np.asarray(rows["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
-        return dict(zip(rows["ids"], sims.tolist()))
+        query = np.asarray(vector, dtype=np.float32)
+        found = self.store.vectors_of([c.chunk_id for c in group])
+        missing = [c for c in group if c.chunk_id not in found]
+        if missing:
+            found.update(zip([c.chunk_id for c in missing], self.embeddings.encode([c.text for c in missing])))
+        return {i: float(np.asarray(v, dtype=np.float32) @ query) for i, v in found.items()}
 
     def _document_text(self, doc_id: str) -> str:
         if doc_id not in self._texts:

@@ -193,6 +193,17 @@ class Store:
         found = {i: _stored(i, d, m) for i, d, m in zip(rows["ids"], rows["documents"], rows["metadatas"])}
         return [found[i] for i in ids if i in found]
 
+    def vectors_of(self, ids: Sequence[str]) -> dict[str, Sequence[float]]:
+        """The stored vectors of these chunks; a chunk whose vector this process's Chroma cannot read
+        yet (another process has just written it: "Error finding id") is left out, not an error."""
+        try:
+            rows = self.chunks.get(ids=list(ids), include=["embeddings"])
+            return dict(zip(rows["ids"], rows["embeddings"]))
+        except chromadb.errors.InternalError:
+            if len(ids) == 1:
+                return {}
+            return {i: v for one in ids for i, v in self.vectors_of([one]).items()}
+
     def dense_search(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks with cosine similarity (1 - Chroma's cosine distance).
 

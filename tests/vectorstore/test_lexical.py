@@ -251,3 +251,40 @@ def test_twenty_threads_read_while_another_process_writes(settings, two_document
     assert results and all(r.startswith(iqbal) or r.startswith("churn") for r in results)
     index.refresh()
     assert index.search("zzchurn", 5) == [] and index.fingerprint == store.fingerprint()
+
+
+def test_twenty_threads_ask_while_another_process_ingests(settings, two_documents):
+    """The app's sessions asking at once while `ragchat ingest` adds a document in another process:
+    every question is answered (or refused) normally, and the same open library then sees the new document."""
+    from ragchat.library import Library
+
+    library = Library(settings)
+    library.ask("What happened in Barmal?")  # opened once, as the app does before its sessions ask
+    shutil.copy(CORPUS / "001_a5b27a2b9793a65e.txt", two_documents)
+    writer = subprocess.Popen([sys.executable, "-m", "ragchat.cli", "ingest", str(two_documents)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT), "RAGCHAT_DATA_DIR": str(settings.data_dir)})
+    failures: list[BaseException] = []
+    answered: list[str] = []
+    start = threading.Barrier(20)
+    questions = ["What happened in Barmal?", "Which border crossing had been closed?", "Who is Taut Bataut?"]
+
+    def ask(n: int) -> None:
+        try:
+            start.wait()
+            while writer.poll() is None:
+                answered.append(library.ask(questions[n % len(questions)]).answer)
+        except BaseException as exc:  # noqa: BLE001 - any failure of a reader is what this test looks for
+            failures.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    out, err = writer.communicate(timeout=600)
+    assert writer.returncode == 0, err[-2000:]
+    assert not failures, failures[:3]
+    assert answered and all(answered)
+    after = library.ask("What did Taut Bataut write about?")
+    assert "001_a5b27a2b9793a65e.txt" in {p.source for p in after.retrieved}
