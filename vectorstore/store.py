@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -171,7 +172,17 @@ class Store:
         self.__init__(self.settings)
 
 
+# chromadb checks the tenant while it builds a client; two threads building clients for one path at
+# the same moment make one of them fail ("Could not connect to tenant default_tenant").
+_CLIENTS = threading.Lock()
+
+
 def _client(settings: Settings):
+    with _CLIENTS:
+        return _new_client(settings)
+
+
+def _new_client(settings: Settings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.store.chroma_host:
         try:
