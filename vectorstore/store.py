@@ -104,6 +104,19 @@ class Store:
             raise StoreError(f"no document {doc_id} in the store at {self.settings.location}")
         return rows["documents"][0]
 
+    def committed(self, doc_ids: Iterable[str]) -> set[str]:
+        """Those of ``doc_ids`` whose record is written: the documents readers may answer from."""
+        ids = sorted(set(doc_ids))
+        return set(self.docs.get(ids=ids, include=[])["ids"]) if ids else set()
+
+    def document_texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """Cleaned full texts of those of ``doc_ids`` that have a record."""
+        texts = {}
+        for lo in range(0, len(doc_ids), _PAGE):
+            rows = self.docs.get(ids=list(doc_ids[lo:lo + _PAGE]), include=["documents"])
+            texts.update(zip(rows["ids"], rows["documents"]))
+        return texts
+
     def put_document(self, record: DocRecord, text: str, chunks: Sequence[StoredChunk], vectors: Sequence[Sequence[float]]) -> None:
         ids = [c.chunk_id for c in chunks]
         for lo in range(0, len(ids), _PAGE):
@@ -162,11 +175,15 @@ class Store:
         return [(_stored(i, d, m), 1.0 - dist) for i, d, m, dist in
                 zip(rows["ids"][0], rows["documents"][0], rows["metadatas"][0], rows["distances"][0])]
 
+    def chunk_count(self, doc_id: str) -> int:
+        return len(self._chunk_ids(doc_id))
+
     def _chunk_ids(self, doc_id: str) -> list[str]:
         return self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
 
     def reset(self) -> None:
-        for name in (self.chunks.name, self.docs.name):
+        # Records first, as in delete_document: a reset killed half-way leaves orphans the next ingest sweeps.
+        for name in (self.docs.name, self.chunks.name):
             self.client.delete_collection(name)
         self.__init__(self.settings)
 
