@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
 
 from ragchat.settings import Settings
@@ -23,6 +25,10 @@ _PAGE = 500  # rows per Chroma get() call when reading whole collections
 
 class StoreError(Exception):
     """A problem with the store the user must act on; the message says how."""
+
+
+class StoreUnreachable(StoreError):
+    """The Chroma server the settings name does not answer (down, killed, or never started)."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +72,12 @@ class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.client = _client(settings)
-        self.chunks = self.client.get_or_create_collection(
-            settings.store.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
-        self.docs = self.client.get_or_create_collection(f"{settings.store.collection}_documents", embedding_function=None)
+        with _reaching(settings):
+            self.chunks = _Reached(self.client.get_or_create_collection(
+                settings.store.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            ), settings)
+            self.docs = _Reached(self.client.get_or_create_collection(f"{settings.store.collection}_documents",
+                                                                      embedding_function=None), settings)
 
     # -- the embedding model a collection was built with ------------------------------------
     def model_info(self) -> dict[str, str]:
@@ -184,8 +192,43 @@ class Store:
     def reset(self) -> None:
         # Records first, as in delete_document: a reset killed half-way leaves orphans the next ingest sweeps.
         for name in (self.docs.name, self.chunks.name):
-            self.client.delete_collection(name)
+            with _reaching(self.settings):
+                self.client.delete_collection(name)
         self.__init__(self.settings)
+
+
+def unreachable(settings: Settings) -> str:
+    """The one line shown when the Chroma server does not answer: which server, and what to run."""
+    host, port = settings.store.chroma_host, settings.store.chroma_port
+    return (f"the {settings.location} is unreachable: start it (`chroma run --host {host} --port {port} "
+            f"--path <its data folder>`) or unset CHROMA_HOST to use the embedded store")
+
+
+@contextmanager
+def _reaching(settings: Settings) -> Iterator[None]:
+    """A lost server surfaces from deep inside chromadb as an httpx error with a 30-90 line traceback;
+    every shell shows ``StoreError`` as one line (the HTTP server as a 503)."""
+    try:
+        yield
+    except httpx.TransportError:
+        raise StoreUnreachable(unreachable(settings)) from None
+
+
+class _Reached:
+    """A Chroma collection whose every call goes through ``_reaching``."""
+
+    def __init__(self, collection, settings: Settings):
+        self._collection, self._settings = collection, settings
+
+    def __getattr__(self, name: str):
+        value = getattr(self._collection, name)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            with _reaching(self._settings):
+                return value(*args, **kwargs)
+        return call
 
 
 def _client(settings: Settings):
@@ -194,8 +237,8 @@ def _client(settings: Settings):
         try:
             return chromadb.HttpClient(host=settings.store.chroma_host, port=settings.store.chroma_port,
                                        settings=chroma_settings)
-        except Exception as exc:  # chromadb raises bare ValueError/ConnectionError variants here
-            raise StoreError(f"cannot reach the {settings.location} ({exc}); start it or unset CHROMA_HOST") from None
+        except Exception:  # chromadb raises bare ValueError/ConnectionError variants here
+            raise StoreUnreachable(unreachable(settings)) from None
     settings.store_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.store_path), settings=chroma_settings)
 
