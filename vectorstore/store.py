@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -21,6 +22,9 @@ from chromadb.config import Settings as ChromaSettings
 from ragchat.settings import Settings
 
 _PAGE = 500  # rows per Chroma get() call when reading whole collections
+# chromadb's clients opened by several threads at the same moment fail ("Could not connect to tenant
+# default_tenant", "'RustBindingsAPI' object has no attribute 'bindings'"): stores open one at a time.
+_OPENING = threading.Lock()
 
 
 class StoreError(Exception):
@@ -71,8 +75,8 @@ def chunk_id(doc_id: str, index: int) -> str:
 class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.client = _client(settings)
-        with _reaching(settings):
+        with _OPENING, _reaching(settings):
+            self.client = _client(settings)
             self.chunks = _Reached(self.client.get_or_create_collection(
                 settings.store.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             ), settings)
