@@ -45,8 +45,9 @@ class Resources:
     def library_text(self) -> str:
         """All documents' text, so "never mentioned" is said only of what no document says."""
         self.current()
-        if self.text is None:
-            self.text = "\n".join(f"{self.titles[i]}\n{self.store.document_text(i)}" for i in self.documents)
+        if self.text is None:  # a record deleted since it was listed (a delete in flight) is left out
+            texts = self.store.document_texts(list(self.documents))
+            self.text = "\n".join(f"{self.titles[i]}\n{texts[i]}" for i in self.documents if i in texts)
         return self.text
 
     def document(self, doc_id: str) -> DocRecord | None:

@@ -11,19 +11,28 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
 
 from ragchat.settings import Settings
 
 _PAGE = 500  # rows per Chroma get() call when reading whole collections
+# chromadb's clients opened by several threads at the same moment fail ("Could not connect to tenant
+# default_tenant", "'RustBindingsAPI' object has no attribute 'bindings'"): stores open one at a time.
+_OPENING = threading.Lock()
 
 
 class StoreError(Exception):
     """A problem with the store the user must act on; the message says how."""
+
+
+class StoreUnreachable(StoreError):
+    """The Chroma server the settings name does not answer (down, killed, or never started)."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +75,13 @@ def chunk_id(doc_id: str, index: int) -> str:
 class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.client = _client(settings)
-        self.chunks = self.client.get_or_create_collection(
-            settings.store.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
-        self.docs = self.client.get_or_create_collection(f"{settings.store.collection}_documents", embedding_function=None)
+        with _OPENING, _reaching(settings):
+            self.client = _client(settings)
+            self.chunks = _Reached(self.client.get_or_create_collection(
+                settings.store.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            ), settings)
+            self.docs = _Reached(self.client.get_or_create_collection(f"{settings.store.collection}_documents",
+                                                                      embedding_function=None), settings)
 
     # -- the embedding model a collection was built with ------------------------------------
     def model_info(self) -> dict[str, str]:
@@ -104,6 +115,19 @@ class Store:
         if not rows["ids"]:
             raise StoreError(f"no document {doc_id} in the store at {self.settings.location}")
         return rows["documents"][0]
+
+    def committed(self, doc_ids: Iterable[str]) -> set[str]:
+        """Those of ``doc_ids`` whose record is written: the documents readers may answer from."""
+        ids = sorted(set(doc_ids))
+        return set(self.docs.get(ids=ids, include=[])["ids"]) if ids else set()
+
+    def document_texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """Cleaned full texts of those of ``doc_ids`` that have a record."""
+        texts = {}
+        for lo in range(0, len(doc_ids), _PAGE):
+            rows = self.docs.get(ids=list(doc_ids[lo:lo + _PAGE]), include=["documents"])
+            texts.update(zip(rows["ids"], rows["documents"]))
+        return texts
 
     def put_document(self, record: DocRecord, text: str, chunks: Sequence[StoredChunk], vectors: Sequence[Sequence[float]]) -> None:
         ids = [c.chunk_id for c in chunks]
@@ -163,33 +187,62 @@ class Store:
         return [(_stored(i, d, m), 1.0 - dist) for i, d, m, dist in
                 zip(rows["ids"][0], rows["documents"][0], rows["metadatas"][0], rows["distances"][0])]
 
+    def chunk_count(self, doc_id: str) -> int:
+        return len(self._chunk_ids(doc_id))
+
     def _chunk_ids(self, doc_id: str) -> list[str]:
         return self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
 
     def reset(self) -> None:
-        for name in (self.chunks.name, self.docs.name):
-            self.client.delete_collection(name)
+        # Records first, as in delete_document: a reset killed half-way leaves orphans the next ingest sweeps.
+        for name in (self.docs.name, self.chunks.name):
+            with _reaching(self.settings):
+                self.client.delete_collection(name)
         self.__init__(self.settings)
 
 
-# chromadb checks the tenant while it builds a client; two threads building clients for one path at
-# the same moment make one of them fail ("Could not connect to tenant default_tenant").
-_CLIENTS = threading.Lock()
+def unreachable(settings: Settings) -> str:
+    """The one line shown when the Chroma server does not answer: which server, and what to run."""
+    host, port = settings.store.chroma_host, settings.store.chroma_port
+    return (f"the {settings.location} is unreachable: start it (`chroma run --host {host} --port {port} "
+            f"--path <its data folder>`) or unset CHROMA_HOST to use the embedded store")
+
+
+@contextmanager
+def _reaching(settings: Settings) -> Iterator[None]:
+    """A lost server surfaces from deep inside chromadb as an httpx error with a 30-90 line traceback;
+    every shell shows ``StoreError`` as one line (the HTTP server as a 503)."""
+    try:
+        yield
+    except httpx.TransportError:
+        raise StoreUnreachable(unreachable(settings)) from None
+
+
+class _Reached:
+    """A Chroma collection whose every call goes through ``_reaching``."""
+
+    def __init__(self, collection, settings: Settings):
+        self._collection, self._settings = collection, settings
+
+    def __getattr__(self, name: str):
+        value = getattr(self._collection, name)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            with _reaching(self._settings):
+                return value(*args, **kwargs)
+        return call
 
 
 def _client(settings: Settings):
-    with _CLIENTS:
-        return _new_client(settings)
-
-
-def _new_client(settings: Settings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.store.chroma_host:
         try:
             return chromadb.HttpClient(host=settings.store.chroma_host, port=settings.store.chroma_port,
                                        settings=chroma_settings)
-        except Exception as exc:  # chromadb raises bare ValueError/ConnectionError variants here
-            raise StoreError(f"cannot reach the {settings.location} ({exc}); start it or unset CHROMA_HOST") from None
+        except Exception:  # chromadb raises bare ValueError/ConnectionError variants here
+            raise StoreUnreachable(unreachable(settings)) from None
     settings.store_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.store_path), settings=chroma_settings)
 
