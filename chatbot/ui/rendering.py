@@ -186,12 +186,17 @@ def example_questions(records: Sequence, questions_path: Path, limit: int = 5) -
 # -- exports and feedback ---------------------------------------------------------------------
 
 def conversation_markdown(answers: Iterable[Answer], threshold: float) -> str:
-    """The conversation for a reader: each answer, then its sources with quotes and offsets."""
+    """The conversation for a reader: each answer, then its sources with quotes and offsets.
+
+    Every piece of question, answer, notice, metadata and quote goes through ``escape_markdown``,
+    as on the page: an exported quote holding ``<script>`` must stay text in any Markdown viewer.
+    Headings, list items and block quotes are one line each, so their text is put on one line first.
+    """
     lines = ["# ragchat conversation", ""]
     for turn, answer in enumerate(answers, 1):
-        lines += [f"## {turn}. {answer.question}", ""]
-        lines += [("*Refused:* " if answer.abstained else "") + answer.answer, ""]
-        lines += [f"_Note: {notice}_" for notice in answer.notices]
+        lines += [f"## {turn}. {_inline(answer.question)}", ""]
+        lines += [("*Refused:* " if answer.abstained else "") + escape_markdown(answer.answer), ""]
+        lines += [f"_Note: {_inline(notice)}_" for notice in answer.notices]
         if answer.notices:
             lines.append("")
         if answer.citations:
@@ -199,11 +204,16 @@ def conversation_markdown(answers: Iterable[Answer], threshold: float) -> str:
         for c in answer.citations:
             who = ", ".join(x for x in (c.author, c.date) if x)
             verdict = "" if answer.abstained else f", {support_label(c.support, threshold)} ({c.support:.2f})"
-            lines.append(f"- [{c.n}] {c.title or c.source}{f' ({who})' if who else ''}, {c.source}, "
-                         f"characters {c.start}–{c.end}{verdict}")
-            lines.append(f"  > {' '.join(c.quote.split())}")
+            lines.append(f"- \\[{c.n}\\] {_inline(c.title or c.source)}{f' ({_inline(who)})' if who else ''}, "
+                         f"{_inline(c.source)}, characters {c.start}–{c.end}{verdict}")
+            lines.append(f"  > {_inline(c.quote)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _inline(text: str) -> str:
+    """Text on one line (a heading, list item or quote ends at a newline), then escaped."""
+    return escape_markdown(" ".join(text.split()))
 
 
 def conversation_json(answers: Iterable[Answer]) -> str:
