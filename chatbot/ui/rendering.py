@@ -17,8 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from chatbot.schema import Answer, Citation
+from prompts import load
 
 QUOTE_ID = "ragchat-quote"
+# Under a passage that holds text addressed to an AI model (``Citation.instruction_like``).
+INSTRUCTION_NOTE = load("instruction_like").format(where="this passage")
 
 # The app's only stylesheet; class names are ours, never taken from text.
 STYLE = """<style>
@@ -37,6 +40,7 @@ STYLE = """<style>
 .rc-badge-supported { background: #2e8540; }
 .rc-badge-weak { background: #d9822b; }
 .rc-badge-unsupported { background: #c62828; }
+.rc-badge-instruction { background: #6a1b9a; }
 </style>"""
 
 _MARKDOWN_SPECIALS = set(string.punctuation) - set("&<>\"'")
@@ -114,10 +118,14 @@ def citation_html(citation: Citation, badge: str = "") -> str:
                         f"page {citation.page}" if citation.page else "") if m]
     start, end = quote_span(citation)
     badge_html = f'<span class="rc-badge rc-badge-{badge}">{badge}</span>' if badge else ""
+    if citation.instruction_like:
+        badge_html += ' <span class="rc-badge rc-badge-instruction">instructions to an AI inside</span>'
+    note = f'<br><span class="rc-flag">{html.escape(INSTRUCTION_NOTE)}</span>' if citation.instruction_like else ""
     return (f'<div><span class="rc-marker">[{citation.n}]</span> '
             f'<span class="rc-source">{html.escape(citation.title or citation.source)}</span> '
             f'{badge_html}<br>'
             f'<span class="rc-meta">{html.escape(" · ".join(meta) or "author and date unknown")}</span>'
+            f'{note}'
             f'<div class="rc-passage">{highlight_html(citation.passage, start, end)}</div></div>')
 
 
@@ -204,8 +212,9 @@ def conversation_markdown(answers: Iterable[Answer], threshold: float) -> str:
         for c in answer.citations:
             who = ", ".join(x for x in (c.author, c.date) if x)
             verdict = "" if answer.abstained else f", {support_label(c.support, threshold)} ({c.support:.2f})"
+            flag = ", holds instructions to an AI model" if c.instruction_like else ""
             lines.append(f"- \\[{c.n}\\] {_inline(c.title or c.source)}{f' ({_inline(who)})' if who else ''}, "
-                         f"{_inline(c.source)}, characters {c.start}–{c.end}{verdict}")
+                         f"{_inline(c.source)}, characters {c.start}–{c.end}{verdict}{flag}")
             lines.append(f"  > {_inline(c.quote)}")
         lines.append("")
     return "\n".join(lines)
