@@ -90,8 +90,11 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
             yield f"\n\n[{notices[-1]}]\n\n"
     if draft is None or draft.streamed:  # a model wrote (or failed to write) the answer
         timings["generate"] = _ms(t)
+    if draft is not None:
+        notices.extend(draft.notices)
     if draft is not None and draft.refused:
-        refused = _refusal(dataclasses.replace(base, dropped_markers=draft.dropped_markers), evidence, res,
+        refused = _refusal(dataclasses.replace(base, dropped_markers=draft.dropped_markers,
+                                               notices=[*base.notices, *notices]), evidence, res,
                            "the model found no answer in the passages")
         yield _finish(refused, timings, started)
         return

@@ -27,6 +27,7 @@ REWRITTEN = "How many people were killed in militant attacks across Pakistan in 
 
 class CarelessChat(BaseChatModel):
     prompts: list[str] = []  # every system prompt it was sent, for the tests to read
+    sent: list[list[BaseMessage]] = []  # every whole prompt it was sent
     fail_after: int | None = None  # pieces streamed before the connection drops, if it does
 
     @property
@@ -36,6 +37,7 @@ class CarelessChat(BaseChatModel):
     def _reply(self, messages: list[BaseMessage]) -> list[str]:
         prompt = str(messages[0].content)
         self.prompts.append(prompt)
+        self.sent.append(list(messages))
         if "Rewritten question" in prompt:
             return [REWRITTEN]
         blocks = re.findall(r"^\[(\d+)\] \(.*?\)\n(.*?)(?=^\[\d+\] \(|</passages>)", prompt, re.S | re.M)
