@@ -19,7 +19,7 @@ ALLOWED = {
     "prompts": (),
     "ingest": ("ingest", "prompts", "ragchat.settings", "ragchat.text", "vectorstore"),
     "vectorstore": ("vectorstore", "ragchat.settings", "ragchat.text"),
-    "chatbot.ui": ("chatbot", "ragchat.library", "ragchat.settings", "ragchat.text", "vectorstore.store"),
+    "chatbot.ui": ("chatbot", "prompts", "ragchat.library", "ragchat.settings", "ragchat.text", "vectorstore.store"),
     "chatbot": ("chatbot", "ragchat.settings", "ragchat.text", "prompts", "vectorstore"),
 }
 # The Evaluation page is the one place the app shows benchmark results.
