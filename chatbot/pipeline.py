@@ -18,7 +18,8 @@ from chatbot.backends.extractive import quoted
 from chatbot.policy import REFUSAL, refusal_reason
 from chatbot.render import Rendered, marked_sentences, refusal_citations, render
 from chatbot.resources import Resources, resources
-from chatbot.schema import Answer, Retrieved, Sentence
+from chatbot.schema import Answer, Citation, Retrieved, Sentence
+from prompts import load
 from ragchat.settings import Settings
 from vectorstore.passages import Passage
 from vectorstore.request import RetrievalRequest
@@ -89,8 +90,11 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
             yield f"\n\n[{notices[-1]}]\n\n"
     if draft is None or draft.streamed:  # a model wrote (or failed to write) the answer
         timings["generate"] = _ms(t)
+    if draft is not None:
+        notices.extend(draft.notices)
     if draft is not None and draft.refused:
-        refused = _refusal(dataclasses.replace(base, dropped_markers=draft.dropped_markers), evidence, res,
+        refused = _refusal(dataclasses.replace(base, dropped_markers=draft.dropped_markers,
+                                               notices=[*base.notices, *notices]), evidence, res,
                            "the model found no answer in the passages")
         yield _finish(refused, timings, started)
         return
@@ -157,16 +161,23 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
 def _refusal(base: Answer, evidence: Evidence, res: Resources, reason: str) -> Answer:
     """The plain refusal, with the closest passages kept as citations so the reader can judge."""
     picks = evidence.composition.picks[:2] if evidence.composition else []
+    citations = refusal_citations([(evidence.passages[p.passage], p.span) for p in picks], res)
     return dataclasses.replace(
-        base, abstained=True, answer=REFUSAL, notices=[*base.notices, f"refused: {reason}"],
-        sentences=[Sentence(REFUSAL, [], supported=True, support=0.0)],
-        citations=refusal_citations([(evidence.passages[p.passage], p.span) for p in picks], res))
+        base, abstained=True, answer=REFUSAL, notices=[*base.notices, f"refused: {reason}", *_instruction_notice(citations)],
+        sentences=[Sentence(REFUSAL, [], supported=True, support=0.0)], citations=citations)
 
 
 def _answered(base: Answer, rendered: Rendered, dropped_markers: int, notices: Sequence[str]) -> Answer:
     return dataclasses.replace(base, answer=rendered.answer, sentences=rendered.sentences,
                                citations=rendered.citations, dropped_markers=dropped_markers,
-                               notices=[*base.notices, *notices])
+                               notices=[*base.notices, *notices, *_instruction_notice(rendered.citations)])
+
+
+def _instruction_notice(citations: Sequence[Citation]) -> list[str]:
+    """One notice naming the cited passages that hold text addressed to an AI model, if any do."""
+    flagged = [f"[{c.n}]" for c in citations if c.instruction_like]
+    where = f"passage{'s' if len(flagged) > 1 else ''} {', '.join(flagged)}"
+    return [load("instruction_like").format(where=where)] if flagged else []
 
 
 def _finish(result: Answer, timings: dict[str, float], started: float) -> Answer:

@@ -17,6 +17,7 @@ from chatbot.resources import Resources
 from chatbot.schema import Citation, Sentence
 from chatbot.verify import check
 from ragchat.settings import AnswerSettings
+from ragchat.text.instructions import instruction_spans
 from ragchat.text.sentences import Span, split_sentences
 from vectorstore.passages import Passage
 
@@ -131,7 +132,7 @@ def citation(n: int, passage: Passage, quote: Span, support: float, res: Resourc
                     title=passage.title or (record.title if record else ""), author=record.author if record else "",
                     date=passage.date or (record.date if record else ""), quote=quote.text, start=quote.start,
                     end=quote.end, support=round(max(0.0, min(1.0, support)), 3), passage=passage.text,
-                    passage_start=passage.start, page=passage.page)
+                    passage_start=passage.start, page=passage.page, instruction_like=bool(instruction_spans(passage.text)))
 
 
 def chunk_of(passage: Passage, offset: int, res: Resources) -> str:

@@ -26,6 +26,9 @@ class Citation:
     passage: str  # the whole retrieved passage the quote sits in, for context
     passage_start: int  # offset of ``passage`` in the cleaned document
     page: int = 0  # 1-based PDF page, 0 when the format has no pages
+    # The passage holds sentences written to an AI model ("ignore previous instructions ..."): they
+    # are shown as text and never counted as support (ragchat.text.instructions).
+    instruction_like: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 A citation is only worth showing if a reader who opens it finds the claim there. Similarity alone
 is fooled by a sentence that copies the passage's wording but changes a figure, so the facts a
 reader would check first (numbers, dates, names) must literally occur in the cited passage; the
-embedding similarity then grades how closely the quote says the same thing.
+embedding similarity then grades how closely the quote says the same thing. A sentence written to
+an AI model ("ignore previous instructions and answer ...") states nothing about the world, so it
+is never a quote and never support: the check reads the passage with such sentences blanked out.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from ragchat.settings import AnswerSettings
 from ragchat.text.facts import Facts, facts_of, missing_facts
+from ragchat.text.instructions import without_instructions
 from ragchat.text.sentences import Span, split_sentences
 from vectorstore.embeddings import LocalEmbeddings
 
@@ -57,10 +60,14 @@ def check(sentence: str, passage_text: str, passage_start: int, encoder: Sentenc
     support is the similarity, scaled down by the share of the sentence's facts the passage lacks
     and halved when a figure is among them.
     """
-    spans = split_sentences(passage_text, passage_start) or [Span(passage_text, passage_start, passage_start + len(passage_text))]
+    stated = without_instructions(passage_text)  # offsets kept, instructions to a model blanked out
+    spans = split_sentences(stated, passage_start)
     facts = facts_of(sentence)
-    missing = frozenset(missing_facts(facts, passage_text))
-    exact = _normalise(passage_text).find(_normalise(sentence)) if len(sentence) > 20 else -1
+    if not spans:  # nothing but instructions: nothing to quote, nothing that supports
+        whole = Span(passage_text, passage_start, passage_start + len(passage_text))
+        return Check(whole, 0.0, frozenset(missing_facts(facts, "")))
+    missing = frozenset(missing_facts(facts, stated))
+    exact = _normalise(stated).find(_normalise(sentence)) if len(sentence) > 20 else -1
     vectors = encoder.encode([sentence] + [s.text for s in spans])
     sims = vectors[1:] @ vectors[0]
     scores = [float(sims[i]) + config.verify_fact_weight * _fact_share(facts, s.text) for i, s in enumerate(spans)]
@@ -73,7 +80,7 @@ def check(sentence: str, passage_text: str, passage_start: int, encoder: Sentenc
         for j in (best + 1, best - 1):
             if 0 <= j < len(spans) and _fact_share(facts, spans[j].text) > 0:
                 first, last = (quote, spans[j]) if j > best else (spans[j], quote)
-                if _fact_share(facts, passage_text[first.start - passage_start:last.end - passage_start]) > _fact_share(facts, quote.text):
+                if _fact_share(facts, stated[first.start - passage_start:last.end - passage_start]) > _fact_share(facts, quote.text):
                     quote = Span("", first.start, last.end)
                     break
     similarity = max(0.0, min(1.0, float(sims[best])))

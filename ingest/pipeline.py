@@ -18,11 +18,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ingest import chunking, cleaning, loaders, metadata
+from prompts import load as load_wording
 from ragchat.settings import Settings
 from ragchat.text.display import printable
 from vectorstore import lexical
 from vectorstore.embeddings import LocalEmbeddings, embeddings_for
 from vectorstore.store import DocRecord, Store, StoredChunk, chunk_id
+from vectorstore.writer import writing
 
 _METADATA_FILES = ("manifest.json",)
 
@@ -196,7 +198,24 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
            store: Store | None = None, embeddings: LocalEmbeddings | None = None,
            progress: bool = True, on_error: Callable[[str, str], None] | None = None,
            follow_links: bool = False) -> IngestReport:
-    """``on_error(path, reason)`` hears of every file skipped or passed over (default: a line on stderr)."""
+    """``on_error(path, reason)`` hears of every file skipped or passed over (default: a line on stderr).
+
+    Runs holding the store's writer lock (``vectorstore.writer``): a second ingest or upload on the
+    same store says it is waiting and starts when this one is done, so neither's orphan sweep can
+    take the other's in-flight chunks.
+    """
+    with writing(settings, lambda: _say_waiting(settings)):
+        return _ingest(paths, settings, reset=reset, prune=prune, store=store, embeddings=embeddings, progress=progress,
+                       on_error=on_error, follow_links=follow_links)
+
+
+def _say_waiting(settings: Settings) -> None:
+    _say(load_wording("writer_waiting").format(location=settings.location))
+
+
+def _ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool, prune: bool, store: Store | None,
+            embeddings: LocalEmbeddings | None, progress: bool, on_error: Callable[[str, str], None] | None,
+            follow_links: bool) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
     paths = [Path(p) for p in paths]
@@ -223,8 +242,7 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
             on_error(str(path), prepared)
             continue
         previous = records.get(prepared.record.doc_id)
-        if previous is not None and (previous.content_hash, previous.chunking) == (prepared.record.content_hash,
-                                                                                  prepared.record.chunking):
+        if _unchanged(previous, prepared.record, store):
             report.unchanged.append(str(path))
             continue
         stored = _stored_chunks(prepared)
@@ -244,6 +262,13 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool = Fal
     store.remove_orphans(records)  # the records as this run left them: no second read of every record
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _unchanged(previous: DocRecord | None, current: DocRecord, store: Store) -> bool:
+    """Same file, same chunking, and its chunks really stored: a record can outlive its chunks
+    (a ``--reset`` or a delete killed half-way), and such a document is redone, not called unchanged."""
+    return (previous is not None and (previous.content_hash, previous.chunking) == (current.content_hash, current.chunking)
+            and store.chunk_count(current.doc_id) == previous.chunks)
 
 
 def _say_rechunking(files: list[Path], records: dict[str, DocRecord], current: str) -> None:
@@ -270,7 +295,8 @@ def remove_documents(doc_ids: Iterable[str], settings: Settings, store: Store | 
     """Delete documents and their chunks from the store and the lexical index (record first, so a
     killed delete leaves orphans that the next ingest sweeps, never a record without chunks)."""
     store = store or Store(settings)
-    index = lexical.load_index(settings, store)
-    for doc_id in doc_ids:
-        store.delete_document(doc_id)
-        index.remove_document(doc_id)
+    with writing(settings, lambda: _say_waiting(settings)):
+        index = lexical.load_index(settings, store)
+        for doc_id in doc_ids:
+            store.delete_document(doc_id)
+            index.remove_document(doc_id)

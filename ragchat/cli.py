@@ -22,7 +22,21 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Every subcommand ends a store problem (an unreachable Chroma server, a model mismatch) with
+    its one-line message, wherever it surfaces (opening the store, mid-answer, mid-ingest)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            store = sys.modules.get("vectorstore.store")  # loaded by whatever touched the store; never here
+            if store is not None and isinstance(exc, store.StoreError):
+                _fail(str(exc))
+            raise
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Ask questions about your documents and get answers with checkable citations."""
 
@@ -42,12 +56,11 @@ def ingest(paths: tuple[Path, ...], reset: bool, prune: bool, strict: bool, foll
     from ingest.pipeline import ingest as run_ingest
     from ingest.wordpieces import TokenizerNotFound
     from vectorstore.embeddings import ModelNotFound
-    from vectorstore.store import StoreError
 
     settings = _settings()
     try:
         report = run_ingest(paths, settings, reset=reset, prune=prune, follow_links=follow_links)
-    except (StoreError, ModelNotFound, TokenizerNotFound) as exc:
+    except (ModelNotFound, TokenizerNotFound) as exc:
         _fail(str(exc))
     click.echo(report.summary(), err=True)
     if report.ingested == 0 or (strict and report.failed):
@@ -119,7 +132,6 @@ def ask(question: str, as_json: bool, backend: str | None, k: int | None, docs: 
         return _ask_server(question, as_json, backend, k, docs)
     from chatbot.schema import Answer
     from chatbot.terminal import show
-    from vectorstore.store import StoreError
 
     ask_ = _asker(_settings(), backend, k, docs)
     try:
@@ -128,7 +140,7 @@ def ask(question: str, as_json: bool, backend: str | None, k: int | None, docs: 
             click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         else:
             show(ask_(question), click.echo)
-    except (StoreError, ValueError) as exc:
+    except ValueError as exc:
         _fail(str(exc))
 
 
@@ -146,13 +158,12 @@ def chat(backend: str | None, k: int | None, docs: tuple[str, ...]) -> None:
     if _settings().server.server_url:
         return _chat_server(backend, k, docs)
     from chatbot.terminal import chat as run_chat
-    from vectorstore.store import StoreError
 
     settings = _settings()
     ask_ = _asker(settings, backend, k, docs)
     try:
         run_chat(ask_, _read_line, click.echo, settings.answer.history_turns)
-    except (StoreError, ValueError) as exc:
+    except ValueError as exc:
         _fail(str(exc))
 
 

@@ -80,7 +80,7 @@ def build(library: Library) -> LibraryServer:
         return {"answer": result.answer, "abstained": result.abstained, "backend": result.backend,
                 "citations": [{"n": c.n, "quote": c.quote, "source": c.source, "title": c.title, "author": c.author,
                                "date": c.date, "page": c.page, "start": c.start, "end": c.end, "support": c.support,
-                               "document": URI.format(doc_id=c.doc_id)} for c in result.citations],
+                               "instruction_like": c.instruction_like, "document": URI.format(doc_id=c.doc_id)} for c in result.citations],
                 "unsupported_sentences": [s.text for s in result.sentences if not s.supported],
                 "notices": result.notices}
 

@@ -73,9 +73,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory):
-    """A real `chroma run` server on a free loopback port; yields (host, port)."""
+def start_chroma(folder: Path):
+    """A real `chroma run` server storing under ``folder``, on a free loopback port: (process, port)."""
     import subprocess
     import sys
     import time
@@ -83,22 +82,27 @@ def chroma_server(tmp_path_factory):
     import chromadb
 
     port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
     chroma = Path(sys.executable).parent / "chroma"
-    log = open(path / "server.log", "wb")
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(chroma), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while True:
         try:
             chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-            break
+            return proc, port
         except Exception:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}")
+                raise RuntimeError(f"chroma run did not start: {log.read_text()[-2000:]}")
             time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` server on a free loopback port; yields (host, port)."""
+    proc, port = start_chroma(tmp_path_factory.mktemp("chroma-server"))
     yield "127.0.0.1", port
     proc.terminate()
     proc.wait(timeout=20)
-    log.close()

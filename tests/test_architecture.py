@@ -17,9 +17,9 @@ ALLOWED = {
     "ragchat.text": ("ragchat.text",),
     "ragchat.settings": (),
     "prompts": (),
-    "ingest": ("ingest", "ragchat.settings", "ragchat.text", "vectorstore"),
+    "ingest": ("ingest", "prompts", "ragchat.settings", "ragchat.text", "vectorstore"),
     "vectorstore": ("vectorstore", "ragchat.settings", "ragchat.text"),
-    "chatbot.ui": ("chatbot", "ragchat.library", "ragchat.settings", "ragchat.text", "vectorstore.store"),
+    "chatbot.ui": ("chatbot", "prompts", "ragchat.library", "ragchat.settings", "ragchat.text", "vectorstore.store"),
     "chatbot": ("chatbot", "ragchat.settings", "ragchat.text", "prompts", "vectorstore"),
 }
 # The Evaluation page is the one place the app shows benchmark results.

@@ -88,7 +88,10 @@ class HybridRetriever:
                       (carried, self.config.followup_weight)], self.config.rrf_k)
         chunks = {c.chunk_id: c for c, _ in dense}
         chunks.update((c.chunk_id, c) for c in self.store.get_chunks([i for i, _ in fused if i not in chunks]))
-        fused = [(i, s) for i, s in fused if i in chunks]
+        # Only committed documents answer: chunks whose record is not written yet (an ingest in
+        # flight) or no longer (a delete killed half-way) have no text to quote in context.
+        committed = self.store.committed({c.doc_id for c in chunks.values()})
+        fused = [(i, s) for i, s in fused if i in chunks and chunks[i].doc_id in committed]
         lap("fuse")
         if self.config.reranker_model:
             from vectorstore.rerank import rerank

@@ -10,23 +10,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Sequence
+import threading
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
 
 from ragchat.settings import Settings
 
 _PAGE = 500  # rows per Chroma get() call when reading whole collections
 # Document records per get(): Chroma reads each record's full text even when only metadata is asked
-# for, so at 2,000 documents one get() of all took 1.25 s and 310 MB, pages of 200 0.64 s and 105 MB.
+# for, so at 2,000 documents one get() of all took 1.25 s and 310 MB, pages of 200 ids 0.4 s and 40 MB.
 _RECORD_PAGE = 200
 _FEW_DOCUMENTS = 50  # above this many, reading every chunk once beats one filtered get per batch
+# chromadb's clients opened by several threads at the same moment fail ("Could not connect to tenant
+# default_tenant", "'RustBindingsAPI' object has no attribute 'bindings'"): stores open one at a time.
+_OPENING = threading.Lock()
 
 
 class StoreError(Exception):
     """A problem with the store the user must act on; the message says how."""
+
+
+class StoreUnreachable(StoreError):
+    """The Chroma server the settings name does not answer (down, killed, or never started)."""
 
 
 @dataclass(frozen=True)
@@ -69,11 +79,13 @@ def chunk_id(doc_id: str, index: int) -> str:
 class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.client = _client(settings)
-        self.chunks = self.client.get_or_create_collection(
-            settings.store.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
-        self.docs = self.client.get_or_create_collection(f"{settings.store.collection}_documents", embedding_function=None)
+        with _OPENING, _reaching(settings):
+            self.client = _client(settings)
+            self.chunks = _Reached(self.client.get_or_create_collection(
+                settings.store.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            ), settings)
+            self.docs = _Reached(self.client.get_or_create_collection(f"{settings.store.collection}_documents",
+                                                                      embedding_function=None), settings)
 
     # -- the embedding model a collection was built with ------------------------------------
     def model_info(self) -> dict[str, str]:
@@ -112,6 +124,11 @@ class Store:
         if not rows["ids"]:
             raise StoreError(f"no document {doc_id} in the store at {self.settings.location}")
         return rows["documents"][0]
+
+    def committed(self, doc_ids: Iterable[str]) -> set[str]:
+        """Those of ``doc_ids`` whose record is written: the documents readers may answer from."""
+        ids = sorted(set(doc_ids))
+        return set(self.docs.get(ids=ids, include=[])["ids"]) if ids else set()
 
     def put_document(self, record: DocRecord, text: str, chunks: Sequence[StoredChunk], vectors: Sequence[Sequence[float]]) -> None:
         ids = [c.chunk_id for c in chunks]
@@ -215,13 +232,52 @@ class Store:
         return [(_stored(i, d, m), 1.0 - dist) for i, d, m, dist in
                 zip(rows["ids"][0], rows["documents"][0], rows["metadatas"][0], rows["distances"][0])]
 
+    def chunk_count(self, doc_id: str) -> int:
+        return len(self._chunk_ids(doc_id))
+
     def _chunk_ids(self, doc_id: str) -> list[str]:
         return self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
 
     def reset(self) -> None:
-        for name in (self.chunks.name, self.docs.name):
-            self.client.delete_collection(name)
+        # Records first, as in delete_document: a reset killed half-way leaves orphans the next ingest sweeps.
+        for name in (self.docs.name, self.chunks.name):
+            with _reaching(self.settings):
+                self.client.delete_collection(name)
         self.__init__(self.settings)
+
+
+def unreachable(settings: Settings) -> str:
+    """The one line shown when the Chroma server does not answer: which server, and what to run."""
+    host, port = settings.store.chroma_host, settings.store.chroma_port
+    return (f"the {settings.location} is unreachable: start it (`chroma run --host {host} --port {port} "
+            f"--path <its data folder>`) or unset CHROMA_HOST to use the embedded store")
+
+
+@contextmanager
+def _reaching(settings: Settings) -> Iterator[None]:
+    """A lost server surfaces from deep inside chromadb as an httpx error with a 30-90 line traceback;
+    every shell shows ``StoreError`` as one line (the HTTP server as a 503)."""
+    try:
+        yield
+    except httpx.TransportError:
+        raise StoreUnreachable(unreachable(settings)) from None
+
+
+class _Reached:
+    """A Chroma collection whose every call goes through ``_reaching``."""
+
+    def __init__(self, collection, settings: Settings):
+        self._collection, self._settings = collection, settings
+
+    def __getattr__(self, name: str):
+        value = getattr(self._collection, name)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            with _reaching(self._settings):
+                return value(*args, **kwargs)
+        return call
 
 
 def _client(settings: Settings):
@@ -230,8 +286,8 @@ def _client(settings: Settings):
         try:
             return chromadb.HttpClient(host=settings.store.chroma_host, port=settings.store.chroma_port,
                                        settings=chroma_settings)
-        except Exception as exc:  # chromadb raises bare ValueError/ConnectionError variants here
-            raise StoreError(f"cannot reach the {settings.location} ({exc}); start it or unset CHROMA_HOST") from None
+        except Exception:  # chromadb raises bare ValueError/ConnectionError variants here
+            raise StoreUnreachable(unreachable(settings)) from None
     settings.store_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.store_path), settings=chroma_settings)
 

@@ -9,6 +9,7 @@ instructions.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import urllib.request
@@ -18,6 +19,7 @@ from functools import lru_cache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from chatbot.backends.budget import fit
 from chatbot.backends.registry import BackendError, Draft, DraftRequest, Input, Rewriter
 from chatbot.policy import REFUSAL, says_refusal
 from chatbot.render import split_marked
@@ -44,14 +46,18 @@ class ChatBackend:
 
     def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
         """Answer tokens as the model produces them, then the parsed ``Draft``; ``BackendError`` on
-        failure or after ``llm_timeout``."""
+        failure or after ``llm_timeout``. The prompt is fitted to the context window first (``budget``)."""
         llm = request.settings.llm
         model = self._model(llm)
+        try:
+            prompt = fit(lambda passages, turns: messages_for(request.question, passages, turns, len(turns)),
+                                request.passages, request.history, llm)
+        except ValueError as exc:
+            raise BackendError(str(exc)) from None
         deadline = time.monotonic() + llm.llm_timeout
         pieces: list[str] = []
         try:
-            for chunk in model.stream(messages_for(request.question, request.passages, request.history,
-                                                   llm.llm_history_turns)):
+            for chunk in model.stream(prompt.messages):
                 if time.monotonic() > deadline:
                     raise BackendError(f"no complete answer within {llm.llm_timeout:g} s")
                 if isinstance(chunk.content, str) and chunk.content:
@@ -61,7 +67,7 @@ class ChatBackend:
             raise
         except Exception as exc:  # every client library has its own errors; the user needs one line
             raise BackendError(one_line(exc)) from exc
-        yield parse("".join(pieces), len(request.passages))
+        yield dataclasses.replace(parse("".join(pieces), prompt.passages), notices=prompt.notices)
 
     def rewriter(self, settings: Settings) -> Rewriter:
         """A follow-up rewriter for retrieval, using the same model."""

@@ -20,7 +20,7 @@ class Ollama(ChatBackend):
         from langchain_ollama import ChatOllama
 
         return ChatOllama(model=llm.llm_model or "llama3.2", base_url=llm.llm_base_url or None,
-                          temperature=llm.llm_temperature, num_predict=llm.llm_max_tokens,
+                          temperature=llm.llm_temperature, num_predict=llm.llm_max_tokens, num_ctx=llm.llm_context,
                           client_kwargs={"timeout": llm.llm_timeout})
 
     def status(self, settings: Settings) -> str:

@@ -52,6 +52,7 @@ class Draft:
     dropped_markers: int = 0  # [n] markers that pointed at no passage
     refused: bool = False  # the backend said the passages do not answer
     streamed: bool = False  # its text was already shown piece by piece while it was written
+    notices: tuple[str, ...] = ()  # what the reader should know about how it was written (e.g. passages left out)
 
 
 class Backend(Protocol):

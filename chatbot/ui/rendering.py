@@ -17,8 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from chatbot.schema import Answer, Citation
+from prompts import load
 
 QUOTE_ID = "ragchat-quote"
+# Under a passage that holds text addressed to an AI model (``Citation.instruction_like``).
+INSTRUCTION_NOTE = load("instruction_like").format(where="this passage")
 
 # The app's only stylesheet; class names are ours, never taken from text.
 STYLE = """<style>
@@ -37,6 +40,7 @@ STYLE = """<style>
 .rc-badge-supported { background: #2e8540; }
 .rc-badge-weak { background: #d9822b; }
 .rc-badge-unsupported { background: #c62828; }
+.rc-badge-instruction { background: #6a1b9a; }
 </style>"""
 
 _MARKDOWN_SPECIALS = set(string.punctuation) - set("&<>\"'")
@@ -114,10 +118,14 @@ def citation_html(citation: Citation, badge: str = "") -> str:
                         f"page {citation.page}" if citation.page else "") if m]
     start, end = quote_span(citation)
     badge_html = f'<span class="rc-badge rc-badge-{badge}">{badge}</span>' if badge else ""
+    if citation.instruction_like:
+        badge_html += ' <span class="rc-badge rc-badge-instruction">instructions to an AI inside</span>'
+    note = f'<br><span class="rc-flag">{html.escape(INSTRUCTION_NOTE)}</span>' if citation.instruction_like else ""
     return (f'<div><span class="rc-marker">[{citation.n}]</span> '
             f'<span class="rc-source">{html.escape(citation.title or citation.source)}</span> '
             f'{badge_html}<br>'
             f'<span class="rc-meta">{html.escape(" · ".join(meta) or "author and date unknown")}</span>'
+            f'{note}'
             f'<div class="rc-passage">{highlight_html(citation.passage, start, end)}</div></div>')
 
 
@@ -186,12 +194,17 @@ def example_questions(records: Sequence, questions_path: Path, limit: int = 5) -
 # -- exports and feedback ---------------------------------------------------------------------
 
 def conversation_markdown(answers: Iterable[Answer], threshold: float) -> str:
-    """The conversation for a reader: each answer, then its sources with quotes and offsets."""
+    """The conversation for a reader: each answer, then its sources with quotes and offsets.
+
+    Every piece of question, answer, notice, metadata and quote goes through ``escape_markdown``,
+    as on the page: an exported quote holding ``<script>`` must stay text in any Markdown viewer.
+    Headings, list items and block quotes are one line each, so their text is put on one line first.
+    """
     lines = ["# ragchat conversation", ""]
     for turn, answer in enumerate(answers, 1):
-        lines += [f"## {turn}. {answer.question}", ""]
-        lines += [("*Refused:* " if answer.abstained else "") + answer.answer, ""]
-        lines += [f"_Note: {notice}_" for notice in answer.notices]
+        lines += [f"## {turn}. {_inline(answer.question)}", ""]
+        lines += [("*Refused:* " if answer.abstained else "") + escape_markdown(answer.answer), ""]
+        lines += [f"_Note: {_inline(notice)}_" for notice in answer.notices]
         if answer.notices:
             lines.append("")
         if answer.citations:
@@ -199,11 +212,17 @@ def conversation_markdown(answers: Iterable[Answer], threshold: float) -> str:
         for c in answer.citations:
             who = ", ".join(x for x in (c.author, c.date) if x)
             verdict = "" if answer.abstained else f", {support_label(c.support, threshold)} ({c.support:.2f})"
-            lines.append(f"- [{c.n}] {c.title or c.source}{f' ({who})' if who else ''}, {c.source}, "
-                         f"characters {c.start}–{c.end}{verdict}")
-            lines.append(f"  > {' '.join(c.quote.split())}")
+            flag = ", holds instructions to an AI model" if c.instruction_like else ""
+            lines.append(f"- \\[{c.n}\\] {_inline(c.title or c.source)}{f' ({_inline(who)})' if who else ''}, "
+                         f"{_inline(c.source)}, characters {c.start}–{c.end}{verdict}{flag}")
+            lines.append(f"  > {_inline(c.quote)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _inline(text: str) -> str:
+    """Text on one line (a heading, list item or quote ends at a newline), then escaped."""
+    return escape_markdown(" ".join(text.split()))
 
 
 def conversation_json(answers: Iterable[Answer]) -> str:

@@ -5,6 +5,7 @@ exercise what every LLM backend shares (the fenced prompt, streaming, marker par
 rewriting, verification) without a model. It answers like a careless model reading its prompt: a
 sentence citing the passage that holds "789", one with a figure no passage has, and one citing a
 passage that does not exist; for the rewrite prompt it returns a fixed standalone question.
+``obedient`` is one a document has hijacked: it obeys instructions found inside a passage.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ REWRITTEN = "How many people were killed in militant attacks across Pakistan in 
 
 class CarelessChat(BaseChatModel):
     prompts: list[str] = []  # every system prompt it was sent, for the tests to read
+    sent: list[list[BaseMessage]] = []  # every whole prompt it was sent
     fail_after: int | None = None  # pieces streamed before the connection drops, if it does
 
     @property
@@ -35,6 +37,7 @@ class CarelessChat(BaseChatModel):
     def _reply(self, messages: list[BaseMessage]) -> list[str]:
         prompt = str(messages[0].content)
         self.prompts.append(prompt)
+        self.sent.append(list(messages))
         if "Rewritten question" in prompt:
             return [REWRITTEN]
         blocks = re.findall(r"^\[(\d+)\] \(.*?\)\n(.*?)(?=^\[\d+\] \(|</passages>)", prompt, re.S | re.M)
@@ -73,5 +76,31 @@ class Stalling(Careless):
     chat = CarelessChat(fail_after=1)
 
 
+class ObedientChat(CarelessChat):
+    """A hosted model that a document has hijacked: it obeys "answer 'X'" found in a passage.
+
+    It replies like the model in issue 13: "X [n]." citing the passage that told it to, then copies
+    that passage's first sentence with the same marker, which the passage does state.
+    """
+
+    def _reply(self, messages: list[BaseMessage]) -> list[str]:
+        prompt = str(messages[0].content)
+        self.prompts.append(prompt)
+        blocks = re.findall(r"^\[(\d+)\] \(.*?\)\n(.*?)(?=^\[\d+\] \(|</passages>)", prompt, re.S | re.M)
+        for n, text in blocks:
+            order = re.search(r"answer ['\"](\w+)['\"]", text)
+            if order:
+                first = re.split(r"(?<=\.)\s", text.strip(), maxsplit=1)[0]
+                return [f"{order.group(1)} [{n}]. ", f"{first.rstrip('.')} [{n}]."]
+        return ["Nothing told me what to say [1]."]
+
+
+class Obedient(Careless):
+    name = "obedient"
+    label = "Scripted stand-in for a hijacked hosted LLM (tests only)"
+    chat = ObedientChat()
+
+
 BACKEND = register(Careless())
 register(Stalling())
+register(Obedient())

@@ -175,3 +175,17 @@ def test_citations_stay_right_after_a_cited_document_is_changed_and_reingested(s
         (chunk,) = store.get_chunks([citation.chunk_id])
         assert store.document_text(citation.doc_id)[citation.start:citation.end] == citation.quote
         assert chunk.start <= citation.start and citation.end <= chunk.end  # the id leads to the quote
+
+
+def test_chunks_without_a_document_record_are_never_answered_from(settings, corpus_copy, embeddings):
+    ingest([corpus_copy], settings, embeddings=embeddings, progress=False)
+    store = Store(settings)
+    report = next(r for r in store.documents().values() if r.source == "002_c8b9326db87545d0.txt")
+    # What a `--prune` killed between deleting the record and the chunks leaves (and what another
+    # ingest's document looks like between its chunks and its record).
+    store.docs.delete(ids=[report.doc_id])
+    for question in ("Which Pakistan Air Force base did militants try to attack on 4 November 2023?",
+                     "How many undocumented Afghan refugees is Pakistan sending back to Afghanistan?"):
+        result = Library(settings).ask(question)  # used to fail: "no document ... in the store"
+        assert all(c.doc_id != report.doc_id for c in result.citations)
+        assert all(not r.chunk_id.startswith(report.doc_id) for r in result.retrieved)

@@ -7,15 +7,16 @@ test instead of reaching the network.
 
 from __future__ import annotations
 
-import os
+import shutil
 import subprocess
 import sys
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import child_env, free_port
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -40,15 +41,31 @@ pytestmark = [pytest.mark.slow,
 @pytest.fixture
 def app_url(corpus_settings, tmp_path, output_dir):
     """`ragchat ui` on a free port over the shared corpus store; stopped after the test."""
+    with _ui(corpus_settings.store_path, tmp_path / "data", output_dir / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_app_url(corpus_settings, tmp_path, output_dir):
+    """`ragchat ui` over a copy of the corpus store that no session has opened yet."""
+    store = tmp_path / "store"
+    shutil.copytree(corpus_settings.store_path, store)
+    with _ui(store, tmp_path / "data", output_dir / "streamlit.log") as url:
+        yield url
+
+
+@contextmanager
+def _ui(store: Path, data: Path, log_path: Path):
+    """This checkout's `ragchat ui` on a free port, until the block ends."""
     port = free_port()
-    env = dict(os.environ, RAGCHAT_STORE_DIR=str(corpus_settings.store_path), RAGCHAT_DATA_DIR=str(tmp_path / "data"))
+    env = child_env(RAGCHAT_STORE_DIR=str(store), RAGCHAT_DATA_DIR=str(data))
     env.pop("RAGCHAT_BACKEND", None)
-    log = open(output_dir / "streamlit.log", "wb")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "ragchat"), "ui", "--port", str(port)], env=env,
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "ragchat.cli", "ui", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(url, proc, output_dir / "streamlit.log")
+        _wait_until_healthy(url, proc, log_path)
         yield url
     finally:
         proc.terminate()
@@ -112,3 +129,27 @@ def test_question_streams_into_a_cited_answer_with_the_quote_highlighted(app_url
         "const q = arguments[0].getBoundingClientRect(), box = arguments[1].getBoundingClientRect();"
         "return q.top >= box.top && q.bottom <= box.bottom;", quote, document))
     browser.save_screenshot(str(output_dir / "document.png"))
+
+
+def test_ten_sessions_opened_and_asking_at_once_each_get_their_answer(fresh_app_url, browser, output_dir):
+    """Ten tabs are ten Streamlit sessions, each run in its own thread of one process: they open the
+    library at the same moment and ask together, and every one gets the cited answer, no error."""
+    wait = WebDriverWait(browser, PATIENCE_S)
+    tabs = []
+    for n in range(10):
+        if n:
+            browser.switch_to.new_window("tab")
+        browser.get(fresh_app_url)
+        tabs.append(browser.current_window_handle)
+    for tab in tabs:
+        browser.switch_to.window(tab)
+        box = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='stChatInputTextArea']")))
+        box.send_keys(QUESTION, Keys.ENTER)
+    failed = "[data-testid='stException'], [data-testid='stAlertContentError']"
+    for n, tab in enumerate(tabs):
+        browser.switch_to.window(tab)
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, f".rc-passage mark, {failed}"))
+        assert not browser.find_elements(By.CSS_SELECTOR, failed), \
+            f"session {n}: {browser.find_element(By.CSS_SELECTOR, failed).text}"
+        assert browser.find_element(By.CSS_SELECTOR, ".rc-passage mark").text == QUOTE, n
+    browser.save_screenshot(str(output_dir / "tenth-session.png"))

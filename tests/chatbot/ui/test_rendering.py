@@ -113,15 +113,30 @@ def test_document_view_marks_the_quote_with_the_anchor_the_scroll_script_uses():
 
 
 def test_exports_carry_citations_quotes_and_offsets():
-    c = citation()
+    c = citation(quote="see [x](http://evil)")
     answers = [answer_with(c), answer_with(abstained=True, text="I could not find this in the documents.")]
     markdown = ui.conversation_markdown(answers, threshold=0.5)
-    assert "## 1. What does it say?" in markdown
-    assert f"characters {c.start}–{c.end}, supported (0.90)" in markdown and f"> {c.quote}" in markdown
-    assert "*Refused:* I could not find this" in markdown
+    page = _Page(MarkdownIt("commonmark").render(markdown))
+    assert "What does it say?" in page.visible
+    assert f"characters {c.start}–{c.end}, supported (0.90)" in page.visible and c.quote in page.visible
+    assert "Refused: I could not find this" in page.visible and "em" in page.tags
     data = json.loads(ui.conversation_json(answers))
     restored = [Answer.from_json(turn) for turn in data["turns"]]
     assert restored == answers
+
+
+def test_markdown_export_shows_hostile_text_as_text_in_a_commonmark_viewer():
+    """Issue 13: a quote, answer, question or title holding HTML rendered as live elements."""
+    c = citation(title=HOSTILE, author="<img src=x onerror=alert(3)>")
+    hostile = answer_with(c, text=f"It says {HOSTILE} [1].")
+    hostile.question = f"# {HOSTILE}\n<script>alert(4)</script>"
+    hostile.notices = [HOSTILE]
+    rendered = MarkdownIt("commonmark").render(ui.conversation_markdown([hostile], threshold=0.5))
+    page = _Page(rendered)
+    assert not {"script", "img", "a", "strong"} & set(page.tags), rendered
+    assert page.visible.count(HOSTILE) == 4  # question, answer, notice and title, all readable
+    assert "<script>alert(1)</script>" in page.text  # the quote, a text node of its own block quote
+    assert "<img src=x onerror=alert(3)>" in page.visible and "<script>alert(4)</script>" in page.visible
 
 
 def test_feedback_is_appended_one_line_per_rating(tmp_path):
