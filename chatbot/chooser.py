@@ -43,6 +43,7 @@ FEATURES: tuple[str, ...] = (
     "coverage_gap",  # coverage minus the best candidate's
     "coverage_context",  # share covered by the sentence with its neighbours
     "coverage_passage",  # share covered by its whole passage and document title
+    "coverage_predicate",  # share of the question's words other than its names: what it says happened
     "names_sentence",  # share of the question's names in the sentence
     "names_passage",  # ... in its passage or its document's title/author
     "facts_library",  # share of the question's names and figures found anywhere in the library
@@ -167,6 +168,8 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
     q_vec, query_vec, s_vecs = vectors[0], vectors[1], vectors[2:]
     sim_q, sim_query = s_vecs @ q_vec, s_vecs @ query_vec
     terms = question.terms | frozenset(content_terms(query))  # a follow-up's query brings the earlier turn's words
+    # "Who carried out the Bisham attack?": a sentence naming Bisham but not what was carried out does not answer.
+    predicate = question.terms - frozenset(tokenize(" ".join(question.names)))
     coverage = np.array([_coverage(terms, r[2].text) for r in rows])
     order = np.argsort(-(np.maximum(sim_q, sim_query) + coverage), kind="stable")[:shortlist]
     chosen = [rows[i] for i in order]
@@ -191,6 +194,7 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
             "coverage": float(coverage[k]), "coverage_idf": _coverage(terms, span.text, idf),
             "coverage_gap": float(coverage[k]) - best_cov, "coverage_context": _coverage(terms, context),
             "coverage_passage": _coverage(terms, passage.text + " " + title),
+            "coverage_predicate": _coverage(predicate, span.text) if predicate else 1.0,
             "names_sentence": _share_named(question.names, span.text),
             "names_passage": _share_named(question.names, passage.text + " " + title),
             "facts_library": facts_library,

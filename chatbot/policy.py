@@ -5,7 +5,7 @@ Two fitted signals decide (both chosen together across two corpora by ``python -
 retrieval's evidence strength says whether the library is about the question at all, and the
 chooser's probability says whether its best sentence answers it. Three generic checks of what the
 question names then catch near misses the probability cannot see: a name or figure no document
-contains, an answer drawn from passages that lack a name the question asks about, and a sentence
+contains, an answer drawn from documents that lack a name the question asks about, and a sentence
 that does not state the very thing asked ("how many X" with no count of X).
 
 What the reader is told depends on how close the library came: "nothing in the library is about
@@ -16,7 +16,7 @@ don't say who carried out the Bisham attack. Closest: ... [1]") quoting the clos
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chatbot.chooser import Chooser, counts
@@ -53,13 +53,14 @@ class Refusal:
 
 
 def refusal(question: str, retrieval: Retrieval, composition: Composition | None, passages: Sequence[Passage],
-            model: Chooser, about: dict[str, str], library_text: str) -> Refusal | None:
+            model: Chooser, about: dict[str, str], library_text: str,
+            document_text: Callable[[str], str]) -> Refusal | None:
     """Why the documents do not answer and what to say, or None when they do.
 
     ``passages`` are the retrieval's plus a multi-part question's own; ``about`` maps a doc id to
     its title and author (they count as what a document says: "according to Taut Bataut" names
     an author); ``library_text`` is every document's text, so "never mentioned" is said only of
-    what no document says.
+    what no document says; ``document_text`` gives one document's text by its id.
     """
     if not retrieval.passages or composition is None or not composition.picks:
         return Refusal("no passage sentence to answer from", not_in_library(), False)
@@ -81,9 +82,11 @@ def refusal(question: str, retrieval: Retrieval, composition: Composition | None
     missed = unanswered_part(analysis, [c.span.text for c in picks]) if analysis is not None else ""
     if missed:
         return Refusal(missed, near_miss(question), True)
-    unnamed = unnamed_in(asked, " ".join(passages[c.passage].text for c in picks) + " " + titles)
+    # Against the whole documents answered from, not only their passages: a Wikipedia paragraph says "he".
+    chosen = dict.fromkeys(passages[c.passage].doc_id for c in picks)
+    unnamed = unnamed_in(asked, " ".join(document_text(d) for d in chosen) + " " + titles)
     if unnamed:
-        return Refusal(f"the passages that come closest do not mention {', '.join(sorted(unnamed))}",
+        return Refusal(f"the documents that come closest do not mention {', '.join(sorted(unnamed))}",
                        near_miss(question), True)
     return None
 
@@ -96,7 +99,7 @@ def never_mentioned(question: str, passages_text: str, library_text: str) -> set
 
 
 def unnamed_in(question: str, chosen_text: str) -> set[str]:
-    """The question's names that the passages chosen to answer from lack (Iran asked, Pakistan answered)."""
+    """The question's names that the documents chosen to answer from lack (Iran asked, Pakistan answered)."""
     return missing_names(facts_of(_ALIASES.sub(" ", question)).names, chosen_text)
 
 
