@@ -67,7 +67,7 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
                   strength=round(retrieval.strength, 3), query=retrieval.query,
                   retrieved=[Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)) for p in evidence.passages])
     refused = refusal(question, retrieval, evidence.composition, evidence.passages, res.model, res.about(),
-                      res.library_text(), res.store.document_text)
+                      res.library_text(), res.document_text)
     if refused is not None:
         result = _refusal(base, evidence, res, refused)
         yield result.answer

@@ -36,6 +36,7 @@ class Resources:
     titles: dict[str, str] = field(default_factory=dict)  # doc id -> "title author"
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     text: str | None = None  # every document's text, read on first need
+    texts: dict[str, str] = field(default_factory=dict)  # the same, per doc id
     facts: LibraryFacts | None = None  # the same, prepared for the chooser
 
     @property
@@ -54,8 +55,14 @@ class Resources:
         """All documents' text, so "never mentioned" is said only of what no document says."""
         self.current()
         if self.text is None:
-            self.text = "\n".join(f"{self.titles[i]}\n{self.store.document_text(i)}" for i in self.documents)
+            self.texts = {i: self.store.document_text(i) for i in self.documents}
+            self.text = "\n".join(f"{self.titles[i]}\n{self.texts[i]}" for i in self.documents)
         return self.text
+
+    def document_text(self, doc_id: str) -> str:
+        """One document's text, read with all the others (refusal checks ask for it on every question)."""
+        self.library_text()
+        return self.texts.get(doc_id, "")
 
     def library(self) -> LibraryFacts:
         """What the whole library mentions, so the chooser can tell a near miss from a name no document has."""

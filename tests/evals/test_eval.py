@@ -24,10 +24,12 @@ from ragchat.cli import main
 from tests.conftest import OUTPUT
 
 # Measured on the bundled corpus and question set (59 answerable, 17 unanswerable questions),
-# extractive backend, default settings; each sits about two questions under the measured value.
-MIN_CORRECTNESS = 0.74  # measured 0.780 (46/59)
-MIN_REFUSAL_ACCURACY = 0.76  # measured 0.882 (15/17)
-MAX_FALSE_REFUSALS = 0.07  # measured 0.034 (2/59)
+# extractive backend with the learned chooser (chatbot/chooser.json), default settings; each sits
+# about two questions under the measured value. The hand-set rules before it measured 0.780 / 0.882 /
+# 0.051, but they were tuned on this very set; docs/evaluation.md has the cross-corpus figures.
+MIN_CORRECTNESS = 0.69  # measured 0.729 (43/59)
+MIN_REFUSAL_ACCURACY = 0.52  # measured 0.647 (11/17)
+MAX_FALSE_REFUSALS = 0.06  # measured 0.017 (1/59)
 MIN_CITATION_RECALL = 0.95  # measured 1.000: every extractive sentence is a verbatim, verified quote
 MIN_CITATION_PRECISION = 0.95  # measured 1.000
 MIN_HIT = 0.94  # measured 0.983 (58/59)
