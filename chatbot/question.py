@@ -19,7 +19,6 @@ from ragchat.text.terms import STOPWORDS, tokenize
 PERSON, PLACE, DATE, NUMBER, PERCENT, WORK = "person", "place", "date", "number", "percent", "work"
 REASON, DESCRIPTION, YESNO, LIST, OTHER = "reason", "description", "yesno", "list", "other"
 TYPED = frozenset({PERSON, PLACE, DATE, NUMBER, PERCENT, WORK})
-KINDS = (PERSON, PLACE, DATE, NUMBER, PERCENT, WORK, REASON, DESCRIPTION, YESNO, LIST, OTHER)
 
 # spaCy (OntoNotes) entity labels that answer each typed kind; "PROPER" is the fallback tagger's
 # capitalised run (chatbot.entities), which may be a person, a place or a title.
@@ -95,7 +94,7 @@ class Analysis:
     """A question taken apart: what would answer it and what it already says."""
 
     text: str
-    kind: str  # one of KINDS
+    kind: str  # one of the kinds above (PERSON ... OTHER)
     terms: frozenset[str]  # content-word stems, question words removed
     names: frozenset[str]  # capitalised names it mentions (lower case)
     numbers: frozenset[str]  # figures it mentions, years included
