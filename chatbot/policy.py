@@ -1,59 +1,157 @@
-"""When ragchat refuses: every reason to say "the documents do not answer this" lives here.
+"""When ragchat refuses, and what it says instead: every reason and every refusal's wording lives here.
 
 Refusing is the product's promise to analysts: an answer is only given when the passages state it.
-The checks run in order from cheapest to dearest, and each returns the reason a reader is shown.
+Two fitted signals decide (both chosen together across two corpora by ``python -m evals.fit``): the
+retrieval's evidence strength says whether the library is about the question at all, and the
+chooser's probability says whether its best sentence answers it. Three generic checks of what the
+question names then catch near misses the probability cannot see: a name or figure no document
+contains, an answer drawn from documents that lack a name the question asks about, and a sentence
+that does not state the very thing asked ("how many X" with no count of X).
+
+What the reader is told depends on how close the library came: "nothing in the library is about
+this" when retrieval found nothing of substance, otherwise an honest near miss ("The documents
+don't say who carried out the Bisham attack. Closest: ... [1]") quoting the closest sentence.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from chatbot.compose import Composition, unanswered_part
-from chatbot.resources import Resources
+from chatbot.chooser import Chooser, Unmentioned, counts
+from chatbot.compose import Composition
+from chatbot.question import NUMBER, PERCENT, Analysis
 from prompts import load
-from ragchat.settings import AnswerSettings
-from ragchat.text.facts import Facts, facts_of, missing_facts, missing_names
+from ragchat.text.facts import facts_of, missing_facts, missing_names, names_in
+from ragchat.text.terms import tokenize
 from vectorstore.passages import Passage
 from vectorstore.retrieval import Retrieval
 
-REFUSAL = load("refusal")  # also what the answer prompt tells an LLM to reply, word for word
+REFUSAL = load("refusal")  # what the answer prompt tells an LLM to reply, word for word
 _ALIASES = re.compile(r"\([^)]*\)")
 _CONTRACTIONS = (("don't", "do not"), ("does not", "do not"), ("doesn't", "do not"))
 _NEGATED = re.compile(r"\bdo not \w+")
+_FUNCTION_WORDS = frozenset("what which who whom whose when where why how is are was were do does did has have had can "
+                            "could will would should may might must in on at by for from of to with during since "
+                            "according the a an".split())
+_LEAD = re.compile(r"^(?:and|but|so|also|then|ok|okay)[, ]+", re.I)
+_ATTRIBUTE_OF = re.compile(r"^what (?:is|was) the ((?:\w+ ){0,2}?\w+) of (.+?)\??$", re.I)
+_UNIT = re.compile(r"\bin (kilomet(?:er|re)s?|km|miles?|met(?:er|re)s?|kilograms?|kg|tonnes?|tons?|dollars?|rupees?|euros?|"
+                   r"hours?|days?|weeks?|months?|years?)\W*$", re.I)
+_UNIT_FORMS = {"kilomet": ("kilomet", "km"), "km": ("kilomet", "km"), "mile": ("mile",), "met": ("met", " m "),
+               "kilogram": ("kilogram", "kg"), "kg": ("kilogram", "kg"), "tonne": ("tonne", "ton"), "ton": ("ton",),
+               "dollar": ("dollar", "$", "usd"), "rupee": ("rupee", "rs", "pkr"), "euro": ("euro", "€"),
+               "hour": ("hour",), "day": ("day",), "week": ("week",), "month": ("month",), "year": ("year",)}
 
 
-def refusal_reason(question: str, retrieval: Retrieval, composition: Composition | None, passages: Sequence[Passage],
-                   res: Resources, config: AnswerSettings) -> str:
-    """Why the documents do not answer, or "" when they do.
+@dataclass(frozen=True)
+class Refusal:
+    reason: str  # why, for the notices ("refused: ...")
+    reply: str  # what the reader is told
+    near_miss: bool  # the closest sentence is quoted after the reply
 
-    Five signals: retrieval finds nothing close; no sentence answers squarely; no sentence is even
-    about the question; or the question names a figure or name that no document contains (asking
-    about 2025 when the documents stop at 2024), or a name the passages chosen to answer from lack
-    (a question about Iran answered from sentences about Pakistan). Names in brackets are aliases
-    ("Daesh-K (ISIS-K)"), and the documents' authors and titles count, since "according to Taut
-    Bataut" names an author. ``passages`` are the retrieval's plus a multi-part question's own.
+
+def refusal(question: str, retrieval: Retrieval, composition: Composition | None, passages: Sequence[Passage],
+            model: Chooser, about: dict[str, str], unmentioned: Unmentioned,
+            document_text: Callable[[str], str]) -> Refusal | None:
+    """Why the documents do not answer and what to say, or None when they do.
+
+    ``passages`` are the retrieval's plus a multi-part question's own; ``about`` maps a doc id to
+    its title and author (they count as what a document says: "according to Taut Bataut" names
+    an author); ``unmentioned`` says which names and figures no document contains (the lexical
+    index knows, whatever the library's size); ``document_text`` gives one document's text by its id.
     """
-    if not retrieval.passages or retrieval.strength < config.abstain_threshold:
-        return f"evidence strength {retrieval.strength:.2f} is below {config.abstain_threshold:.2f}"
-    if composition is None or composition.evidence < config.answer_min_evidence:
-        return "no passage sentence answers the question"
-    if composition.similarity < config.answer_min_similarity:
-        return f"no passage sentence is about the question (best similarity {composition.similarity:.2f})"
-    missed = unanswered_part(question, [c.span.text for c in composition.picks])
-    if missed:
-        return missed
-    library = " ".join(res.about().values())
-    asked = facts_of(_ALIASES.sub(" ", question))
-    absent = missing_facts(asked, " ".join(p.text for p in retrieval.passages) + " " + library)
-    never = res.unmentioned(Facts(asked.numbers & absent, asked.names & absent)) if absent else set()
+    if not retrieval.passages or composition is None or not composition.picks:
+        return Refusal("no passage sentence to answer from", not_in_library(), False)
+    if retrieval.strength < model.strength_threshold:
+        return Refusal(f"evidence strength {retrieval.strength:.2f} is below {model.strength_threshold:.2f}",
+                       not_in_library(), False)
+    titles = " ".join(about.values())
+    # A multi-part question answered in part is judged by the parts answered; the rest are named as not covered.
+    asked = " ".join(p for p in composition.analysis.parts if p not in composition.uncovered) \
+        if composition.uncovered and composition.analysis is not None else question
+    never = never_mentioned(asked, " ".join(p.text for p in passages) + " " + titles, unmentioned)
     if never:  # only what no document says; a fact the search missed is not grounds to refuse
-        return f"the documents never mention {', '.join(sorted(never))}"
-    chosen = " ".join(passages[c.passage].text for c in composition.picks)
-    unnamed = missing_names(asked.names, chosen + " " + library)
+        return Refusal(f"the documents never mention {', '.join(sorted(never))}", near_miss(question), True)
+    if composition.evidence < model.answer_threshold:
+        return Refusal(f"the best sentence answers with probability {composition.evidence:.2f}, "
+                       f"below {model.answer_threshold:.2f}", near_miss(question), True)
+    picks = composition.picks
+    analysis = composition.analysis
+    missed = unanswered_part(analysis, [c.span.text for c in picks]) if analysis is not None else ""
+    if missed:
+        return Refusal(missed, near_miss(question), True)
+    # Against the whole documents answered from, not only their passages: a Wikipedia paragraph says "he".
+    chosen = dict.fromkeys(passages[c.passage].doc_id for c in picks)
+    unnamed = unnamed_in(asked, " ".join(document_text(d) for d in chosen) + " " + titles)
     if unnamed:
-        return f"the passages that come closest do not mention {', '.join(sorted(unnamed))}"
+        return Refusal(f"the documents that come closest do not mention {', '.join(sorted(unnamed))}",
+                       near_miss(question), True)
+    return None
+
+
+def never_mentioned(question: str, passages_text: str, unmentioned: Unmentioned) -> set[str]:
+    """The question's names and figures that neither the passages nor any document contains."""
+    asked = facts_of(_ALIASES.sub(" ", question))  # names in brackets are aliases: "Daesh-K (ISIS-K)"
+    absent = missing_facts(asked, passages_text)
+    return unmentioned(asked.numbers & absent, asked.names & absent) if absent else set()
+
+
+def unnamed_in(question: str, chosen_text: str) -> set[str]:
+    """The question's names that the documents chosen to answer from lack (Iran asked, Pakistan answered)."""
+    return missing_names(facts_of(_ALIASES.sub(" ", question)).names, chosen_text)
+
+
+def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
+    """What the question asks that none of the answer sentences states, or "" when they do.
+
+    A near-miss answer talks about the right things but not the thing asked: "What is the
+    population of Kabul?" answered with a sentence about Kabul and another about a population,
+    "How many fighters ...?" with a sentence counting operations, "How long ..., in kilometres?"
+    with a figure in years. Three checks, each only when the question has that shape: the
+    attribute asked of something ("the population of Kabul") must be stated in one sentence
+    together with it; the thing "how many" counts must be counted; a unit asked for must appear.
+    """
+    text = " ".join(sentences)
+    if analysis.counted and not any(counts(s, analysis.counted) for s in sentences):
+        return "no sentence counts " + " ".join(sorted(analysis.counted))
+    unit = _UNIT.search(analysis.text)
+    if unit and analysis.kind in (NUMBER, PERCENT):
+        forms = next(f for stem, f in _UNIT_FORMS.items() if unit.group(1).lower().startswith(stem))
+        if not any(form in f" {text.lower()} " for form in forms):
+            return f"no sentence gives a figure in {unit.group(1)}"
+    match = _ATTRIBUTE_OF.match(analysis.text)
+    if match and not analysis.broad and match.group(1).lower() not in ("name", "names"):
+        attribute = set(tokenize(match.group(1)))
+        subject = names_in("of " + match.group(2)) or frozenset(tokenize(match.group(2)))
+        if attribute and not any(attribute <= set(tokenize(s)) and not missing_names(frozenset(subject), s)
+                                 for s in sentences):
+            return f"no sentence states the {match.group(1)} of {match.group(2)}"
     return ""
+
+
+def asked_clause(question: str) -> str:
+    """The question as a clause: "Who carried out the Bisham attack?" -> "who carried out the Bisham attack"."""
+    text = _LEAD.sub("", " ".join(question.strip().split())).rstrip(" ?.!")
+    if not text:
+        return "that"
+    first, _, rest = text.partition(" ")
+    if first.lower() in _FUNCTION_WORDS:  # "Who ..." -> "who ..."; names and acronyms keep their capitals
+        first = first.lower()
+    return f"{first} {rest}".strip()
+
+
+def near_miss(question: str) -> str:
+    return load("near_miss").format(asked=asked_clause(question))
+
+
+def not_in_library() -> str:
+    return load("not_in_library")
+
+
+def part_not_covered(part: str) -> str:
+    return load("part_not_covered").format(asked=asked_clause(part))
 
 
 def says_refusal(text: str) -> bool:

@@ -86,12 +86,16 @@ class Rendered:
 
 
 def render(drafted: Sequence[tuple[str, Sequence[int]]], passages: Sequence[Passage], res: Resources,
-           config: AnswerSettings) -> Rendered:
-    """Number, quote and check every (sentence, cited passage indexes) pair of a draft answer."""
+           config: AnswerSettings, answers: Sequence[float] | None = None) -> Rendered:
+    """Number, quote and check every (sentence, cited passage indexes) pair of a draft answer.
+
+    ``answers`` are the chooser's probabilities that each drafted sentence answers the question
+    (extractive answers only): verified support says the quote is in the source, this says it answers.
+    """
     numbering = Numbering()
     citations: dict[int, Citation] = {}
     sentences, pieces = [], []
-    for text, cited in drafted:
+    for i, (text, cited) in enumerate(drafted):
         numbers, supports = [], []
         missing: set[str] | None = None
         for index in cited:
@@ -107,7 +111,8 @@ def render(drafted: Sequence[tuple[str, Sequence[int]]], passages: Sequence[Pass
             missing = set(verdict.missing) if missing is None else missing & verdict.missing
         best = max(supports, default=0.0)
         supported = bool(numbers) and not missing and best >= config.support_threshold
-        sentences.append(Sentence(text, sorted(set(numbers)), supported, round(best, 3)))
+        sentences.append(Sentence(text, sorted(set(numbers)), supported, round(best, 3),
+                                  round(answers[i], 3) if answers is not None else None))
         pieces.append(with_markers(text, sorted(set(numbers))))
     return Rendered(" ".join(pieces), sentences, [citations[n] for n in sorted(citations)])
 

@@ -1,21 +1,26 @@
 """What every question needs, opened once per store and shared by all threads: building it costs seconds.
 
-What is read from the store (document records, titles, chunk offsets) is reread together whenever
-the retriever's index fingerprint changes, i.e. after any ingest: chunk ids are positional, so an
-offset cached before a document changed would point at the wrong text. Nothing here holds the
-library's text: "is this mentioned anywhere" is asked of the lexical index.
+The embedding model, spaCy's entity model and the fitted chooser weights are loaded once per
+process; the store's retriever and what is read from it, once per store.
+
+What is read from the store (document records, titles, recent documents' texts, chunk offsets) is
+reread together whenever the retriever's index fingerprint changes, i.e. after any ingest: chunk
+ids are positional, so an offset cached before a document changed would point at the wrong text.
+Nothing here holds the library's text: "is this mentioned anywhere" is asked of the lexical index.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from chatbot.chooser import Chooser
+from chatbot.entities import EntityTagger
 from chatbot.verify import SentenceEncoder
 from ragchat.settings import Settings
-from ragchat.text.facts import Facts
 from vectorstore.embeddings import embeddings_for
 from vectorstore.retrieval import HybridRetriever, open_retriever
 from vectorstore.store import DocRecord, Store
@@ -26,10 +31,14 @@ class Resources:
     settings: Settings
     retriever: HybridRetriever
     encoder: SentenceEncoder
+    tagger: EntityTagger
+    model: Chooser  # the fitted answer chooser (settings.compose.chooser_file)
     version: str = ""  # index fingerprint the caches below were read at
     documents: dict[str, DocRecord] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)  # doc id -> "title author"
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    texts: OrderedDict[str, str] = field(default_factory=OrderedDict)  # the last documents answered from
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def store(self) -> Store:
@@ -40,13 +49,28 @@ class Resources:
         if version != self.version:
             self.documents = self.store.documents()
             self.titles = {d: f"{r.title} {r.author}" for d, r in self.documents.items()}
-            self.spans, self.version = {}, version
+            self.spans, self.texts, self.version = {}, OrderedDict(), version
         return self
 
-    def unmentioned(self, facts: Facts) -> set[str]:
-        """The facts no document's text contains, so "never mentioned" is said only of what no document
-        says; looked up in the lexical index, whatever the library's size."""
-        return self.retriever.index.unmentioned(facts.numbers, facts.names)
+    def unmentioned(self, numbers: frozenset[str], names: frozenset[str]) -> set[str]:
+        """The figures and names no document contains, so "never mentioned" is said only of what no
+        document says; looked up in the lexical index, whatever the library's size."""
+        return self.retriever.index.unmentioned(numbers, names)
+
+    def document_text(self, doc_id: str) -> str:
+        """One document's text; the refusal checks ask for the documents answered from on every
+        question, so the last few are kept (a bounded cache, not the library)."""
+        known = doc_id in self.current().documents
+        with self.lock:
+            if doc_id in self.texts:
+                self.texts.move_to_end(doc_id)
+                return self.texts[doc_id]
+        text = self.store.document_text(doc_id) if known else ""
+        with self.lock:
+            self.texts[doc_id] = text
+            while len(self.texts) > _DOCUMENT_TEXTS:
+                self.texts.popitem(last=False)
+        return text
 
     def document(self, doc_id: str) -> DocRecord | None:
         return self.current().documents.get(doc_id)
@@ -64,18 +88,32 @@ class Resources:
 
 
 _OPENING = threading.Lock()
+_DOCUMENT_TEXTS = 32  # a question answers from a handful of documents; a follow-up reuses them
 
 
 def resources(settings: Settings) -> Resources:
     """The shared resources of the store ``settings`` point at (opened under a lock, once)."""
     with _OPENING:
-        return _resources(settings.store, settings.ingest, settings.retrieval, settings.answer.sentence_cache)
+        return _resources(settings.store, settings.ingest, settings.retrieval, settings.answer.sentence_cache,
+                          settings.compose.chooser_file, settings.compose.entity_cache)
 
 
 @lru_cache(maxsize=4)
-def _resources(store, ingest, retrieval, sentence_cache: int) -> Resources:
+def _resources(store, ingest, retrieval, sentence_cache: int, chooser_file, entity_cache: int) -> Resources:
     settings = Settings(store=store, ingest=ingest, retrieval=retrieval)
-    return Resources(settings, open_retriever(settings), _encoder(settings, sentence_cache))
+    return Resources(settings, open_retriever(settings), _encoder(settings, sentence_cache),
+                     _tagger(entity_cache), chooser(chooser_file))
+
+
+@lru_cache(maxsize=2)
+def chooser(path) -> Chooser:
+    """The fitted chooser weights and decision thresholds (refused with the fix if they do not fit the code)."""
+    return Chooser.load(path)
+
+
+@lru_cache(maxsize=1)
+def _tagger(limit: int) -> EntityTagger:
+    return EntityTagger(limit)
 
 
 @lru_cache(maxsize=2)

@@ -35,8 +35,20 @@ class Citation:
 class Sentence:
     text: str  # without markers
     citations: list[int]
-    supported: bool
+    supported: bool  # its citations back it (for a verbatim quote: the quote is in the source)
     support: float = 0.0
+    answers: float | None = None  # the chooser's probability that it answers the question; None for an LLM's
+
+
+@dataclass(frozen=True)
+class AnswerSpan:
+    """The short answer phrase ("789", "2014") inside an answer sentence: ``document[start:end] == text``."""
+
+    text: str
+    start: int  # offsets in the cleaned document of the cited source
+    end: int
+    citation: int  # the [n] of the quote it sits in
+    sentence: int  # index into Answer.sentences
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Answer:
     strength: float = 0.0  # evidence strength of the best passage, in [0, 1]
     query: str = ""  # the standalone query that was searched (differs for follow-ups)
     dropped_markers: int = 0  # [n] markers an LLM wrote that pointed at no passage
+    answer_span: AnswerSpan | None = None  # the short answer of a typed question, when one was found
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -70,6 +83,7 @@ class Answer:
         data["citations"] = [Citation(**c) for c in data.get("citations", [])]
         data["sentences"] = [Sentence(**s) for s in data.get("sentences", [])]
         data["retrieved"] = [Retrieved(**r) for r in data.get("retrieved", [])]
+        data["answer_span"] = AnswerSpan(**data["answer_span"]) if data.get("answer_span") else None
         return cls(**data)
 
 

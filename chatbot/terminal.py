@@ -9,6 +9,8 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 
+import click
+
 from chatbot.schema import Answer, turn_of
 from ragchat.text.display import printable
 from vectorstore.request import Turn
@@ -31,6 +33,8 @@ def show(stream: Iterable[str | Answer], echo: Echo) -> Answer:
     if "".join(streamed).strip() != result.answer.strip():
         echo(f"\nChecked answer (citations renumbered):\n{printable(result.answer, keep_newlines=True)}")
     echo(printable(details(result), keep_newlines=True))
+    if result.answer_span is not None and not result.abstained:  # styled after escaping, so only our bold runs
+        echo(f"answer: {click.style(printable(result.answer_span.text), bold=True)} [{result.answer_span.citation}]")
     return result
 
 

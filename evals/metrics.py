@@ -19,10 +19,13 @@ scored by the refusal metrics instead; an answer with no citations scores 0 on b
 
 from __future__ import annotations
 
+import re
 import statistics
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
+from chatbot.question import answer_kind
 from chatbot.render import MARKER
 from chatbot.schema import Answer
 from evals.questions import Question
@@ -49,6 +52,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("citation_recall", "Citation recall", True, "ALCE: answer sentences cited and supported by their citations"),
     Metric("citation_precision", "Citation precision", True, "ALCE: citations that support the sentence citing them"),
     Metric("gold_citation", "Cites a gold source", True, "answers to answerable questions citing at least one gold document"),
+    Metric("span_accuracy", "Span accuracy", True,
+           "answers to answerable questions with a short answer span whose span contains a gold answer"),
+    Metric("span_rate", "Span given", True, "answers to answerable questions that carry a short answer span"),
     Metric("latency_p50_ms", "Latency p50", False, "median wall-clock time per question (after one untimed warm-up question)", "ms"),
     Metric("latency_p95_ms", "Latency p95", False, "95th-percentile time per question", "ms"),
 )
@@ -69,6 +75,7 @@ class Scores:
     citation_precision: float | None
     gold_citation: float | None
     latency_ms: float
+    span_correct: bool | None = None  # answered answerable question with a span: the span holds a gold answer
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -100,6 +107,21 @@ def citation_precision(answer: Answer, support_threshold: float) -> float:
     return precise / len(pairs)
 
 
+def _normalised(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+_PUNCTUATION = frozenset(string.punctuation) | frozenset("’‘“”")
+
+
+def span_holds_answer(span: str, must: Sequence[Sequence[str]]) -> bool:
+    """The short answer span contains one gold string (any group: a span answers one part)."""
+    normal = f" {_normalised(span)} "
+    return any(f" {_normalised(option)} " in normal for group in must for option in group if _normalised(option))
+
+
 def score(question: Question, answer: Answer, passage_texts: Sequence[str], latency_ms: float, *,
           k: int, support_threshold: float) -> Scores:
     """Score one answer; ``passage_texts`` are the retrieved passages, for context-holds-answer."""
@@ -119,6 +141,8 @@ def score(question: Question, answer: Answer, passage_texts: Sequence[str], late
         citation_precision=citation_precision(answer, support_threshold) if answered else None,
         gold_citation=float(bool({c.source for c in answer.citations} & set(gold))) if answered and retrieval_applies else None,
         latency_ms=latency_ms,
+        span_correct=span_holds_answer(answer.answer_span.text, question.must)
+        if answered and question.answerable and answer.answer_span is not None else None,
     )
 
 
@@ -137,6 +161,8 @@ def aggregate(questions: Sequence[Question], scores: Sequence[Scores]) -> dict[s
         "citation_recall": _mean(s.citation_recall for s in scores),
         "citation_precision": _mean(s.citation_precision for s in scores),
         "gold_citation": _mean(s.gold_citation for s in scores),
+        "span_accuracy": _mean(None if s.span_correct is None else float(s.span_correct) for s in answerable),
+        "span_rate": _mean(float(s.span_correct is not None) for s in answerable if not s.abstained),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
     }
@@ -148,6 +174,14 @@ def pass_rate_by_type(questions: Sequence[Question], scores: Sequence[Scores]) -
     for q, s in zip(questions, scores):
         groups.setdefault(q.type or "untyped", []).append(s.passed)
     return {t: sum(v) / len(v) for t, v in groups.items()}
+
+
+def pass_rate_by_answer_kind(questions: Sequence[Question], scores: Sequence[Scores]) -> dict[str, float]:
+    """Share of questions passed per expected answer kind (chatbot.question: person, date, number, ...)."""
+    groups: dict[str, list[bool]] = {}
+    for q, s in zip(questions, scores):
+        groups.setdefault(answer_kind(q.question), []).append(s.passed)
+    return {t: sum(v) / len(v) for t, v in sorted(groups.items())}
 
 
 def percentile(values: Sequence[float], pct: int) -> float | None:

@@ -177,7 +177,7 @@ def calibrate(settings: Settings) -> str:
     questions = load_questions()
     x, y = strength_features(settings, questions)
     w = fit_logistic(x, y)
-    threshold = settings.answer.abstain_threshold
+    threshold = _strength_threshold(settings)
     accuracy = float(np.mean((1 / (1 + np.exp(-(x @ w[:2] + w[2]))) >= threshold) == (y == 1)))
     return (f"strength_dense: float = {w[0]:.3f}\nstrength_coverage: float = {w[1]:.3f}\nstrength_bias: float = {w[2]:.3f}\n"
             f"accuracy at {threshold}: {accuracy:.3f} in sample, {_leave_one_out_accuracy(x, y, threshold):.3f} "
@@ -191,6 +191,13 @@ def _leave_one_out_accuracy(x: np.ndarray, y: np.ndarray, threshold: float) -> f
         w = fit_logistic(x[keep], y[keep])
         right += int((1 / (1 + np.exp(-(x[i] @ w[:2] + w[2]))) >= threshold) == (y[i] == 1))
     return right / len(y)
+
+
+def _strength_threshold(settings: Settings) -> float:
+    """The evidence strength below which answers are refused, chosen with the chooser by `python -m evals.fit`."""
+    from chatbot.resources import chooser
+
+    return chooser(settings.compose.chooser_file).strength_threshold
 
 
 def _corpus_settings(settings: Settings) -> Settings:
@@ -211,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.calibrate:
         print(calibrate(settings))
         return 0
-    print(compare(settings).markdown(settings.answer.abstain_threshold))
+    print(compare(settings).markdown(_strength_threshold(settings)))
     return 0
 
 

@@ -84,12 +84,14 @@ def run(settings: Settings, questions_path: str | Path, out_dir: str | Path, *, 
 
     rows = _answer_all(questions, settings, k, progress, with_baseline=baseline)
     system = SystemRun(f"ragchat ({settings.answer.backend})", k, metrics.aggregate(questions, [r.scores for r in rows]),
-                       metrics.pass_rate_by_type(questions, [r.scores for r in rows]))
+                       metrics.pass_rate_by_type(questions, [r.scores for r in rows]),
+                       metrics.pass_rate_by_answer_kind(questions, [r.scores for r in rows]))
     base = None
     if baseline:
         base_scores = [r.baseline_scores for r in rows]
         base = SystemRun("naive baseline", BASELINE_K, metrics.aggregate(questions, base_scores),
-                         metrics.pass_rate_by_type(questions, base_scores))
+                         metrics.pass_rate_by_type(questions, base_scores),
+                         metrics.pass_rate_by_answer_kind(questions, base_scores))
     summary = Summary(str(questions_path), len(questions), settings.answer.backend, started.isoformat(timespec="seconds"),
                       round(time.perf_counter() - clock, 1), system, base, _notes(rows, settings, baseline))
 

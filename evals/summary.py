@@ -15,6 +15,7 @@ class SystemRun:
     k: int
     metrics: dict[str, float | None]
     pass_rate_by_type: dict[str, float]
+    pass_rate_by_answer_kind: dict[str, float] = field(default_factory=dict)  # by chatbot.question.answer_kind
 
 
 @dataclass

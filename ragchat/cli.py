@@ -222,6 +222,8 @@ def eval_(questions: Path | None, out: Path, backend: str | None, baseline: bool
         if len(values) == 2 and None not in values:
             line += f"{_metric_text(values[0] - values[1], m.unit, signed=True):>12}"
         click.echo(line)
+    kinds = summary.system.pass_rate_by_answer_kind
+    click.echo("pass rate by answer kind: " + ", ".join(f"{kind} {rate:.2f}" for kind, rate in kinds.items()))
     click.echo(f"report: {out / 'report.html'}")
     failures = summary.failures({_EVAL_MINIMUMS[name]: v for name, v in minimums.items() if v is not None},
                                 {"false_refusals": max_false_refusals} if max_false_refusals is not None else {})

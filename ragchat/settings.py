@@ -17,6 +17,7 @@ from pathlib import Path
 
 _ALIASES = {"chroma_host": "CHROMA_HOST", "chroma_port": "CHROMA_PORT"}
 _BUNDLED_QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "questions.jsonl"
+_CHOOSER = Path(__file__).resolve().parent.parent / "chatbot" / "chooser.json"
 
 
 @dataclass(frozen=True)
@@ -107,36 +108,20 @@ class RetrievalSettings:
 
 @dataclass(frozen=True)
 class ComposeSettings:
-    """Weights of the extractive chooser's sentence score (``chatbot.compose``).
+    """The extractive chooser (``chatbot.compose``, ``chatbot.chooser``).
 
-    Hand-set in the first landing while reading the bundled questions' failures; they are due to
-    be replaced by weights fitted across two corpora.
+    Its weights and its two decision thresholds (the chooser's probability and the retrieval's
+    evidence strength below which an answer is refused) are not here: they are fitted and chosen
+    across two corpora by ``python -m evals.fit`` and stored together in ``chooser_file``.
     """
 
-    weight_question_overlap: float = 0.35  # share of the question's terms in the sentence
-    weight_query_overlap: float = 0.15  # share of the (rewritten) query's terms
-    weight_passage_rank: float = 0.1  # the passage's fused score relative to the best passage
-    weight_name_share: float = 0.2  # share of the question's names in the sentence's passage
-    weight_attribution: float = 0.25  # the passage is by/about who "according to X" names
-    weight_numbers: float = 0.15  # share of the question's numbers in the sentence
-    weight_month: float = 0.15  # the asked month is named (minus this when only other months are)
-    weight_year: float = 0.15  # the asked year is named (minus this when only other years are)
-    weight_answer_type: float = 0.2  # holds what is asked: a count, a share, a date
-    weight_answer_type_miss: float = 0.1  # lacks it
-    weight_who: float = 0.1  # a "who" question and the sentence names someone new
-    weight_counts: float = 0.3  # "how many X" and the sentence counts X
-    weight_counts_miss: float = 0.1  # "how many X" and it does not
-    short_sentence_words: int = 6  # sentences shorter than this are rarely an answer
-    short_sentence_penalty: float = 0.3
-    query_similarity_discount: float = 0.9  # a follow-up's rewrite counts a little less than its own words
-    duplicate_similarity: float = 0.8  # a candidate this close to a picked sentence says the same
-    # (sentences, score margin below the lead) for broad, multi-part and plain factual questions
-    broad_limit: int = 5
-    broad_margin: float = 0.35
-    multi_limit: int = 3
-    multi_margin: float = 0.45
+    chooser_file: Path = _CHOOSER
+    # sentences a factual / a broad or multi-part answer quotes: one fact and up to two that add to it
+    # (first landing's choice; the chooser's threshold decides whether the extra ones answer at all)
     plain_limit: int = 3
-    plain_margin: float = 0.2
+    broad_limit: int = 5
+    duplicate_similarity: float = 0.8  # a candidate this close (MiniLM cosine) to a picked sentence says the same
+    entity_cache: int = 50_000  # sentences whose named entities are kept (a few hundred bytes each)
 
 
 @dataclass(frozen=True)
@@ -144,12 +129,6 @@ class AnswerSettings:
     """Refusal gates and the verification of every answer sentence."""
 
     backend: str = "extractive"  # a name from chatbot.backends' registry
-    # Below the fitted 0.5: the near-miss checks of chatbot.compose.unanswered_part refuse what
-    # strength alone used to, so the cut sits mid-gap between the strongest unanswerable question
-    # strength refuses (0.36) and the weakest answerable one it kept refusing (0.43).
-    abstain_threshold: float = 0.4
-    answer_min_evidence: float = 0.6  # extractive score of the best sentence below which we refuse
-    answer_min_similarity: float = 0.4  # refuse when no passage sentence is this close to the question
     support_threshold: float = 0.5  # a cited sentence with less support than this is flagged
     # chatbot.verify: support = similarity * (floor + (1 - floor) * share of facts found), times
     # number_miss when a figure is missing; the quote is the sentence best by similarity + fact_weight *

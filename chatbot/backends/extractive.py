@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from chatbot.backends.registry import Draft, DraftRequest, Input, register
-from chatbot.compose import Candidate
+from chatbot.chooser import Candidate
 from ragchat.settings import Settings
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Protocol, TypeVar
 
-from chatbot.compose import Candidate
+from chatbot.chooser import Candidate
 from ragchat.settings import Settings
 from vectorstore.passages import Passage
 from vectorstore.request import Turn

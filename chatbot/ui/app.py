@@ -14,6 +14,7 @@ import itertools
 import streamlit as st
 
 from chatbot import backends
+from chatbot.resources import chooser
 from chatbot.schema import Answer, Citation
 from chatbot.ui import rendering as ui
 from ragchat.library import Library
@@ -61,8 +62,11 @@ def open_document(citation: Citation) -> None:
 
 
 def show_sources(answer: Answer, key: str, badges: bool) -> None:
+    threshold = chooser(settings.compose.chooser_file).answer_threshold
     for j, c in enumerate(answer.citations):
-        st.html(ui.citation_html(c, ui.support_label(c.support, settings.answer.support_threshold) if badges else ""))
+        quoted = ui.support_label(c.support, settings.answer.support_threshold, ui.quoted_verbatim(answer, c))
+        answers = ui.answers_label(ui.citation_answers(answer, c.n), threshold)
+        st.html(ui.citation_html(c, quoted if badges else "", answers if badges else ""))
         if st.button("Open in document", key=f"{key}-open-{j}", icon=":material/description:", type="tertiary"):
             open_document(c)
 

@@ -37,10 +37,12 @@ STYLE = """<style>
 .rc-source { font-weight: 600; }
 .rc-meta { color: #666; font-size: 0.88em; }
 .rc-badge { display: inline-block; border-radius: 0.6em; padding: 0 0.5em; font-size: 0.8em; color: white; }
-.rc-badge-supported { background: #2e8540; }
+.rc-badge-verbatim, .rc-badge-supported { background: #1f5fbf; }
 .rc-badge-weak { background: #d9822b; }
 .rc-badge-unsupported { background: #c62828; }
 .rc-badge-instruction { background: #6a1b9a; }
+.rc-badge-answers { background: #2e8540; }
+.rc-badge-unsure { background: #8a8a8a; }
 </style>"""
 
 _MARKDOWN_SPECIALS = set(string.punctuation) - set("&<>\"'")
@@ -85,12 +87,39 @@ def quote_span(citation: Citation) -> tuple[int, int]:
     return (found, found + len(citation.quote)) if found >= 0 else (0, 0)
 
 
-def support_label(support: float, threshold: float) -> str:
-    """Three words for the verifier's score: at or above the threshold it flags sentences at is
-    "supported"; the band just below it is "weak" (related, but not clearly saying the same)."""
+_BADGE_WORDS = {"verbatim": "quoted verbatim", "answers": "answers the question", "unsure": "may not answer"}
+
+
+def support_label(support: float, threshold: float, verbatim: bool = False) -> str:
+    """Is the quote in the source: "verbatim" when the sentences citing it are quoted word for word,
+    else the verifier's score: at or above the threshold it flags sentences at is "supported"; the
+    band just below it is "weak" (related, but not clearly saying the same). None of these says
+    that the sentence answers the question; ``answers_label`` does."""
+    if verbatim:
+        return "verbatim"
     if support >= threshold:
         return "supported"
     return "weak" if support >= threshold / 2 else "unsupported"
+
+
+def answers_label(answers: float | None, threshold: float) -> str:
+    """The chooser's verdict, kept apart from quoting: "answers" (the only green badge) or "unsure";
+    "" for sentences the chooser did not score (an LLM's)."""
+    if answers is None:
+        return ""
+    return "answers" if answers >= threshold else "unsure"
+
+
+def citation_answers(answer: Answer, n: int) -> float | None:
+    """The best chooser probability among the answer's sentences that cite [n]."""
+    scores = [s.answers for s in answer.sentences if n in s.citations and s.answers is not None]
+    return max(scores) if scores else None
+
+
+def quoted_verbatim(answer: Answer, citation: Citation) -> bool:
+    """Every sentence citing it is word for word in its quote (so nothing can be misquoted)."""
+    citing = [s.text for s in answer.sentences if citation.n in s.citations]
+    return bool(citing) and all(text in citation.quote for text in citing)
 
 
 def answer_html(answer: Answer) -> str:
@@ -98,9 +127,10 @@ def answer_html(answer: Answer) -> str:
     if not answer.sentences:
         return f'<div class="rc-answer">{html.escape(answer.answer)}</div>'
     parts = []
-    for sentence in answer.sentences:
+    for i, sentence in enumerate(answer.sentences):
         markers = "".join(f'<span class="rc-marker">[{n}]</span>' for n in sentence.citations)
-        text = html.escape(sentence.text)
+        span = answer.answer_span
+        text = _with_span(sentence.text, span.text if span is not None and span.sentence == i else "")
         if sentence.supported:
             parts.append(f"{text}{' ' if markers else ''}{markers}")
         else:
@@ -109,15 +139,25 @@ def answer_html(answer: Answer) -> str:
     return f'<div class="rc-answer">{" ".join(parts)}</div>'
 
 
-def citation_html(citation: Citation, badge: str = "") -> str:
+def _with_span(text: str, span: str) -> str:
+    """The sentence escaped, with the short answer phrase in bold."""
+    at = text.find(span) if span else -1
+    if at < 0:
+        return html.escape(text)
+    return f"{html.escape(text[:at])}<strong>{html.escape(span)}</strong>{html.escape(text[at + len(span):])}"
+
+
+def citation_html(citation: Citation, badge: str = "", answers: str = "") -> str:
     """One entry of the sources block: who said it, when, and the quote inside its passage.
 
-    ``badge`` is a ``support_label``; passages shown under a refusal cite nothing, so get none.
+    ``badge`` is a ``support_label`` (is the quote in the source), ``answers`` an ``answers_label``
+    (does it answer the question); passages shown under a refusal cite nothing, so get neither.
     """
     meta = [m for m in (citation.author, citation.date, citation.source if citation.title else "",
                         f"page {citation.page}" if citation.page else "") if m]
     start, end = quote_span(citation)
-    badge_html = f'<span class="rc-badge rc-badge-{badge}">{badge}</span>' if badge else ""
+    badge_html = " ".join(f'<span class="rc-badge rc-badge-{b}">{_BADGE_WORDS.get(b, b)}</span>'
+                          for b in (badge, answers) if b)
     if citation.instruction_like:
         badge_html += ' <span class="rc-badge rc-badge-instruction">instructions to an AI inside</span>'
     note = f'<br><span class="rc-flag">{html.escape(INSTRUCTION_NOTE)}</span>' if citation.instruction_like else ""

@@ -24,10 +24,12 @@ from ragchat.cli import main
 from tests.conftest import OUTPUT
 
 # Measured on the bundled corpus and question set (59 answerable, 17 unanswerable questions),
-# extractive backend, default settings; each sits about two questions under the measured value.
-MIN_CORRECTNESS = 0.74  # measured 0.780 (46/59)
-MIN_REFUSAL_ACCURACY = 0.76  # measured 0.882 (15/17)
-MAX_FALSE_REFUSALS = 0.07  # measured 0.034 (2/59)
+# extractive backend with the learned chooser (chatbot/chooser.json), default settings; each sits
+# about two questions under the measured value. The hand-set rules before it measured 0.780 / 0.882 /
+# 0.051, but they were tuned on this very set; docs/evaluation.md has the cross-corpus figures.
+MIN_CORRECTNESS = 0.69  # measured 0.729 (43/59)
+MIN_REFUSAL_ACCURACY = 0.52  # measured 0.647 (11/17)
+MAX_FALSE_REFUSALS = 0.06  # measured 0.017 (1/59)
 MIN_CITATION_RECALL = 0.95  # measured 1.000: every extractive sentence is a verbatim, verified quote
 MIN_CITATION_PRECISION = 0.95  # measured 1.000
 MIN_HIT = 0.94  # measured 0.983 (58/59)
@@ -80,6 +82,9 @@ def test_summary_numbers_can_be_recomputed_from_the_results(full_run):
     questions = {q.id: q for q in load_questions(DEFAULT_QUESTIONS)}
     for system in (summary["system"], summary["baseline"]):
         for key in SHARES:
+            if system is summary["baseline"] and key == "span_accuracy":
+                assert system["metrics"][key] is None  # the baseline quotes a passage and marks no short answer
+                continue
             assert 0.0 <= system["metrics"][key] <= 1.0, key
         assert 0 < system["metrics"]["latency_p50_ms"] <= system["metrics"]["latency_p95_ms"]
 
@@ -150,3 +155,11 @@ def test_a_missed_threshold_exits_1_naming_it_and_the_report_escapes_question_te
     assert not any("hit@k" in line for line in failed)
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html and "<script>" not in html
+
+
+def test_a_span_counts_when_it_holds_one_gold_answer_normalised_as_squad_does():
+    from evals.metrics import span_holds_answer
+
+    assert span_holds_answer("the Mianwali Training Air Base,", [["Mianwali Training Air Base"]])
+    assert span_holds_answer("789", [["789"], ["2023"]])  # a span answers one part of a two-part key
+    assert not span_holds_answer("78", [["789"]]) and not span_holds_answer("Air Base", [["Mianwali Air Base"]])

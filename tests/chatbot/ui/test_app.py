@@ -7,7 +7,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatbot.policy import REFUSAL
+from chatbot.policy import not_in_library
 from chatbot.ui import rendering as ui
 from tests.conftest import ROOT
 
@@ -50,7 +50,8 @@ def test_answer_shows_markers_sources_and_the_highlighted_quote(app):
     answer = app.session_state.answers[0]
     html = page_html(app)
     assert '<span class="rc-marker">[1]</span>' in html and "789" in html
-    assert TITLE in html and "rc-badge-supported" in html
+    assert TITLE in html and "rc-badge-verbatim" in html  # the quote is in the source ...
+    assert "rc-badge-answers" in html and "<strong>789</strong>" in html  # ... it answers, its short answer in bold
     quote = answer.citations[0].quote
     assert f"<mark>{ui.html.escape(quote)}</mark>" in html
     assert [b.label for b in app.button if b.key and "-open-" in b.key] == ["Open in document"] * len(answer.citations)
@@ -71,7 +72,7 @@ def test_follow_up_is_answered_in_the_context_of_the_conversation(app):
 def test_refusal_is_a_notice_with_the_closest_passages_not_an_error(app):
     ask(app, "How do I cook chicken biryani?")
     assert not app.error
-    assert [i.value for i in app.info] == [ui.escape_markdown(REFUSAL)]
+    assert [i.value for i in app.info] == [ui.escape_markdown(not_in_library())]
     assert any("Closest passages" in m.value for m in app.markdown)
     assert 'class="rc-passage"' in page_html(app) and 'class="rc-badge' not in page_html(app)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -10,7 +11,7 @@ from markdown_it import MarkdownIt
 
 from chatbot.ui import rendering as ui
 from tests.conftest import ROOT
-from chatbot.schema import Answer, Citation, Sentence
+from chatbot.schema import Answer, AnswerSpan, Citation, Sentence
 from vectorstore.store import DocRecord
 
 HOSTILE = 'Before. <script>alert(1)</script> see [x](http://evil) and <img src=x onerror=alert(2)> **bold** :red[hi] $x$ & done.'
@@ -54,9 +55,10 @@ def citation(passage: str = HOSTILE, quote: str = "<script>alert(1)</script>", *
     return Citation(**fields)
 
 
-def answer_with(*citations: Citation, sentences=(), abstained=False, text="It says so [1].") -> Answer:
+def answer_with(*citations: Citation, sentences=(), abstained=False, text="It says so [1].", answer_span=None) -> Answer:
     return Answer(question="What does it say?", answer=text, abstained=abstained, backend="extractive",
-                  citations=list(citations), sentences=list(sentences), notices=["LLM unreachable; answered extractively"])
+                  citations=list(citations), sentences=list(sentences), notices=["LLM unreachable; answered extractively"],
+                  answer_span=answer_span)
 
 
 def test_markdown_escape_shows_scripts_and_links_literally():
@@ -90,6 +92,32 @@ def test_quote_is_found_by_text_when_offsets_disagree():
 def test_support_words_follow_the_verifier_threshold(support, label):
     assert ui.support_label(support, threshold=0.5) == label
     assert f"rc-badge-{label}" in ui.citation_html(citation(support=support), badge=label)
+
+
+def test_a_quote_every_citing_sentence_repeats_word_for_word_is_verbatim():
+    c = citation(passage="Before. Attacks rose by 70 percent in 2024. After.", quote="Attacks rose by 70 percent in 2024.")
+    assert ui.quoted_verbatim(answer_with(c, sentences=[Sentence("Attacks rose by 70 percent in 2024.", [1], True, 1.0)]), c)
+    assert not ui.quoted_verbatim(answer_with(c, sentences=[Sentence("Attacks rose sharply.", [1], True, 0.8)]), c)
+    assert ui.support_label(0.8, threshold=0.5, verbatim=True) == "verbatim"
+
+
+def test_quoting_and_answering_are_separate_badges_and_only_answering_is_green():
+    html = ui.citation_html(citation(support=1.0), badge="verbatim", answers=ui.answers_label(0.2, threshold=0.5))
+    page = _Page(html)
+    assert "quoted verbatim" in page.visible and "may not answer" in page.visible
+    assert "answers the question" not in page.visible
+    green = re.findall(r"\.rc-badge-(\w+) \{ background: #2e8540", ui.STYLE)
+    assert green == ["answers"]
+    assert "answers the question" in _Page(ui.citation_html(citation(), "verbatim", ui.answers_label(0.9, 0.5))).visible
+    assert ui.answers_label(None, 0.5) == ""  # an LLM's sentence is not scored by the chooser
+
+
+def test_the_short_answer_is_bold_in_its_sentence():
+    sentences = [Sentence("A total of <789> TTP attacks took place in 2023.", [1], True, 1.0, 0.97)]
+    span = AnswerSpan("<789>", 11, 16, 1, 0)
+    page = _Page(ui.answer_html(answer_with(sentences=sentences, answer_span=span)))
+    assert page.tags.count("strong") == 1 and "A total of <789> TTP attacks" in page.visible
+    assert "strong" not in _Page(ui.answer_html(answer_with(sentences=sentences))).tags
 
 
 def test_passages_under_a_refusal_get_no_badge():

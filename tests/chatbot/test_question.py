@@ -1,0 +1,84 @@
+"""Question analysis on questions of any library: SQuAD's Wikipedia questions and invented ones.
+
+What would answer a question decides which sentence is chosen, so a wrong kind here shows up as
+a quote that is about the question without answering it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.question import (DATE, DESCRIPTION, LIST, NUMBER, OTHER, PERCENT, PERSON, PLACE, REASON, WORK, YESNO,
+                              analyse, answer_kind, sub_questions)
+from chatbot.policy import asked_clause
+
+
+@pytest.mark.parametrize("question, kind", [
+    # SQuAD 2.0 (evals/datasets/squad2-train10)
+    ("When did Beyonce start becoming popular?", DATE),
+    ("In what city and state did Beyonce  grow up?", PLACE),
+    ("Who managed the Destiny's Child group?", PERSON),
+    ("What album made her a worldwide known artist?", WORK),
+    ("How many Grammy awards did Beyoncé win for her first solo album?", NUMBER),
+    ("What percentage of the city's wages does the securities industry provide?", PERCENT),
+    ("Which music journalist described Beyonce as a crossover sex symbol?", PERSON),
+    ("In what borough is the Douglaston neighborhood located?", PLACE),
+    ("Where was Chopin's father from?", PLACE),
+    # invented, about other libraries
+    ("Why did the bridge collapse?", REASON),
+    ("What caused the 1929 stock market crash?", REASON),
+    ("Is the warranty transferable?", YESNO),
+    ("Describe the onboarding process for new nurses.", DESCRIPTION),
+    ("What are the main risks of the merger?", LIST),
+    ("Which company acquired the startup in 2019?", PERSON),
+    ("In which year was the treaty signed?", DATE),
+    ("How long is the Danube, in kilometres?", NUMBER),
+    ("What is the capacity of the new stadium?", NUMBER),
+    ("What colour is the logo?", OTHER),
+])
+def test_answer_kind(question, kind):
+    assert answer_kind(question) == kind
+
+
+def test_the_things_and_constraints_a_question_names():
+    a = analyse("According to the 2021 census, how many residents did Springfield have in March 2020?")
+    assert a.kind == NUMBER and a.typed
+    assert a.years == {"2021", "2020"} and a.months == {"march"}
+    assert a.source == "the 2021 census"
+    assert "springfield" in a.names
+    assert a.counted == {"resident"}
+    assert "resid" in " ".join(a.terms) and "how" not in a.terms  # question words are not content
+
+
+def test_an_entity_kind_is_expected_only_for_typed_questions():
+    assert "PERSON" in analyse("Who founded the company?").labels
+    assert "DATE" in analyse("When was Chopin born?").labels
+    assert not analyse("Why did sales fall?").labels
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("How many terrorist attacks hit Pakistan in 2023 and how many in 2024?",
+     ["How many terrorist attacks hit Pakistan in 2023?", "How many terrorist attacks hit Pakistan in 2024?"]),
+    ("What did the report say according to Smith and according to Jones?",
+     ["What did the report say according to Smith?", "What did the report say according to Jones?"]),
+    ("In what city and state did Beyonce grow up?", ["In what city and state did Beyonce grow up?"]),
+    ("Which militant groups threaten the region, and how do they differ?",
+     ["Which militant groups threaten the region, and how do they differ?"]),
+])
+def test_multi_part_questions_split_into_questions_that_stand_alone(question, parts):
+    assert sub_questions(question) == parts
+
+
+def test_a_part_that_points_back_but_asks_a_fact_is_kept_and_borrows_what_it_points_at():
+    first, second = sub_questions("Who wrote the novel, and when was it published?")
+    assert first == "Who wrote the novel?"
+    assert second.startswith("when was it published") and "novel" in second
+
+
+@pytest.mark.parametrize("question, clause", [
+    ("Who carried out the Bisham attack?", "who carried out the Bisham attack"),
+    ("And how many were injured?", "how many were injured"),
+    ("Beyonce's first album was released when?", "Beyonce's first album was released when"),
+])
+def test_a_refusal_names_what_was_asked_in_the_readers_words(question, clause):
+    assert asked_clause(question) == clause
