@@ -137,27 +137,20 @@ def answer_kind(question: str) -> str:
     after "which" before the wh-word's own default ("Which city ..." asks for a place).
     """
     q = question.strip()
-    if _PERCENT.search(q):
-        return PERCENT
-    if _NUMBER.search(q):
-        return NUMBER
-    if _REASON.search(q):
-        return REASON
+    for pattern, kind in ((_PERCENT, PERCENT), (_NUMBER, NUMBER), (_REASON, REASON)):
+        if pattern.search(q):
+            return kind
     head = _head_kind(q)
     if head:
         return head
-    if _PERSON.search(q):
-        return PERSON
-    if _PLACE.search(q):
-        return PLACE
-    if _DATE.search(q):
-        return DATE
+    for pattern, kind in ((_PERSON, PERSON), (_PLACE, PLACE), (_DATE, DATE)):
+        if pattern.search(q):
+            return kind
     if _YESNO.match(q):
         return YESNO
-    if _LIST.search(q):
-        return LIST
-    if _DESCRIPTION.search(q):
-        return DESCRIPTION
+    for pattern, kind in ((_LIST, LIST), (_DESCRIPTION, DESCRIPTION)):
+        if pattern.search(q):
+            return kind
     return OTHER
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from evals.metrics import percentile
+from evals.metrics import percentile, warm_answer_ms
 from evals.questions import CORPUS, load_questions
 from ingest.pipeline import ingest, prepare
 from ragchat.settings import Settings
@@ -50,17 +50,7 @@ def retrieval_latency(settings: Settings) -> list[str]:
 
 def answer_latency(settings: Settings) -> list[str]:
     """Warm end-to-end latency of the default extractive answer: retrieval, composition, verification."""
-    from chatbot.pipeline import answer
-
-    questions = [q.question for q in load_questions()]
-    for question in questions:  # warm-up pass, as for retrieval
-        answer(question, settings=settings)
-    totals = []
-    for _ in range(ROUNDS):
-        for question in questions:
-            started = time.perf_counter()
-            answer(question, settings=settings)
-            totals.append((time.perf_counter() - started) * 1000)
+    totals = warm_answer_ms([q.question for q in load_questions()], settings, ROUNDS)
     return [f"extractive answer, warm ({len(totals)} questions): "
             f"p50 {percentile(totals, 50):.1f} ms, p95 {percentile(totals, 95):.1f} ms"]
 

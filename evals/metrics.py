@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import statistics
 import string
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -196,3 +197,19 @@ def percentile(values: Sequence[float], pct: int) -> float | None:
 def _mean(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
+
+
+def warm_answer_ms(questions: Sequence[str], settings, rounds: int) -> list[float]:
+    """Milliseconds per extractive answer, after one warm-up pass fills the caches (both benchmarks use it)."""
+    from chatbot.pipeline import answer
+
+    for question in questions:
+        answer(question, settings=settings)
+    times = []
+    for _ in range(rounds):
+        for question in questions:
+            started = time.perf_counter()
+            answer(question, settings=settings)
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.metrics import percentile
+from evals.metrics import percentile, warm_answer_ms
 from evals.questions import CORPUS, load_questions
 from ragchat.settings import Settings
 from ragchat.text.sentences import split_sentences
@@ -177,14 +177,7 @@ def serve(settings: Settings, rounds: int, questions: int) -> dict[str, float]:
     for question in asked:  # warm-up: caches filled, pages of the store in memory
         retriever.retrieve(question)
     runs = [retriever.retrieve(q).timings_ms for _ in range(rounds) for q in asked]
-    for question in asked:
-        answer(question, settings=settings)
-    answers = []
-    for _ in range(rounds):
-        for question in asked:
-            started = time.perf_counter()
-            answer(question, settings=settings)
-            answers.append((time.perf_counter() - started) * 1000)
+    answers = warm_answer_ms(asked, settings, rounds)
 
     folder = Path(tempfile.mkdtemp(prefix="ragchat-newdoc-"))
     try:

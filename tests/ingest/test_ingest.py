@@ -214,22 +214,3 @@ def test_a_store_built_with_another_model_is_refused_with_the_fix(settings, corp
     rebuilt = ingest([corpus_copy], settings, embeddings=other, progress=False, reset=True)
     assert len(rebuilt.added) == 5
     assert Store(settings).model_info()["embedding_model"] == str(other_model)
-
-
-def test_a_docx_table_stays_where_it_stands_between_two_headings(settings, tmp_path, embeddings):
-    document = docx.Document()
-    document.add_heading("Attacks", level=1)
-    document.add_paragraph("The table counts attacks by year.")
-    table = document.add_table(rows=2, cols=2)
-    for (row, col), text in {(0, 0): "Year", (0, 1): "Attacks", (1, 0): "2023", (1, 1): "789"}.items():
-        table.cell(row, col).text = text
-    document.add_heading("Refugees", level=1)
-    document.add_paragraph("Pakistan set in motion the repatriation of 1.7 million people.")
-    path = tmp_path / "tables.docx"
-    document.save(str(path))
-
-    ingest([path], settings, embeddings=embeddings, progress=False)
-    store = Store(settings)
-    text = store.document_text(next(iter(store.documents())))
-    assert text.index("# Attacks") < text.index("2023 | 789") < text.index("# Refugees")
-    assert next(c for c in store.all_chunks() if "2023 | 789" in c.text).heading == "Attacks"
