@@ -90,7 +90,7 @@ class RetrievalSettings:
     bm25_candidates: int = 30
     rrf_k: int = 60  # Cormack et al.'s RRF constant
     dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    bm25_weight: float = 1.0  # 1.5 and 2.0 measured and not taken (python -m evals.fusion_sweep, docs/retrieval.md)
     max_per_document: int = 4
     reranker_model: str = ""  # folder of a sentence-transformers CrossEncoder; off when empty
     rerank_candidates: int = 20  # fused chunks the cross-encoder re-scores when it is on
