@@ -26,8 +26,8 @@ from pathlib import Path
 
 import httpx
 
-from evals.bench import percentile
-from evals.retrieval import CORPUS, QUESTIONS
+from evals.metrics import percentile
+from evals.questions import CORPUS, QUESTIONS
 from ingest.pipeline import ingest
 from ragchat.settings import Settings
 
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, runs in (("via the warm server", served), ("in-process", local)):
             wall, cpu, answer = ([r[i] for r in runs] for i in range(3))
             print(f"`ragchat ask` {name} ({len(runs)} questions): wall p50 {statistics.median(wall):.2f} s, "
-                  f"p90 {percentile(wall, 0.9):.2f} s, max {max(wall):.2f} s; CLI process CPU p50 "
+                  f"p90 {percentile(wall, 90):.2f} s, max {max(wall):.2f} s; CLI process CPU p50 "
                   f"{statistics.median(cpu):.2f} s; answering (timings_ms.total) p50 {statistics.median(answer):.2f} s")
 
         _throughput(url, questions, 1, args.requests)  # untimed: every level then finds the same warm caches
@@ -132,7 +132,7 @@ def _throughput(url: str, questions: list[str], clients: int, total: int) -> tup
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(worker, range(clients)))
     elapsed = time.perf_counter() - started
-    return total / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.95)
+    return total / elapsed, percentile(latencies, 50), percentile(latencies, 95)
 
 
 def _rss_mb(pid: int) -> float:
