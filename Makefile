@@ -67,4 +67,4 @@ bench: install-dev ## latency figures (printed, not asserted)
 	$(BIN)/python -m evals.bench
 
 clean:
-	rm -rf $(VENV) data/store data/lexical data/locks data/uploads evals/out
+	rm -rf $(VENV) data/store data/lexical data/locks evals/out
