@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ragchat.settings import Settings
+from ragchat.text.display import one_line
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 
@@ -71,11 +72,6 @@ def _over(limit: str, settings: Settings) -> str:
     """The end of a skip line: which limit, and the variable that raises it."""
     unit = {"max_file_mb": " MB", "max_unpacked_mb": " MB", "max_pdf_pages": "-page", "max_text_chars": "-character"}[limit]
     return f"over the {settings.get(limit):,}{unit} limit (raise RAGCHAT_{limit.upper()} to read it)"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:199] + "…"
 
 
 class _TextBudget:
@@ -249,7 +245,7 @@ def _load_html(blocks: Iterable[str], settings: Settings) -> LoadedFile:
     except (UnreadableFile, _BadByte):
         raise
     except Exception as exc:  # lxml's errors have many types; any of them means this file only
-        raise UnreadableFile(f"unreadable HTML ({_one_line(exc)})") from None
+        raise UnreadableFile(f"unreadable HTML ({one_line(exc)})") from None
     title = " ".join(" ".join(target.title or []).split())
     return LoadedFile(pages=[target.text.getvalue()], found={"title": title} if title else {})
 
@@ -271,7 +267,7 @@ def _load_pdf(path: Path, settings: Settings) -> LoadedFile:
     except UnreadableFile:
         raise
     except Exception as exc:  # pypdf raises many types on damaged files; each is this file's problem
-        raise UnreadableFile(f"corrupt PDF ({_one_line(exc)})") from None
+        raise UnreadableFile(f"corrupt PDF ({one_line(exc)})") from None
     if not any(p.strip() for p in pages):
         raise UnreadableFile("PDF has no extractable text (a scan? run OCR on it first)")
     return LoadedFile(pages=pages, paged=True, found={k: v.strip() for k, v in found.items() if v.strip()})
@@ -302,7 +298,7 @@ def _load_docx(path: Path, settings: Settings) -> LoadedFile:
     except UnreadableFile:
         raise
     except Exception as exc:  # zipfile, lxml and python-docx raise many types; each is this file's problem
-        raise UnreadableFile(f"corrupt .docx ({_one_line(exc)})") from None
+        raise UnreadableFile(f"corrupt .docx ({one_line(exc)})") from None
     return LoadedFile(pages=["\n\n".join(lines)], found={k: v for k, v in found.items() if v})
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from ingest.loaders import SUPPORTED
 from ingest.pipeline import ingest
 from ragchat.settings import Settings
+from ragchat.text.display import one_line
 from vectorstore.store import Store
 
 
@@ -66,7 +67,7 @@ def _ingest_one(path: Path, settings: Settings, store: Store | None) -> str:
     try:
         report = ingest([path], settings, store=store, progress=False, on_error=lambda *_: None)
     except Exception as exc:  # noqa: BLE001 - a failing upload is refused with its reason, never a crash
-        return " ".join(str(exc).split())[:200] or type(exc).__name__
+        return one_line(exc)
     return report.failed[0][1] if report.failed else ""
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 import tantivy
 
 from ragchat.settings import Settings
+from ragchat.text.display import one_line
 from ragchat.text.facts import name_stem, numbers_in
 from ragchat.text.terms import tokenize
 from vectorstore.store import StoreError
@@ -206,7 +207,7 @@ class LexicalIndex:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # tantivy raises ValueError, or pyo3's PanicException (a BaseException)
-            raise LexicalIndexError(f"the lexical index {self.path} is damaged ({_one_line(exc)}); delete it and "
+            raise LexicalIndexError(f"the lexical index {self.path} is damaged ({one_line(exc, limit=None)}); delete it and "
                                     "re-run: it is rebuilt from the store") from None
 
 
@@ -228,7 +229,7 @@ class _Commit:
                 return self.writer
             except ValueError as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise LexicalIndexError(f"cannot write the lexical index {self.index.path} ({_one_line(exc)}); "
+                    raise LexicalIndexError(f"cannot write the lexical index {self.index.path} ({one_line(exc, limit=None)}); "
                                             "stop the other ragchat writing to it and re-run") from None
                 time.sleep(0.05)
 
@@ -249,7 +250,7 @@ def _open(path: Path) -> tantivy.Index:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # a damaged index may make tantivy panic (PanicException is a BaseException)
-        print(f"rebuilding the lexical index {path} from the store: {_one_line(exc)}", file=sys.stderr)
+        print(f"rebuilding the lexical index {path} from the store: {one_line(exc, limit=None)}", file=sys.stderr)
     try:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -257,7 +258,7 @@ def _open(path: Path) -> tantivy.Index:
             path.unlink(missing_ok=True)
         return _existing(path)
     except (OSError, ValueError) as exc:
-        raise LexicalIndexError(f"cannot rebuild the lexical index {path} ({_one_line(exc)}); delete it and re-run") from None
+        raise LexicalIndexError(f"cannot rebuild the lexical index {path} ({one_line(exc, limit=None)}); delete it and re-run") from None
 
 
 def _existing(path: Path) -> tantivy.Index:
@@ -290,10 +291,6 @@ def _generation(path: Path) -> tuple[int, int]:
     except OSError:
         return (0, 0)
     return stat.st_ino, stat.st_mtime_ns
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__  # tantivy's messages may span lines
 
 
 def index_path(settings: Settings) -> Path:

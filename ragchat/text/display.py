@@ -34,3 +34,11 @@ def _shown(ch: str, keep_newlines: bool) -> str:
         code = ord(ch)
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
     return ch
+
+
+def one_line(exc: BaseException, limit: int | None = 200) -> str:
+    """An exception's message on one line (parsers and tantivy write several), cut at ``limit``
+    characters with an ellipsis; its type's name when it has no message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if limit is None or len(text) <= limit else text[:limit - 1] + "…"
+
