@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 
 from chatbot import chooser as ch
 from chatbot.chooser import Candidate
-from chatbot.entities import EntityTagger
 from chatbot.question import Analysis, analyse
-from chatbot.verify import SentenceEncoder
 from ragchat.settings import ComposeSettings
 from ragchat.text.sentences import Span
 from ragchat.text.terms import tokenize
@@ -35,8 +33,7 @@ class Composition:
     analysis: Analysis | None = None  # the question taken apart (what would answer it)
 
 
-def compose(question: str, query: str, passages: Sequence, encoder: SentenceEncoder, tagger: EntityTagger,
-            model: ch.Chooser, config: ComposeSettings, *, strength: float = 1.0, about: dict[str, str] | None = None,
+def compose(question: str, query: str, passages: Sequence, models: ch.SentenceModels, model: ch.Chooser, config: ComposeSettings, *, strength: float = 1.0, about: dict[str, str] | None = None,
             unmentioned: ch.Unmentioned | None = None, idf: Callable[[str], float] | None = None) -> Composition:
     """Pick the answer sentences: a few for a factual question, more for a broad one.
 
@@ -45,7 +42,7 @@ def compose(question: str, query: str, passages: Sequence, encoder: SentenceEnco
     the chooser see that a name the question asks about is in no document at all.
     """
     analysis = analyse(question)
-    found = ch.candidates(analysis, query, passages, strength, encoder, tagger, model.shortlist,
+    found = ch.candidates(analysis, query, passages, strength, models, model.shortlist,
                           about=about, unmentioned=unmentioned, idf=idf)
     if not found:
         return Composition([], 0.0, 0.0, analysis=analysis)

@@ -128,7 +128,7 @@ def gather(question: str, request: RetrievalRequest, retrieval: Retrieval, res: 
 
 
 def _compose(question: str, retrieval: Retrieval, res: Resources, settings: Settings) -> compose.Composition:
-    return compose.compose(question, retrieval.query, retrieval.passages, res.encoder, res.tagger, res.model,
+    return compose.compose(question, retrieval.query, retrieval.passages, res.sentence_models, res.model,
                            settings.compose, strength=retrieval.strength, about=res.about(), unmentioned=res.unmentioned,
                            idf=res.retriever.index.idf)
 

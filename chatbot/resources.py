@@ -1,6 +1,6 @@
 """What every question needs, opened once per store and shared by all threads: building it costs seconds.
 
-The embedding model, spaCy's entity model and the fitted chooser weights are loaded once per
+The embedding model, spaCy's entity model, the answer reader and the fitted chooser weights are loaded once per
 process; the store's retriever and what is read from it, once per store.
 
 What is read from the store (document records, titles, recent documents' texts, chunk offsets) is
@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from chatbot.chooser import Chooser
+from chatbot.chooser import Chooser, SentenceModels
 from chatbot.entities import EntityTagger
+from chatbot.reader import Reader, ReaderFile
 from chatbot.verify import SentenceEncoder
 from ragchat.settings import Settings
 from vectorstore.embeddings import embeddings_for
@@ -32,6 +33,7 @@ class Resources:
     retriever: HybridRetriever
     encoder: SentenceEncoder
     tagger: EntityTagger
+    reader: Reader  # the fine-tuned cross-encoder (settings.compose.reader_file)
     model: Chooser  # the fitted answer chooser (settings.compose.chooser_file)
     version: str = ""  # index fingerprint the caches below were read at
     documents: dict[str, DocRecord] = field(default_factory=dict)
@@ -39,6 +41,10 @@ class Resources:
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     texts: OrderedDict[str, str] = field(default_factory=OrderedDict)  # the last documents answered from
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def sentence_models(self) -> SentenceModels:
+        return SentenceModels(self.encoder, self.tagger, self.reader)
 
     @property
     def store(self) -> Store:
@@ -95,20 +101,26 @@ def resources(settings: Settings) -> Resources:
     """The shared resources of the store ``settings`` point at (opened under a lock, once)."""
     with _OPENING:
         return _resources(settings.store, settings.ingest, settings.retrieval, settings.answer.sentence_cache,
-                          settings.compose.chooser_file, settings.compose.entity_cache)
+                          settings.compose.chooser_file, settings.compose.reader_file, settings.compose.entity_cache)
 
 
 @lru_cache(maxsize=4)
-def _resources(store, ingest, retrieval, sentence_cache: int, chooser_file, entity_cache: int) -> Resources:
+def _resources(store, ingest, retrieval, sentence_cache: int, chooser_file, reader_file, entity_cache: int) -> Resources:
     settings = Settings(store=store, ingest=ingest, retrieval=retrieval)
     return Resources(settings, open_retriever(settings), _encoder(settings, sentence_cache),
-                     _tagger(entity_cache), chooser(chooser_file))
+                     _tagger(entity_cache), reader(reader_file), chooser(chooser_file))
 
 
 @lru_cache(maxsize=2)
 def chooser(path) -> Chooser:
     """The fitted chooser weights and decision thresholds (refused with the fix if they do not fit the code)."""
     return Chooser.load(path)
+
+
+@lru_cache(maxsize=2)
+def reader(path) -> Reader:
+    """The answer reader, exported to ONNX on first use (refused with the fix if its file is missing)."""
+    return Reader(ReaderFile.load(path))
 
 
 @lru_cache(maxsize=1)

