@@ -33,7 +33,8 @@ class Composition:
     analysis: Analysis | None = None  # the question taken apart (what would answer it)
 
 
-def compose(question: str, query: str, passages: Sequence, models: ch.SentenceModels, model: ch.Chooser, config: ComposeSettings, *, strength: float = 1.0, about: dict[str, str] | None = None,
+def compose(question: str, query: str, passages: Sequence, models: ch.SentenceModels, model: ch.Chooser,
+            config: ComposeSettings, *, strength: float = 1.0, about: dict[str, str] | None = None,
             unmentioned: ch.Unmentioned | None = None, idf: Callable[[str], float] | None = None) -> Composition:
     """Pick the answer sentences: a few for a factual question, more for a broad one.
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vectorstore.onnx_embed import cache_root
+from vectorstore.onnx_embed import cache_root, padded_batches
 
 EXPORT_VERSION = "1"  # part of the cache key: bump when the export below changes
 _OPSET = 17
@@ -71,7 +71,7 @@ class Reader:
         self.tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=spec.max_length)
         self.tokenizer.no_padding()
-        path = exported(base, spec.weights, cache or cache_root())
+        path = exported(base, spec, cache or cache_root())
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -81,19 +81,9 @@ class Reader:
         in batches of similar length: one batch padded to the longest pair cost a third more time
         for the same logits."""
         encodings = self.tokenizer.encode_batch([(question, s) for s in sentences])
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         out = np.zeros(len(encodings), dtype=np.float32)
-        for lo in range(0, len(order), batch_size):
-            batch = [encodings[i] for i in order[lo:lo + batch_size]]
-            width = max(len(e.ids) for e in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask, types = np.zeros_like(ids), np.zeros_like(ids)
-            for row, e in enumerate(batch):
-                ids[row, :len(e.ids)] = e.ids
-                mask[row, :len(e.ids)] = 1
-                types[row, :len(e.ids)] = e.type_ids
-            logits = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
-            out[order[lo:lo + batch_size]] = logits.reshape(-1)
+        for rows, feed in padded_batches(encodings, batch_size):
+            out[rows] = self.session.run(None, feed)[0].reshape(-1)
         return out
 
 
@@ -115,9 +105,9 @@ def assembled(base: Path, weights: Path):
     return model.eval()
 
 
-def exported(base: Path, weights: Path, cache: Path) -> Path:
+def exported(base: Path, spec: ReaderFile, cache: Path) -> Path:
     """The cached ONNX file for this base and these fine-tuned weights, exported on first use."""
-    digest = hashlib.sha256(weights.read_bytes() + f"|{base.resolve()}|{EXPORT_VERSION}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{spec.digest}|{base.resolve()}|{EXPORT_VERSION}".encode()).hexdigest()[:16]
     target = cache / f"reader-{digest}" / "model.onnx"
     if target.exists():
         return target
@@ -125,7 +115,7 @@ def exported(base: Path, weights: Path, cache: Path) -> Path:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"exporting the answer reader to ONNX in {target.parent} (once; this takes a few seconds)", file=sys.stderr)
-    model = assembled(base, weights)
+    model = assembled(base, spec.weights)
 
     class Logits(torch.nn.Module):
         """Keyword arguments in, logits out: BertForSequenceClassification's positional order varies."""

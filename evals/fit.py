@@ -48,7 +48,8 @@ from chatbot import chooser as ch
 from chatbot import policy
 from chatbot.entities import EntityTagger
 from chatbot.question import analyse
-from chatbot.reader import Reader, ReaderFile
+from chatbot.reader import ReaderFile
+from chatbot.resources import reader
 from chatbot.verify import SentenceEncoder
 from evals.questions import CORPUS, QUESTIONS, Question, load_questions
 from ragchat.settings import Settings
@@ -181,7 +182,7 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
     retriever.embeddings = _PrimedEmbeddings(settings.store.embedding_model, texts)
     encoder = SentenceEncoder(retriever.embeddings, limit=200_000)
     encoder.encode(texts)
-    models = ch.SentenceModels(encoder, EntityTagger(limit=200_000), Reader(ReaderFile.load(Settings().compose.reader_file)))
+    models = ch.SentenceModels(encoder, EntityTagger(limit=200_000), reader(Settings().compose.reader_file))
     xs, ys, owner, sentences, checks = [], [], [], [], []
     documents = {d: store.document_text(d) for d in records}
     answerable, kinds, strength, never = [], [], [], []

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -58,22 +59,31 @@ class OnnxEncoder:
         """Unit-length float32 vectors. Texts are batched by length, as sentence-transformers does,
         so short texts are not padded to the longest of the whole list."""
         encodings = self.tokenizer.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for lo in range(0, len(order), batch_size):
-            batch = [encodings[i] for i in order[lo:lo + batch_size]]
-            width = max(len(e.ids) for e in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for row, e in enumerate(batch):
-                ids[row, :len(e.ids)] = e.ids
-                mask[row, :len(e.ids)] = 1
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        for rows, feed in padded_batches(encodings, batch_size):
             hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+            mask = feed["attention_mask"]
             summed = (hidden * mask[..., None]).sum(axis=1)
             pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1, None)
-            out[order[lo:lo + batch_size]] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            out[rows] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return out
+
+
+def padded_batches(encodings: list, batch_size: int) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+    """The encodings in batches of similar length, each padded to its longest: (their positions,
+    the model's inputs). Padding every text to the longest of the whole list costs a third more."""
+    order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+    for lo in range(0, len(order), batch_size):
+        rows = order[lo:lo + batch_size]
+        width = max(len(encodings[i].ids) for i in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask, types = np.zeros_like(ids), np.zeros_like(ids)
+        for row, i in enumerate(rows):
+            e = encodings[i]
+            ids[row, :len(e.ids)] = e.ids
+            mask[row, :len(e.ids)] = 1
+            types[row, :len(e.ids)] = e.type_ids
+        yield rows, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
 def exported(model_dir: Path, quantized: bool, cache: Path) -> Path:
