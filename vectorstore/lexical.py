@@ -39,10 +39,10 @@ import tantivy
 from ragchat.settings import Settings
 from ragchat.text.display import one_line
 from ragchat.text.facts import name_stem, numbers_in
-from ragchat.text.terms import tokenize
+from ragchat.text.terms import folded, tokenize
 from vectorstore.store import StoreError
 
-SCHEMA_VERSION = "2"  # bump when the fields or the tokenisation change: the index is then rebuilt
+SCHEMA_VERSION = "3"  # bump when the fields or the tokenisation change: the index is then rebuilt
 _VERSION_FILE = "ragchat-version"
 _WRITER_HEAP = 15_000_000  # bytes; one writer thread, a document's chunks at a time
 _LOCK_WAIT_S = 30.0  # another process's commit takes well under a second; a hung one is reported
@@ -280,8 +280,9 @@ def _existing(path: Path) -> tantivy.Index:
 
 
 def _words(text: str) -> list[str]:
-    """Lower-case words, hyphenated compounds split, as names are read (``ragchat.text.facts``)."""
-    return _WORD.findall(text.lower().replace("-", " "))
+    """Folded words (lower case, no accents), hyphenated compounds split, as names are read
+    (``ragchat.text.facts``)."""
+    return _WORD.findall(folded(text).replace("-", " "))
 
 
 def _generation(path: Path) -> tuple[int, int]:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ragchat.text.dates import MONTHS
-from ragchat.text.terms import STOPWORDS
+from ragchat.text.terms import STOPWORDS, folded
 
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -72,9 +72,9 @@ def facts_of(text: str) -> Facts:
 def missing_facts(facts: Facts, evidence: str) -> set[str]:
     """Facts of a sentence that the evidence does not contain (names matched as words, loosely)."""
     numbers = numbers_in(evidence)
-    lower = evidence.lower()
+    lower = folded(evidence)
     missing = {n for n in facts.numbers if n not in numbers}
-    missing.update(n for n in facts.names if name_stem(n) not in lower)
+    missing.update(n for n in facts.names if folded(name_stem(n)) not in lower)
     return missing
 
 

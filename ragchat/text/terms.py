@@ -7,6 +7,7 @@ these terms, so they must agree on them: one tokenizer, one stopword list.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)  # index terms: letters and digits only
 # Words as a reader sees them, inner punctuation kept: "4,000", "72%", "$5", "Pakistan-Afghanistan".
@@ -20,8 +21,16 @@ STOPWORDS = frozenset(
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stemmed content words in order (stopwords dropped)."""
-    return [stem(w) for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
+    """Folded (lower case, no accents), stemmed content words in order (stopwords dropped)."""
+    return [stem(w) for w in _TOKEN.findall(folded(text)) if w not in STOPWORDS]
+
+
+def folded(text: str) -> str:
+    """Lower case without accents: a question typed "Deja Vu" or "Dereon" names what a document spells
+    "Déjà Vu" and "Deréon"; every check of whether a text names something compares folded forms."""
+    if text.isascii():
+        return text.lower()
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
 def stem(word: str) -> str:

@@ -21,3 +21,16 @@ def test_never_mentioned_is_said_only_while_no_document_mentions_it(settings, co
     ingest([corpus_copy], settings, embeddings=embeddings, progress=False)
     notices = library.ask(QUESTION).notices
     assert not any("never mention" in n for n in notices), notices
+
+
+def test_a_name_typed_without_its_accents_is_the_same_name(settings, tmp_path, embeddings):
+    """Users type "Dereon" for "Deréon": the library mentions it, so it is no reason to refuse."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "label.txt").write_text(
+        "Maison Deréon\n\nMaison Deréon is a clothing label. The designer Tina Arnaud founded Maison Deréon in 2005 "
+        "in Houston. Its first collection sold in department stores across Texas.\n", encoding="utf-8")
+    ingest([folder], settings, embeddings=embeddings, progress=False)
+    answer = Library(settings).ask("When did Tina Arnaud found Maison Dereon?")
+    assert not any("never mention" in n for n in answer.notices), answer.notices
+    assert not answer.abstained and "2005" in answer.answer

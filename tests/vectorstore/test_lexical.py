@@ -288,3 +288,10 @@ def test_twenty_threads_ask_while_another_process_ingests(settings, two_document
     assert answered and all(answered)
     after = library.ask("What did Taut Bataut write about?")
     assert "001_a5b27a2b9793a65e.txt" in {p.source for p in after.retrieved}
+
+
+def test_a_name_is_found_whether_or_not_it_is_typed_with_its_accents(settings, tmp_path):
+    index = lexical.LexicalIndex(tmp_path / "index")
+    index.replace_document("d1", [("d1:0000", "The album's lead single Déjà Vu featured Jay Z.")], "stamp")
+    assert index.unmentioned([], ["deja", "déjà"]) == set()
+    assert index.search("Deja Vu", 1)[0][0] == "d1:0000"
