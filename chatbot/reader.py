@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from vectorstore.onnx_embed import cache_root, padded_batches
+from vectorstore.onnx_embed import (
+    cache_root,
+    export_bert,
+    padded_batches,
+    session_of,
+    tokenizer_of,
+)
 
 EXPORT_VERSION = "1"  # part of the cache key: bump when the export below changes
-_OPSET = 17
 
 
 @dataclass(frozen=True)
@@ -62,19 +65,11 @@ class Reader:
     """Scores (question, sentence) pairs with the exported cross-encoder under ONNX Runtime."""
 
     def __init__(self, spec: ReaderFile, cache: Path | None = None):
-        import onnxruntime
-        from tokenizers import Tokenizer
-
         from vectorstore.embeddings import model_path
 
         base = Path(model_path(spec.base))
-        self.tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=spec.max_length)
-        self.tokenizer.no_padding()
-        path = exported(base, spec, cache or cache_root())
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = tokenizer_of(base, spec.max_length)
+        self.session = session_of(exported(base, spec, cache or cache_root()))
 
     def scores(self, question: str, sentences: list[str], batch_size: int = 8) -> np.ndarray:
         """One logit per sentence: higher means more likely to answer the question. Pairs are read
@@ -115,26 +110,6 @@ def exported(base: Path, spec: ReaderFile, cache: Path) -> Path:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"exporting the answer reader to ONNX in {target.parent} (once; this takes a few seconds)", file=sys.stderr)
-    model = assembled(base, spec.weights)
-
-    class Logits(torch.nn.Module):
-        """Keyword arguments in, logits out: BertForSequenceClassification's positional order varies."""
-
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
-
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    sample = (torch.ones((2, 9), dtype=torch.long), torch.ones((2, 9), dtype=torch.long),
-              torch.zeros((2, 9), dtype=torch.long))
-    partial = target.with_suffix(f".{os.getpid()}.part")  # a killed export never leaves a half-written model
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(Logits().eval(), sample, str(partial), input_names=names, output_names=["logits"],
-                          dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "logits": {0: "batch"}},
-                          opset_version=_OPSET, dynamo=False)
-    os.replace(partial, target)
+    sample = (torch.ones((2, 9), dtype=torch.long), torch.ones((2, 9), dtype=torch.long), torch.zeros((2, 9), dtype=torch.long))
+    export_bert(assembled(base, spec.weights), "logits", sample, target, {0: "batch"})
     return target

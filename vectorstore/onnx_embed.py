@@ -24,6 +24,7 @@ import numpy as np
 
 EXPORT_VERSION = "2"  # part of the cache key: bump when the export below changes
 _OPSET = 17
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 class UnsupportedModel(Exception):
@@ -40,18 +41,10 @@ class OnnxEncoder:
     """Tokenise with the model's ``tokenizer.json``, run the exported encoder, mean-pool, normalise."""
 
     def __init__(self, model_dir: Path, quantized: bool = False, cache: Path | None = None):
-        import onnxruntime
-        from tokenizers import Tokenizer
-
         _check_architecture(model_dir)
         self.max_length = int(_read_json(model_dir / "sentence_bert_config.json").get("max_seq_length", 512))
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=self.max_length)
-        self.tokenizer.no_padding()
-        path = exported(model_dir, quantized, cache or cache_root())
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = tokenizer_of(model_dir, self.max_length)
+        self.session = session_of(exported(model_dir, quantized, cache or cache_root()))
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
@@ -67,6 +60,24 @@ class OnnxEncoder:
             pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1, None)
             out[rows] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return out
+
+
+def tokenizer_of(model_dir: Path, max_length: int):
+    """The model's own fast tokenizer, truncating at ``max_length``, unpadded (``padded_batches`` pads)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def session_of(path: Path):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def padded_batches(encodings: list, batch_size: int) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
@@ -103,33 +114,40 @@ def exported(model_dir: Path, quantized: bool, cache: Path) -> Path:
 
 
 def _export(model_dir: Path, target: Path) -> None:
-    import torch
     from transformers import AutoModel, AutoTokenizer
 
-    class Encoder(torch.nn.Module):
-        """Keyword arguments in, the last hidden state out: the order of BertModel's positional
-        parameters changes between transformers releases. Eager attention traces to plain ops
-        with no shape-dependent branches, unlike the SDPA path."""
-
-        def __init__(self):
-            super().__init__()
-            self.model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager").eval()
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
-
-    model = Encoder().eval()
+    # Eager attention traces to plain ops with no shape-dependent branches, unlike the SDPA path.
+    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager").eval()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
     sample = tokenizer(["a short sentence", "and a somewhat longer second sentence to pad against"],
                        padding=True, return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes = {name: {0: "batch", 1: "tokens"} for name in names}
-    partial = target.with_suffix(f".{os.getpid()}.part")  # a killed export never leaves a half-written model
+    export_bert(model, "last_hidden_state", tuple(sample[n] for n in _INPUTS), target, {0: "batch", 1: "tokens"})
+
+
+def export_bert(model, output: str, sample: tuple, target: Path, output_axes: dict[int, str]) -> None:
+    """Export a BERT-style torch model to ``target``: inputs ids, mask and token types, one named output
+    whose ``output_axes`` vary (batch, tokens).
+
+    Keyword arguments in: the order of BERT's positional parameters changes between transformers
+    releases. Written to a partial file and renamed, so a killed export never leaves a half-written model.
+    """
+    import torch
+
+    class Keywords(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return getattr(self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids),
+                           output)
+
+    axes = {**{name: {0: "batch", 1: "tokens"} for name in _INPUTS}, output: output_axes}
+    partial = target.with_suffix(f".{os.getpid()}.part")
     with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer notes about constants that hold for this encoder
-        torch.onnx.export(model, tuple(sample[n] for n in names), str(partial), input_names=names,
-                          output_names=["last_hidden_state"], dynamic_axes={**axes, "last_hidden_state": {0: "batch", 1: "tokens"}},
-                          opset_version=_OPSET, dynamo=False)
+        warnings.simplefilter("ignore")  # tracer notes about constants that hold for these encoders
+        torch.onnx.export(Keywords().eval(), sample, str(partial), input_names=list(_INPUTS), output_names=[output],
+                          dynamic_axes=axes, opset_version=_OPSET, dynamo=False)
     os.replace(partial, target)
 
 
