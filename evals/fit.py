@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from collections import defaultdict
@@ -52,21 +51,27 @@ from chatbot.reader import ReaderFile
 from chatbot.resources import reader
 from chatbot.verify import SentenceEncoder
 from evals.questions import CORPUS, QUESTIONS, Question, load_questions
+from evals.retrieval import PrimedEmbeddings, sentence_holds_answer
+from evals.squad import (
+    HELDOUT,
+    HELDOUT_EVAL,
+    HELDOUT_QUICK,
+    HELDOUT_SIZE,
+    SQUAD,
+    chooser_sample,
+    load_squad,
+    squad_split,
+    stratified,
+    write_questions,
+)
 from ragchat.settings import Settings
-from vectorstore.embeddings import LocalEmbeddings
 from vectorstore.request import RetrievalRequest, Turn
 
 ROOT = Path(__file__).resolve().parent.parent
-SQUAD = ROOT / "evals" / "datasets" / "squad2-train10"
-HELDOUT = SQUAD / "heldout-1000.jsonl"
-HELDOUT_EVAL = SQUAD / "heldout-500.jsonl"  # half of it, for `ragchat eval` on two busy cores
-HELDOUT_QUICK = SQUAD / "heldout-150.jsonl"  # a stratified 150 of those, for `ragchat eval` on a loaded machine
 TARGET_FALSE_REFUSALS = 0.05  # the answer brief's false-refusal target on a corpus the chooser was not fitted on
 SHORTLIST = 16  # sentences per question described and scored (bounds NER cost per answer)
 C_GRID = (0.01, 0.1, 1.0)
 STRENGTH_GRID = tuple(round(0.05 * i, 2) for i in range(13))  # evidence-strength cuts tried: 0 .. 0.6
-HELDOUT_SIZE = 1000  # questions of the held-out articles that `ragchat eval` measures on
-FIT_SIZE = 1200  # questions of the fit articles: every unanswerable one, the answerable ones sampled
 
 
 @dataclass(frozen=True)
@@ -103,57 +108,6 @@ class Rows:
                     self.checks[mask])
 
 
-def squad_split() -> tuple[list[str], list[str]]:
-    """Articles alternate between the fit half and the held-out half (sorted by name)."""
-    articles = sorted(p.name for p in (SQUAD / "corpus").glob("*.txt"))
-    return articles[0::2], articles[1::2]
-
-
-def stratified(questions: Sequence[Question], articles: Sequence[str], size: int, *, seed: int = 0,
-               all_unanswerable: bool = False) -> list[Question]:
-    """A sample of the articles' questions, stratified by article and answerability.
-
-    ``all_unanswerable`` keeps every unanswerable question (they are few, and they are what
-    teaches refusing) and samples the answerable ones to fill ``size``.
-    """
-    groups: dict[tuple[str, bool], list[Question]] = defaultdict(list)
-    for q in questions:
-        if _article_of(q) in articles:
-            groups[(_article_of(q), q.answerable)].append(q)
-    kept = [q for (_, answerable), g in groups.items() if all_unanswerable and not answerable for q in g]
-    pool = {key: g for key, g in groups.items() if not (all_unanswerable and not key[1])}
-    total = sum(len(g) for g in pool.values())
-    rng = random.Random(seed)
-    chosen = list(kept)
-    for key in sorted(pool):
-        group = pool[key]
-        chosen.extend(rng.sample(group, min(len(group), round((size - len(kept)) * len(group) / total))))
-    return sorted(chosen, key=lambda q: q.id)
-
-
-_ARTICLE_OF: dict[str, str] = {}
-
-
-def _article_of(q: Question) -> str:
-    """SQuAD's unanswerable questions list no source; the dataset keeps them next to their article's questions."""
-    return q.sources[0] if q.sources else _ARTICLE_OF.get(q.id, "")
-
-
-def _index_articles(questions: Sequence[Question]) -> None:
-    current = ""
-    for q in questions:
-        current = q.sources[0] if q.sources else current
-        _ARTICLE_OF[q.id] = current
-
-
-def _write_questions(questions: Sequence[Question], path: Path) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for q in questions:
-            row = {"id": q.id, "question": q.question, "answerable": q.answerable, "type": q.type,
-                   "sources": list(q.sources), "must": [list(g) for g in q.must]}
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 # -- features ------------------------------------------------------------------------------------
 _SAVED = ("x", "y", "question", "ids", "answerable", "kinds", "strength", "never", "texts", "checks")
 
@@ -179,7 +133,7 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
     about = {d: f"{r.title} {r.author}" for d, r in records.items()}
     titles = " ".join(about.values())
     texts = list(dict.fromkeys(q.question for q in corpus.questions))
-    retriever.embeddings = _PrimedEmbeddings(settings.store.embedding_model, texts)
+    retriever.embeddings = PrimedEmbeddings(settings.store.embedding_model, texts)
     encoder = SentenceEncoder(retriever.embeddings, limit=200_000)
     encoder.encode(texts)
     models = ch.SentenceModels(encoder, EntityTagger(limit=200_000), reader(Settings().compose.reader_file))
@@ -198,7 +152,7 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
                              about=about, unmentioned=retriever.index.unmentioned, idf=retriever.index.idf)
         for c in rows:
             xs.append(c.features)
-            ys.append(float(_holds(c.span.text, q.must)))
+            ys.append(float(sentence_holds_answer(c.span.text, q.must)))
             owner.append(n)
             sentences.append(c.span.text)
             passage = found.passages[c.passage]
@@ -230,23 +184,6 @@ def _policy_gap(checks: np.ndarray) -> np.ndarray:
     document lacks a name the question asks about. (Names checked against the sentence's passage
     alone, as before, refused 0.10 of SQuAD's answerable questions: Wikipedia paragraphs say "he".)"""
     return checks[:, 0] | checks[:, 2]
-
-
-class _PrimedEmbeddings(LocalEmbeddings):
-    """The retriever's query embeddings computed beforehand in batches: one model call per question
-    costs several times more than the same questions in one batch, and fitting asks thousands."""
-
-    def __init__(self, name: str, texts: Sequence[str]):
-        super().__init__(name)
-        self.primed = {t: v for t, v in zip(texts, self.encode(list(texts)).tolist())}
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.primed[text] if text in self.primed else super().embed_query(text)
-
-
-def _holds(text: str, must: Sequence[Sequence[str]]) -> bool:
-    lower = " ".join(text.split()).casefold()
-    return any(" ".join(o.split()).casefold() in lower for group in must for o in group)
 
 
 # -- fitting and scoring ---------------------------------------------------------------------------
@@ -382,17 +319,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print the figures, do not write chooser.json")
     args = parser.parse_args(argv)
 
-    squad_questions = load_questions(SQUAD / "questions.jsonl")
-    _index_articles(squad_questions)
+    squad_questions = load_squad()
     fit_articles, held_articles = squad_split()
     sample = stratified(squad_questions, held_articles, HELDOUT_SIZE)
     if not HELDOUT.exists():
-        _write_questions(sample, HELDOUT)
+        write_questions(sample, HELDOUT)
     if not HELDOUT_EVAL.exists():
-        _write_questions(stratified(sample, held_articles, HELDOUT_SIZE // 2), HELDOUT_EVAL)
+        write_questions(stratified(sample, held_articles, HELDOUT_SIZE // 2), HELDOUT_EVAL)
     if not HELDOUT_QUICK.exists():
-        _write_questions(stratified(load_questions(HELDOUT_EVAL), held_articles, 150), HELDOUT_QUICK)
-    fit_ids = [q.id for q in stratified(squad_questions, fit_articles, FIT_SIZE, all_unanswerable=True)]
+        write_questions(stratified(load_questions(HELDOUT_EVAL), held_articles, 150), HELDOUT_QUICK)
+    fit_ids = [q.id for q in chooser_sample(squad_questions)]
     bundled = extract(Corpus("bundled", CORPUS, load_questions(QUESTIONS)), args.out, args.refresh)
     wanted = set(fit_ids) | {q.id for q in sample}
     squad_all = extract(Corpus("squad2-train10", SQUAD / "corpus", [q for q in squad_questions if q.id in wanted]),

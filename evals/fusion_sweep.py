@@ -15,12 +15,12 @@ from pathlib import Path
 
 from evals.questions import QUESTIONS, Question, load_questions
 from evals.retrieval import context_holds_answer
+from evals.squad import SQUAD
 from ingest.pipeline import ingest
 from ragchat.settings import Settings
 from vectorstore.retrieval import open_retriever
 
 ROOT = Path(__file__).resolve().parent.parent
-SQUAD = ROOT / "evals" / "datasets" / "squad2-train10"
 OUT = ROOT / "evals" / "out" / "fusion"
 
 

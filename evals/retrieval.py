@@ -18,6 +18,7 @@ import numpy as np
 
 from evals.questions import CORPUS, Question, load_questions
 from ragchat.settings import Settings
+from vectorstore.embeddings import LocalEmbeddings
 from vectorstore.passages import Passage, term_coverage
 from vectorstore.request import RetrievalRequest, Turn
 from vectorstore.retrieval import HybridRetriever, Retrieval, open_retriever
@@ -40,6 +41,25 @@ def context_holds_answer(passage_texts: Sequence[str], must_groups: Sequence[Seq
     """Every answer-key group has one of its strings somewhere in the passages (case-insensitive)."""
     context = "\n".join(passage_texts).lower()
     return all(any(option.lower() in context for option in group) for group in must_groups)
+
+
+def sentence_holds_answer(text: str, must_groups: Sequence[Sequence[str]]) -> bool:
+    """One gold string of any group is in the sentence (whitespace and case aside): the label the
+    chooser and the reader learn from, since one sentence may answer one part of a two-part key."""
+    lower = " ".join(text.split()).casefold()
+    return any(" ".join(o.split()).casefold() in lower for group in must_groups for o in group)
+
+
+class PrimedEmbeddings(LocalEmbeddings):
+    """The retriever's query embeddings computed beforehand in batches: one model call per question
+    costs several times more than the same questions in one batch, and fitting asks thousands."""
+
+    def __init__(self, name: str, texts: Sequence[str]):
+        super().__init__(name)
+        self.primed = {t: v for t, v in zip(texts, self.encode(list(texts)).tolist())}
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.primed[text] if text in self.primed else super().embed_query(text)
 
 
 # -- running both systems ----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Fine-tune the answer reader (chatbot/reader.safetensors): a cross-encoder from the packaged MiniLM.
 
-    python -m evals.train_reader            # pairs (cached), train, validate, write the weights
+    python -m evals.train_reader            # candidates (cached), train, validate, write the weights
     python -m evals.train_reader --epochs 1 --dry-run
 
 Training questions are SQuAD 2.0 questions of the "fit" half of squad2-train10's articles that
@@ -9,10 +9,19 @@ corpus and the held-out articles are never seen, so every figure ``evals.fit`` a
 eval`` report for them stays a cross-corpus or held-out one. Each question is retrieved as
 ``ragchat ask`` would, its shortlisted sentences (``chatbot.chooser.shortlisted``) are the
 candidates, and a sentence is a positive when it contains a gold answer string. A tenth of the
-questions is kept back to report how often the reader alone ranks an answer sentence first.
+questions is kept back to report how the reader alone does.
+
+The loss reads a question's candidates together, beside a fixed "none of these" score of 0
+(SQuAD 2.0's null answer): answer sentences are pushed above the rest and above 0, and for a
+question nothing answers, every sentence below 0. Every real unanswerable question of the fit
+half is in the chooser's sample, so the reader's unanswerable questions are made: an answerable
+question whose answer sentence names a person, place, year or other entity of the question gets
+a twin with that entity swapped for another of its kind (a year moved by a few years) that none of
+its candidates mentions, the way SQuAD 2.0's writers made many of theirs. The twin's former
+answer sentence is now the hardest "about it but does not answer it" example there is.
 
 Only the top ``--layers`` transformer layers, the pooler and the head are trained; the rest stay
-the package's, so the stored file is a few megabytes and two CPU cores train it in minutes.
+the package's, so the stored file is a few megabytes and two CPU cores train it in half an hour.
 """
 
 from __future__ import annotations
@@ -20,18 +29,22 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from chatbot import chooser as ch
+from chatbot.entities import Entity, EntityTagger
 from chatbot.question import analyse
 from chatbot.verify import SentenceEncoder
-from evals.fit import FIT_SIZE, SHORTLIST, SQUAD, _holds, _index_articles, _PrimedEmbeddings, squad_split, stratified
-from evals.questions import Question, load_questions
+from evals.fit import SHORTLIST
+from evals.questions import Question
+from evals.retrieval import PrimedEmbeddings, sentence_holds_answer
+from evals.squad import SQUAD, article_of, chooser_sample, load_squad, squad_split
 from ragchat.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,47 +53,99 @@ SPEC = ROOT / "chatbot" / "reader.json"
 BASE = "all-MiniLM-L6-v2"
 MAX_LENGTH = 128
 NEGATIVES = 7  # per question: the shortlist's best-looking sentences that do not hold the answer
+SWAPPABLE = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "WORK_OF_ART", "PRODUCT", "LAW",
+                       "LANGUAGE", "DATE", "CARDINAL"})
+_YEAR = re.compile(r"(1[5-9]|20)\d\d")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One question and its candidate sentences, read together by the loss."""
+
+    question: str
+    sentences: tuple[str, ...]
+    labels: tuple[float, ...]
+    origin: int  # the SQuAD question it comes from: a swapped twin shares it, so both train or both validate
+    article: str
+
+    @property
+    def answerable(self) -> bool:
+        return any(self.labels)
 
 
 def training_questions() -> list[Question]:
     """Answerable questions of the fit articles that the chooser's fit sample leaves out."""
-    questions = load_questions(SQUAD / "questions.jsonl")
-    _index_articles(questions)
-    fit_articles, _ = squad_split()
-    used = {q.id for q in stratified(questions, fit_articles, FIT_SIZE, all_unanswerable=True)}
-    return [q for q in questions if q.answerable and q.sources and q.sources[0] in fit_articles and q.id not in used]
+    questions = load_squad()
+    used = {q.id for q in chooser_sample(questions)}
+    fit_articles = set(squad_split()[0])
+    return [q for q in questions if q.answerable and article_of(q) in fit_articles and q.id not in used]
 
 
-def pairs(questions: Sequence[Question], out: Path) -> list[tuple[str, str, float, int]]:
-    """(question, sentence, label, question number) for every shortlisted sentence kept for training."""
-    cache = out / "reader-pairs.jsonl"
+def candidates(questions: Sequence[Question], out: Path) -> list[Group]:
+    """Each question's answer sentences and its best-looking non-answers, retrieved as ``ragchat ask`` would."""
+    cache = out / "reader-groups.jsonl"
     if cache.exists():
-        return [tuple(json.loads(line)) for line in cache.read_text(encoding="utf-8").splitlines()]
+        rows = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
+        return [Group(r["question"], tuple(r["sentences"]), tuple(r["labels"]), r["origin"], r["article"]) for r in rows]
     from ingest.pipeline import ingest
-    from vectorstore.retrieval import open_retriever
     from vectorstore.request import RetrievalRequest
+    from vectorstore.retrieval import open_retriever
 
     settings = Settings().replace(data_dir=out / "squad2-train10")
     ingest([SQUAD / "corpus"], settings, progress=False)
     retriever = open_retriever(settings)
-    texts = [q.question for q in questions]
-    retriever.embeddings = _PrimedEmbeddings(settings.store.embedding_model, texts)
+    retriever.embeddings = PrimedEmbeddings(settings.store.embedding_model, [q.question for q in questions])
     encoder = SentenceEncoder(retriever.embeddings, limit=200_000)
-    result, started = [], time.perf_counter()
+    groups, started = [], time.perf_counter()
     for n, q in enumerate(questions):
         found = retriever.retrieve(q.question, RetrievalRequest())
         short = ch.shortlisted(analyse(q.question), found.query, found.passages, encoder, SHORTLIST)
         sentences = short.texts if short else []
-        labels = [float(_holds(s, q.must)) for s in sentences]
+        labels = [float(sentence_holds_answer(s, q.must)) for s in sentences]
         if any(labels):
-            negatives = [s for s, y in zip(sentences, labels) if not y][:NEGATIVES]
-            result += [(q.question, s, 1.0, n) for s, y in zip(sentences, labels) if y]
-            result += [(q.question, s, 0.0, n) for s in negatives]
+            keep = [i for i, y in enumerate(labels) if y] + [i for i, y in enumerate(labels) if not y][:NEGATIVES]
+            groups.append(Group(q.question, tuple(sentences[i] for i in keep), tuple(labels[i] for i in keep), n,
+                                article_of(q)))
         if (n + 1) % 200 == 0:
             print(f"  {n + 1}/{len(questions)} questions retrieved, {time.perf_counter() - started:.0f} s", file=sys.stderr)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in result), encoding="utf-8")
-    return result
+    cache.write_text("".join(json.dumps(g.__dict__, ensure_ascii=False) + "\n" for g in groups), encoding="utf-8")
+    return groups
+
+
+def swapped_twins(groups: Sequence[Group], tagger: EntityTagger, rng: random.Random) -> list[Group]:
+    """Unanswerable twins: a question entity its answer sentences repeat, swapped for one none of its
+    candidates names; preferably one its own article's questions name, which is the harder case."""
+    entities = tagger.tag([g.question for g in groups])
+    pool: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for g, found in zip(groups, entities):
+        for e in found:
+            pool[(g.article, e.label)].append(e.text)
+            pool[("", e.label)].append(e.text)
+    twins = []
+    for g, found in zip(groups, entities):
+        answers = [s.casefold() for s, y in zip(g.sentences, g.labels) if y]
+        named = [e for e in found if e.label in SWAPPABLE and all(e.text.casefold() in a for a in answers)]
+        if not named:
+            continue
+        entity = rng.choice(named)
+        everything = " ".join(g.sentences).casefold()
+        other = (_replacement(entity, pool[(g.article, entity.label)], everything, rng)
+                 or _replacement(entity, pool[("", entity.label)], everything, rng))
+        if other:
+            question = g.question[:entity.start] + other + g.question[entity.end:]
+            twins.append(Group(question, g.sentences, tuple(0.0 for _ in g.sentences), g.origin, g.article))
+    return twins
+
+
+def _replacement(entity: Entity, same_kind: Sequence[str], context: str, rng: random.Random) -> str:
+    """Another year a few years off, or another entity of the same kind; never one the candidates mention."""
+    if _YEAR.fullmatch(entity.text):
+        options = [str(int(entity.text) + d) for d in (-7, -5, -3, -2, 2, 3, 5, 7)]
+    else:
+        options = list(dict.fromkeys(t for t in same_kind if t.casefold() != entity.text.casefold()))
+    rng.shuffle(options)
+    return next((o for o in options if o.casefold() not in context), "")
 
 
 def trainable(model, layers: int) -> list:
@@ -95,38 +160,69 @@ def trainable(model, layers: int) -> list:
     return params
 
 
-def batches(rows: Sequence, size: int, rng: random.Random) -> list[list]:
-    """Batches of similar length (less padding), in random order."""
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]) + len(rows[i][1]) + rng.random() * 40)
-    chunks = [[rows[i] for i in order[lo:lo + size]] for lo in range(0, len(order), size)]
+def batches(groups: Sequence[Group], size: int, rng: random.Random) -> list[list[Group]]:
+    """``size`` questions per batch, of similar length (less padding), batches in random order."""
+    order = sorted(groups, key=lambda g: len(g.question) + sum(map(len, g.sentences)) / len(g.sentences) + rng.random() * 40)
+    chunks = [order[lo:lo + size] for lo in range(0, len(order), size)]
     rng.shuffle(chunks)
     return chunks
 
 
-def top1(model, tokenizer, rows: Sequence) -> float:
-    """Share of questions whose highest-scored sentence holds the answer."""
+def logits(model, tokenizer, groups: Sequence[Group], size: int = 8):
+    """One tensor of logits per group. Pairs are read in length-sorted runs of ``size``: one batch
+    padded to its longest pair cost two and a half times the time for the same logits."""
     import torch
 
-    by_question: dict[int, list] = {}
-    for r in rows:
-        by_question.setdefault(r[3], []).append(r)
-    right = 0
+    pairs = [(g.question, s) for g in groups for s in g.sentences]
+    lengths = [len(ids) for ids in tokenizer(pairs, truncation=True, max_length=MAX_LENGTH)["input_ids"]]
+    order = sorted(range(len(pairs)), key=lengths.__getitem__)
+    flat = [None] * len(pairs)
+    for lo in range(0, len(order), size):
+        rows = order[lo:lo + size]
+        enc = tokenizer([pairs[i][0] for i in rows], [pairs[i][1] for i in rows], truncation=True,
+                        max_length=MAX_LENGTH, padding=True, return_tensors="pt")
+        for i, value in zip(rows, model(**enc).logits.reshape(-1)):
+            flat[i] = value
+    return torch.stack(flat).split([len(g.sentences) for g in groups])
+
+
+def loss(scores, groups: Sequence[Group]):
+    """Mean over questions of -log P(the right choice), the choices being each sentence and "none" (score 0)."""
+    import torch
+
+    total = 0.0
+    for s, g in zip(scores, groups):
+        every = torch.logsumexp(torch.cat([s, s.new_zeros(1)]), 0)
+        labels = torch.tensor(g.labels, dtype=torch.bool)
+        right = torch.logsumexp(s[labels], 0) if g.answerable else s.new_zeros(())
+        total = total + every - right
+    return total / len(groups)
+
+
+def validation(model, tokenizer, groups: Sequence[Group]) -> str:
+    """How the reader alone does on held-back questions: ranking, and answering vs "none"."""
+    import torch
+
+    answerable = [g for g in groups if g.answerable]
+    twins = [g for g in groups if not g.answerable]
     with torch.no_grad():
-        for group in by_question.values():
-            enc = tokenizer([r[0] for r in group], [r[1] for r in group], truncation=True, max_length=MAX_LENGTH,
-                            padding=True, return_tensors="pt")
-            logits = model(**enc).logits.reshape(-1)
-            right += group[int(logits.argmax())][2] > 0
-    return right / max(1, len(by_question))
+        first = [logits(model, tokenizer, [g])[0] for g in answerable]
+        last = [logits(model, tokenizer, [g])[0] for g in twins]
+    top = [g.labels[int(s.argmax())] > 0 for g, s in zip(answerable, first)]
+    above = [float(s.max()) > 0 for s in first]
+    below = [float(s.max()) <= 0 for s in last]
+    share = lambda xs: sum(xs) / max(1, len(xs))  # noqa: E731
+    return (f"top-1 {share(top):.3f}, answerable scored above none {share(above):.3f}, "
+            f"swapped twins below none {share(below):.3f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.train_reader", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "evals" / "out" / "fit")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--layers", type=int, default=2, help="top transformer layers trained")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--layers", type=int, default=3, help="top transformer layers trained")
     parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=4, help="questions per step (about 8 sentences each)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
     args = parser.parse_args(argv)
@@ -140,14 +236,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     questions = training_questions()
-    rows = pairs(questions, args.out)
-    numbers = sorted({r[3] for r in rows})
-    rng.shuffle(numbers)
-    held = set(numbers[: len(numbers) // 10])
-    train = [r for r in rows if r[3] not in held]
-    valid = [r for r in rows if r[3] in held]
-    print(f"{len(questions)} questions, {len(rows)} pairs ({sum(r[2] for r in rows):.0f} positive); "
-          f"training on {len(train)}, validating on {len(held)} questions")
+    real = candidates(questions, args.out)
+    twins = swapped_twins(real, EntityTagger(), rng)
+    origins = sorted({g.origin for g in real})
+    rng.shuffle(origins)
+    held = set(origins[: len(origins) // 10])
+    train = [g for g in real + twins if g.origin not in held]
+    valid = [g for g in real + twins if g.origin in held]
+    print(f"{len(questions)} questions, {len(real)} with an answer among their candidates, {len(twins)} swapped twins; "
+          f"training on {len(train)} groups ({sum(len(g.sentences) for g in train)} pairs), validating on {len(valid)}")
 
     base = Path(model_path(BASE))
     tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
@@ -156,37 +253,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     optimiser = torch.optim.AdamW([p for _, p in params], lr=args.lr, weight_decay=0.01)
     steps = args.epochs * ((len(train) + args.batch - 1) // args.batch)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, 1 - s / steps))
-    positive = torch.tensor((len(train) - sum(r[2] for r in train)) / max(1.0, sum(r[2] for r in train)))
     model.eval()
-    print(f"before training: validation top-1 {top1(model, tokenizer, valid):.3f}")
+    print(f"before training: {validation(model, tokenizer, valid)}")
     started, step = time.perf_counter(), 0
     for epoch in range(args.epochs):
         model.train()
         for batch in batches(train, args.batch, rng):
-            enc = tokenizer([r[0] for r in batch], [r[1] for r in batch], truncation=True, max_length=MAX_LENGTH,
-                            padding=True, return_tensors="pt")
-            logits = model(**enc).logits.reshape(-1)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                logits, torch.tensor([r[2] for r in batch]), pos_weight=positive)
-            loss.backward()
+            value = loss(logits(model, tokenizer, batch), batch)
+            value.backward()
             optimiser.step()
             schedule.step()
             optimiser.zero_grad()
             step += 1
-            if step % 100 == 0:
-                print(f"  epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} "
+            if step % 50 == 0:
+                print(f"  epoch {epoch + 1} step {step}/{steps} loss {value.item():.3f} "
                       f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
         model.eval()
-        print(f"epoch {epoch + 1}: validation top-1 {top1(model, tokenizer, valid):.3f} "
-              f"({time.perf_counter() - started:.0f} s)")
+        print(f"epoch {epoch + 1}: {validation(model, tokenizer, valid)} ({time.perf_counter() - started:.0f} s)")
     if args.dry_run:
         return 0
     tuned = {name: p.detach().half().contiguous() for name, p in params}
     save_file(tuned, str(TARGET))
     spec = {"base": BASE, "max_length": MAX_LENGTH, "weights": TARGET.name, "layers": args.layers,
-            "epochs": args.epochs, "lr": args.lr, "batch": args.batch, "seed": args.seed,
-            "questions": len(questions), "pairs": len(rows), "validation_top1": round(top1(model, tokenizer, valid), 4),
-            "trained_on": "squad2-train10 fit-half articles, questions evals.fit does not sample",
+            "epochs": args.epochs, "lr": args.lr, "batch_questions": args.batch, "seed": args.seed,
+            "questions": len(questions), "groups": len(real), "swapped_twins": len(twins),
+            "validation": validation(model, tokenizer, valid),
+            "trained_on": "squad2-train10 fit-half articles, questions evals.fit does not sample, and their swapped twins",
             "command": "python -m evals.train_reader"}
     SPEC.write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {TARGET} ({TARGET.stat().st_size / 1e6:.1f} MB) and {SPEC}")

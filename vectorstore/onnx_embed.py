@@ -109,7 +109,7 @@ def exported(model_dir: Path, quantized: bool, cache: Path) -> Path:
         print(f"exporting {model_dir} to ONNX in {folder} (once; this takes a few seconds)", file=sys.stderr)
         _export(model_dir, plain)
     if quantized and not int8.exists():
-        _quantize(plain, int8)
+        quantize(plain, int8)
     return int8 if quantized else plain
 
 
@@ -151,7 +151,8 @@ def export_bert(model, output: str, sample: tuple, target: Path, output_axes: di
     os.replace(partial, target)
 
 
-def _quantize(source: Path, target: Path) -> None:
+def quantize(source: Path, target: Path) -> None:
+    """Dynamic int8 weights, per channel; written to a partial file and renamed."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     partial = target.with_suffix(f".{os.getpid()}.part")

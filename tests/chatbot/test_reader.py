@@ -39,6 +39,27 @@ def test_the_sentence_that_answers_scores_above_the_one_only_about_it(shipped, q
     assert scores[1] > scores[0]
 
 
+# The same questions with one detail swapped, as SQuAD 2.0's writers made unanswerable questions:
+# the sentence that answered the original is about the new question but does not answer it.
+SWAPPED = [
+    ("When did the Varrow bridge open?", "When did the Kellin bridge open?",
+     "The Varrow bridge opened to traffic in March 1932 after four years of work."),
+    ("Who designed the Varrow bridge?", "Who designed the Varrow bridge's twin in Ostrel?",
+     "The engineer Alma Kessler designed the Varrow bridge for the county council."),
+    ("How many people lived in Ostrel at the 2020 census?", "How many people lived in Ostrel at the 1990 census?",
+     "Ostrel has a population of 48,200 according to the 2020 census."),
+]
+
+
+@pytest.mark.parametrize("question, swapped, sentence", SWAPPED)
+def test_a_sentence_answers_its_question_but_not_the_question_with_a_detail_swapped(shipped, question, swapped, sentence):
+    """The reader scores "none of these" at 0: the answering sentence is above it, and the near miss
+    at least 2 lower (odds down sevenfold). It does not put every near miss below 0 ("Who designed
+    the Kellin bridge?" still scores high), which is why the policy's name checks stay."""
+    answered, near = shipped.scores(question, [sentence])[0], shipped.scores(swapped, [sentence])[0]
+    assert answered > 0 and near < answered - 2
+
+
 def test_a_missing_weights_file_is_refused_with_the_command_that_writes_it(tmp_path):
     spec = json.loads(Settings().compose.reader_file.read_text(encoding="utf-8"))
     (tmp_path / "reader.json").write_text(json.dumps({**spec, "weights": "gone.safetensors"}), encoding="utf-8")

@@ -27,13 +27,13 @@ from tests.conftest import OUTPUT
 # extractive backend with the learned chooser (chatbot/chooser.json), default settings; each sits
 # about two questions under the measured value. The hand-set rules before it measured 0.780 / 0.882 /
 # 0.051, but they were tuned on this very set; docs/evaluation.md has the cross-corpus figures.
-MIN_CORRECTNESS = 0.69  # measured 0.729 (43/59)
+MIN_CORRECTNESS = 0.69  # measured 0.746 (44/59)
 MIN_REFUSAL_ACCURACY = 0.52  # measured 0.647 (11/17)
-MAX_FALSE_REFUSALS = 0.06  # measured 0.017 (1/59)
+MAX_FALSE_REFUSALS = 0.06  # measured 0.034 (2/59)
 MIN_CITATION_RECALL = 0.95  # measured 1.000: every extractive sentence is a verbatim, verified quote
 MIN_CITATION_PRECISION = 0.95  # measured 1.000
-MIN_HIT = 0.94  # measured 0.983 (58/59)
-MIN_MRR = 0.85  # measured 0.914
+MIN_HIT = 0.94  # measured 0.949 (56/59)
+MIN_MRR = 0.85  # measured 0.863
 
 THRESHOLDS = ["--min-correctness", MIN_CORRECTNESS, "--min-refusal-accuracy", MIN_REFUSAL_ACCURACY,
               "--max-false-refusals", MAX_FALSE_REFUSALS, "--min-citation-recall", MIN_CITATION_RECALL,
