@@ -3,6 +3,11 @@
 Per document the order is: chunks upserted, stale chunks deleted, then the document record
 written last (the commit marker, see ``vectorstore/store.py``), then the document's lexical index
 entry, stamped with its content hash; a killed run's missing entries are redone on the next load.
+
+A document's identity is its file's path, so a moved or renamed folder is new documents; a stored
+document whose file is gone and whose content (hash) a file of this run has, is that file moved:
+its vectors are reused instead of embedding the chunks again, and its old entry is deleted after
+the new one is stored (a kill in between leaves both; the next run deletes the old one).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)  # (old path, new path): same content, file moved
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
     passed_over: list[tuple[str, str]] = field(default_factory=list)  # hidden files and links: (path, why)
     chunks_written: int = 0
@@ -46,7 +52,8 @@ class IngestReport:
 
     def summary(self) -> str:
         passed_over = f", {len(self.passed_over)} not followed (hidden or links)" if self.passed_over else ""
-        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+        moved = f" ({len(self.moved)} of them moved: vectors reused, old entries removed)" if self.moved else ""
+        return (f"{len(self.added)} added{moved}, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
                 f"{len(self.pruned)} pruned, {len(self.failed)} failed{passed_over}; {self.chunks_written} chunks "
                 f"written in {self.seconds:.1f} s")
 
@@ -234,6 +241,7 @@ def _ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool, pru
     for path, reason in report.failed + report.passed_over:
         on_error(path, reason)
     _say_rechunking(files, records, current_chunking)
+    gone = _gone_by_content(records)
     bar = tqdm(files, unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     for path in bar:
         prepared = _prepare_or_reason(path, settings)
@@ -242,19 +250,25 @@ def _ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool, pru
             on_error(str(path), prepared)
             continue
         previous = records.get(prepared.record.doc_id)
+        moved_from = gone.pop(prepared.record.content_hash, None)
         if _unchanged(previous, prepared.record, store):
             report.unchanged.append(str(path))
-            continue
-        stored = _stored_chunks(prepared)
-        vectors = embeddings.embed_documents([c.text for c in stored])
-        store.record_model(embeddings.name, len(vectors[0]))
-        store.put_document(prepared.record, prepared.text, stored, vectors)
-        records[prepared.record.doc_id] = prepared.record
-        index.replace_document(prepared.record.doc_id, [(c.chunk_id, c.text) for c in stored], prepared.record.content_hash)
-        (report.updated if previous else report.added).append(str(path))
-        report.chunks_written += len(stored)
-        rate = report.chunks_written / max(time.perf_counter() - started, 1e-6)
-        bar.set_postfix_str(f"{report.chunks_written} chunks, {rate:.1f} chunks/s")
+        else:
+            stored = _stored_chunks(prepared)
+            vectors = _reused(moved_from, stored, store) or embeddings.embed_documents([c.text for c in stored])
+            store.record_model(embeddings.name, len(vectors[0]))
+            store.put_document(prepared.record, prepared.text, stored, vectors)
+            records[prepared.record.doc_id] = prepared.record
+            index.replace_document(prepared.record.doc_id, [(c.chunk_id, c.text) for c in stored], prepared.record.content_hash)
+            (report.updated if previous else report.added).append(str(path))
+            report.chunks_written += len(stored)
+            rate = report.chunks_written / max(time.perf_counter() - started, 1e-6)
+            bar.set_postfix_str(f"{report.chunks_written} chunks, {rate:.1f} chunks/s")
+        if moved_from is not None and moved_from.doc_id != prepared.record.doc_id:
+            store.delete_document(moved_from.doc_id)
+            index.remove_document(moved_from.doc_id)
+            del records[moved_from.doc_id]
+            report.moved.append((moved_from.path, str(path)))
 
     if prune:
         report.pruned = _prune(store, index, paths, records)
@@ -262,6 +276,21 @@ def _ingest(paths: Iterable[Path | str], settings: Settings, *, reset: bool, pru
     store.remove_orphans(records)  # the records as this run left them: no second read of every record
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _gone_by_content(records: dict[str, DocRecord]) -> dict[str, DocRecord]:
+    """Stored documents whose file is no longer where it was, by content hash: candidates for "moved"."""
+    return {r.content_hash: r for r in records.values() if r.path and not Path(r.path).exists()}
+
+
+def _reused(moved_from: DocRecord | None, stored: list[StoredChunk], store: Store) -> list | None:
+    """The moved document's stored vectors, chunk for chunk (same content, same chunking), or None
+    when any is missing (then the chunks are embedded as usual)."""
+    if moved_from is None or moved_from.chunks != len(stored):
+        return None
+    old = [chunk_id(moved_from.doc_id, c.index) for c in stored]
+    found = store.vectors_of(old)
+    return [found[i] for i in old] if all(i in found for i in old) else None
 
 
 def _unchanged(previous: DocRecord | None, current: DocRecord, store: Store) -> bool:

@@ -87,6 +87,35 @@ def test_unchanged_files_embed_nothing_and_changed_files_replace_their_chunks(se
         d for d, r in store.documents().items() if r.source == short.name))].doc_id)
 
 
+def test_a_moved_folder_is_the_same_documents_with_their_vectors_reused(settings, corpus_copy, embeddings, tmp_path):
+    ingest([corpus_copy], settings, embeddings=embeddings, progress=False)
+    chunks = Store(settings).count()
+    moved = corpus_copy.rename(tmp_path / "renamed")
+    before = embeddings.texts_embedded
+    report = ingest([moved], settings, embeddings=embeddings, progress=False)
+
+    assert len(report.moved) == 5 and "5 added (5 of them moved" in report.summary()
+    assert embeddings.texts_embedded == before  # nothing embedded again
+    store = Store(settings)
+    assert len(store.documents()) == 5 and store.count() == chunks  # not every document twice
+    assert all(r.path.startswith(str(moved.resolve())) for r in store.documents().values())
+    index = lexical.load_index(settings, store)
+    assert len(index) == chunks and index.search("Torkham", 1)[0][0].split(":")[0] in store.documents()
+
+
+def test_a_copy_left_behind_by_a_killed_move_goes_on_the_next_run(settings, corpus_copy, embeddings, tmp_path):
+    """The state a kill between storing the moved document and deleting its old entry leaves: both."""
+    ingest([corpus_copy], settings, embeddings=embeddings, progress=False)
+    copy = shutil.copytree(corpus_copy, tmp_path / "copy")
+    ingest([copy], settings, embeddings=embeddings, progress=False)
+    assert len(Store(settings).documents()) == 10
+    shutil.rmtree(corpus_copy)
+
+    report = ingest([copy], settings, embeddings=embeddings, progress=False)
+    assert len(report.unchanged) == 5 and len(report.moved) == 5
+    assert sorted({Path(r.path).parent for r in Store(settings).documents().values()}) == [copy.resolve()]
+
+
 def test_prune_removes_documents_whose_files_are_gone(settings, corpus_copy, embeddings):
     ingest([corpus_copy], settings, embeddings=embeddings, progress=False)
     (corpus_copy / "000_b06fe420cd4f60ee.txt").unlink()
