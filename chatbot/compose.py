@@ -20,6 +20,7 @@ from ragchat.text.sentences import Span
 from ragchat.text.terms import tokenize
 
 _SIM = ch.FEATURES.index("sim_question")
+_MET, _BROKEN = ch.FEATURES.index("constraints_met"), ch.FEATURES.index("constraints_broken")
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
 
 def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: float,
            config: ComposeSettings) -> list[Candidate]:
-    """The lead, then sentences the chooser also judges answers that add a term the question asks about."""
+    """The lead, then sentences the chooser also judges answers that add a term the question asks
+    about and do not contradict it: one that names only another year, month or source than the
+    question asks for is about something else, however probable (the lead is the chooser's call)."""
     lead = ranked[0]
     limit = config.broad_limit if analysis.broad else config.plain_limit
     wanted = set(tokenize(analysis.text + " " + query))
@@ -66,6 +69,8 @@ def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: f
             break
         if max(float(cand.vector @ p.vector) for p in picks) > config.duplicate_similarity:
             continue  # says what a picked sentence already says
+        if cand.features[_BROKEN] > 0 and not cand.features[_MET]:
+            continue
         adds = (set(tokenize(cand.span.text)) & wanted) - covered
         if analysis.broad or adds:
             picks.append(cand)

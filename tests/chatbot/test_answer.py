@@ -117,8 +117,6 @@ def _sentence_with(result, text: str):
     return next(s for s in result.sentences if text in s.text)
 
 
-@pytest.mark.xfail(strict=True, reason="known miss of the chooser refitted with the reader: the 2023 part leads "
-                                      "with a third-quarter-of-2023 count (190 attacks); the 789 sentence follows")
 def test_a_two_part_question_gets_a_cited_sentence_for_each_part(corpus_settings):
     result = Library(corpus_settings).ask("How many terrorist attacks hit Pakistan in 2023 and how many in 2024?")
     assert not result.abstained
