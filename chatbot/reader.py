@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +25,9 @@ import numpy as np
 
 from vectorstore.onnx_embed import (
     cache_root,
+    cached_model,
     export_bert,
     padded_batches,
-    quantize,
     session_of,
     tokenizer_of,
 )
@@ -108,15 +107,11 @@ def exported(base: Path, spec: ReaderFile, cache: Path) -> Path:
     logits correlate 0.99 with the float model's and pick the same best sentence for 0.97 of
     questions. The chooser is fitted on these int8 scores, so the float model is not offered."""
     digest = hashlib.sha256(f"{spec.digest}|{base.resolve()}|{EXPORT_VERSION}".encode()).hexdigest()[:16]
-    plain, target = cache / f"reader-{digest}" / "model.onnx", cache / f"reader-{digest}" / "model-int8.onnx"
-    if target.exists():
-        return target
-    if not plain.exists():
+
+    def export(target: Path) -> None:
         import torch
 
-        plain.parent.mkdir(parents=True, exist_ok=True)
-        print(f"exporting the answer reader to ONNX in {plain.parent} (once; this takes a few seconds)", file=sys.stderr)
         sample = (torch.ones((2, 9), dtype=torch.long), torch.ones((2, 9), dtype=torch.long), torch.zeros((2, 9), dtype=torch.long))
-        export_bert(assembled(base, spec.weights), "logits", sample, plain, {0: "batch"})
-    quantize(plain, target)
-    return target
+        export_bert(assembled(base, spec.weights), "logits", sample, target, {0: "batch"})
+
+    return cached_model(cache / f"reader-{digest}", True, "the answer reader", export)

@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -102,15 +102,23 @@ def exported(model_dir: Path, quantized: bool, cache: Path) -> Path:
     weights = max((p for p in model_dir.iterdir() if p.suffix in (".safetensors", ".bin")), key=lambda p: p.stat().st_size)
     stat = weights.stat()
     key = hashlib.sha256(f"{model_dir.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{EXPORT_VERSION}".encode()).hexdigest()[:16]
-    folder = cache / f"{model_dir.name}-{key}"
+    return cached_model(cache / f"{model_dir.name}-{key}", quantized, str(model_dir), lambda target: _export(model_dir, target))
+
+
+def cached_model(folder: Path, quantized: bool, what: str, export: Callable[[Path], None]) -> Path:
+    """``folder/model.onnx``, written by ``export`` on first use, or when ``quantized`` its int8
+    twin, quantised from it on first use: the embedder and the answer reader are cached alike."""
     plain, int8 = folder / "model.onnx", folder / "model-int8.onnx"
+    wanted = int8 if quantized else plain
+    if wanted.exists():
+        return wanted
     if not plain.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        print(f"exporting {model_dir} to ONNX in {folder} (once; this takes a few seconds)", file=sys.stderr)
-        _export(model_dir, plain)
-    if quantized and not int8.exists():
-        quantize(plain, int8)
-    return int8 if quantized else plain
+        print(f"exporting {what} to ONNX in {folder} (once; this takes a few seconds)", file=sys.stderr)
+        export(plain)
+    if quantized:
+        _quantize(plain, int8)
+    return wanted
 
 
 def _export(model_dir: Path, target: Path) -> None:
@@ -151,7 +159,7 @@ def export_bert(model, output: str, sample: tuple, target: Path, output_axes: di
     os.replace(partial, target)
 
 
-def quantize(source: Path, target: Path) -> None:
+def _quantize(source: Path, target: Path) -> None:
     """Dynamic int8 weights, per channel; written to a partial file and renamed."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
