@@ -16,9 +16,10 @@ from dataclasses import dataclass
 # headings, list items and tweets in cleaned documents have no final punctuation.
 _END = re.compile(r"[.!?][\"'”’)\]]*(?:\d{1,3}(?=\s))?(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 _ABBREVIATIONS = frozenset(
-    "dr mr mrs ms prof st no vs etc e.g i.e u.s u.k u.n jan feb mar apr jun jul aug sep sept oct nov dec gen lt col "
+    "dr mr mrs ms prof st no vs v etc op jan feb mar apr jun jul aug sep sept oct nov dec gen lt col "
     "capt sgt rev fig approx inc ltd co jr sr".split()
 )
+_INITIALISM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")  # "U.S.", "e.g.", "L.A. Reid", "J.S. Bach"
 _LAST_WORD = re.compile(r"([\w.]+)\.$")
 # How far back a sentence end looks for the word before it: abbreviations, initials and list
 # numbers are short, and a bounded look keeps splitting linear on lines of any length.
@@ -49,6 +50,8 @@ def iter_sentences(text: str, offset: int = 0) -> Iterator[Span]:
             if last and last.group(1).lower() in _ABBREVIATIONS:
                 continue
             if last and len(last.group(1)) == 1 and last.group(1).isupper():  # initials: "A. Khan"
+                continue
+            if last and _INITIALISM.fullmatch(last.group(1)):
                 continue
             if match.start() - cut <= _LOOK_BACK and line[cut:match.start()].strip().isdigit():  # "54. Islamabad ..."
                 continue

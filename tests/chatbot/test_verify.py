@@ -29,6 +29,20 @@ def test_sentence_offsets_give_back_the_exact_text():
     assert "54. Reuters (2023) A reference entry." in [s.text for s in spans]  # a list number does not either
 
 
+@pytest.mark.parametrize("text, first", [
+    ("The ex-President of Def Jam L.A. Reid has described her as the greatest entertainer alive. She thanked him.",
+     "The ex-President of Def Jam L.A. Reid has described her as the greatest entertainer alive."),
+    ("Inspired by J.S. Bach, he wrote preludes. They were published later.", "Inspired by J.S. Bach, he wrote preludes."),
+    ("He performed his Rondo Op. 1. This was the first of his works.", "He performed his Rondo Op. 1."),
+    ("The city was a party to Massachusetts v. Environmental Protection Agency. It won.",
+     "The city was a party to Massachusetts v. Environmental Protection Agency."),
+])
+def test_initialisms_and_abbreviations_do_not_end_a_sentence(text, first):
+    """A quote cut at "L.A." loses the answer ("L.A. Reid") and cites half a sentence."""
+    spans = split_sentences(text)
+    assert [s.text for s in spans] == [first, text[len(first):].strip()]
+
+
 def test_markers_stay_with_their_sentence_wherever_the_model_puts_them():
     sentences = split_marked("There were 789 attacks [1]. It was a record. [2][3] Dr. Iqbal counted 521 [4, 2].")
     assert [(s.text, s.markers) for s in sentences] == [
