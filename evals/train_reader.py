@@ -15,10 +15,14 @@ The loss reads a question's candidates together, beside a fixed "none of these" 
 (SQuAD 2.0's null answer): answer sentences are pushed above the rest and above 0, and for a
 question nothing answers, every sentence below 0. Every real unanswerable question of the fit
 half is in the chooser's sample, so the reader's unanswerable questions are made: an answerable
-question whose answer sentence names a person, place, year or other entity of the question gets
-a twin with that entity swapped for another of its kind (a year moved by a few years) that none of
-its candidates mentions, the way SQuAD 2.0's writers made many of theirs. The twin's former
-answer sentence is now the hardest "about it but does not answer it" example there is.
+question gets a twin the way SQuAD 2.0's writers made many of theirs: an entity of the question
+that its answer sentence repeats swapped for another of its kind (a year moved by a few years), a
+swapped word being one none of its candidates mentions, so the twin's former answer sentence is
+now the hardest "about it but does not answer it" example there is. ``--twins`` adds two more
+kinds, tried and not shipped (figures in docs/evaluation.md): the main verb swapped for another
+question's verb ("Who designed the bridge?" -> "Who painted the bridge?") and the main verb
+negated ("Who was not the first..."), made only where no candidate negates anything. Each
+question gets at most one twin, its kind drawn among those asked for that the question allows.
 
 Only the top ``--layers`` transformer layers, the pooler and the head are trained; the rest stay
 the package's, so the stored file is a few megabytes and two CPU cores train it in half an hour.
@@ -56,6 +60,9 @@ NEGATIVES = 7  # per question: the shortlist's best-looking sentences that do no
 SWAPPABLE = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "WORK_OF_ART", "PRODUCT", "LAW",
                        "LANGUAGE", "DATE", "CARDINAL"})
 _YEAR = re.compile(r"(1[5-9]|20)\d\d")
+_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|none|without)\b|n't")
+# verbs too general to change what a question asks ("What did she become?" -> "What did she make?")
+_LIGHT_VERBS = frozenset("be have do make get take become go come give use say call include".split())
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class Group:
     labels: tuple[float, ...]
     origin: int  # the SQuAD question it comes from: a swapped twin shares it, so both train or both validate
     article: str
+    twin: str = ""  # how an unanswerable twin was made: "entity", "verb" or "negation"; "" for a real question
 
     @property
     def answerable(self) -> bool:
@@ -113,29 +121,59 @@ def candidates(questions: Sequence[Question], out: Path) -> list[Group]:
     return groups
 
 
-def swapped_twins(groups: Sequence[Group], tagger: EntityTagger, rng: random.Random) -> list[Group]:
-    """Unanswerable twins: a question entity its answer sentences repeat, swapped for one none of its
-    candidates names; preferably one its own article's questions name, which is the harder case."""
-    entities = tagger.tag([g.question for g in groups])
-    pool: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for g, found in zip(groups, entities):
+TWIN_KINDS = ("entity", "verb", "negation")
+
+
+def made_twins(groups: Sequence[Group], rng: random.Random, kinds: Sequence[str] = ("entity",)) -> list[Group]:
+    """At most one unanswerable twin per question, its kind drawn among ``kinds`` where the question allows it."""
+    questions = [g.question for g in groups]
+    entities = EntityTagger().tag(questions)  # the entities answering sees
+    parsed = _parsed(questions) if set(kinds) - {"entity"} else [None] * len(groups)
+    names: dict[tuple[str, str], list[str]] = defaultdict(list)
+    verbs: dict[tuple, list[str]] = defaultdict(list)  # main verbs of the questions, by form and frame
+    for g, found, doc in zip(groups, entities, parsed):
         for e in found:
-            pool[(g.article, e.label)].append(e.text)
-            pool[("", e.label)].append(e.text)
+            names[(g.article, e.label)].append(e.text)
+            names[("", e.label)].append(e.text)
+        verb = _main_verb(doc) if doc is not None else None
+        if verb is not None:
+            verbs[_frame(verb)].append(verb.text)
     twins = []
-    for g, found in zip(groups, entities):
-        answers = [s.casefold() for s, y in zip(g.sentences, g.labels) if y]
-        named = [e for e in found if e.label in SWAPPABLE and all(e.text.casefold() in a for a in answers)]
-        if not named:
-            continue
-        entity = rng.choice(named)
+    for g, found, doc in zip(groups, entities, parsed):
         everything = " ".join(g.sentences).casefold()
-        other = (_replacement(entity, pool[(g.article, entity.label)], everything, rng)
-                 or _replacement(entity, pool[("", entity.label)], everything, rng))
-        if other:
-            question = g.question[:entity.start] + other + g.question[entity.end:]
-            twins.append(Group(question, g.sentences, tuple(0.0 for _ in g.sentences), g.origin, g.article))
+        makers = {"entity": lambda: _entity_swapped(g, found, names, everything, rng),
+                  "verb": lambda: _verb_swapped(doc, verbs, everything, rng),
+                  "negation": lambda: _negated(doc, everything)}
+        order = list(kinds)
+        rng.shuffle(order)
+        for kind in order:
+            question = makers[kind]()
+            if question:
+                twins.append(Group(question, g.sentences, tuple(0.0 for _ in g.sentences), g.origin, g.article, kind))
+                break
     return twins
+
+
+def _parsed(questions: Sequence[str]) -> list:
+    """The questions through spaCy's full pipeline: verbs need its tagger, parser and lemmatiser."""
+    import spacy
+
+    from chatbot.entities import MODEL_PACKAGE
+
+    return list(spacy.load(MODEL_PACKAGE).pipe(questions, batch_size=64))
+
+
+def _entity_swapped(g: Group, found: Sequence[Entity], names: dict, everything: str, rng: random.Random) -> str:
+    """A question entity its answer sentences repeat, swapped for one none of its candidates names;
+    preferably one its own article's questions name, which is the harder case."""
+    answers = [s.casefold() for s, y in zip(g.sentences, g.labels) if y]
+    named = [e for e in found if e.label in SWAPPABLE and all(e.text.casefold() in a for a in answers)]
+    if not named:
+        return ""
+    entity = rng.choice(named)
+    other = (_replacement(entity, names[(g.article, entity.label)], everything, rng)
+             or _replacement(entity, names[("", entity.label)], everything, rng))
+    return g.question[:entity.start] + other + g.question[entity.end:] if other else ""
 
 
 def _replacement(entity: Entity, same_kind: Sequence[str], context: str, rng: random.Random) -> str:
@@ -146,6 +184,47 @@ def _replacement(entity: Entity, same_kind: Sequence[str], context: str, rng: ra
         options = list(dict.fromkeys(t for t in same_kind if t.casefold() != entity.text.casefold()))
     rng.shuffle(options)
     return next((o for o in options if o.casefold() not in context), "")
+
+
+def _main_verb(doc):
+    """The question's root verb when it is a content verb standing alone (no particle: "carried out")."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None or root.pos_ != "VERB" or root.lemma_ in _LIGHT_VERBS or any(c.dep_ == "prt" for c in root.children):
+        return None
+    return root
+
+
+def _frame(verb) -> tuple:
+    """A verb's form (VBD, VBN...) and what it takes (an object, a clause, the passive), so a swapped
+    verb fits its question: "Who orchestrated X?" becomes "Who painted X?", not "Who occurred X?"."""
+    deps = {c.dep_ for c in verb.children}
+    return verb.tag_, "dobj" in deps, "ccomp" in deps, "auxpass" in deps
+
+
+def _verb_swapped(doc, verbs: dict[tuple, list[str]], everything: str, rng: random.Random) -> str:
+    verb = _main_verb(doc)
+    if verb is None:
+        return ""
+    options = [v for v in dict.fromkeys(verbs[_frame(verb)]) if v.casefold() != verb.text.casefold()]
+    rng.shuffle(options)
+    # the stem test keeps out "designed" when a candidate says "designs" or "designer"
+    other = next((v for v in options if v.casefold()[:5] not in everything), "")
+    return doc.text[:verb.idx] + other + doc.text[verb.idx + len(verb.text):] if other else ""
+
+
+def _negated(doc, everything: str) -> str:
+    """"not" before the main verb after its auxiliary ("did not win"), or after a copula ("was not")."""
+    if _NEGATION.search(everything):
+        return ""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return ""
+    if root.pos_ == "AUX" and root.lemma_ == "be":
+        at = root.idx + len(root.text)
+        return doc.text[:at] + " not" + doc.text[at:]
+    if root.pos_ == "VERB" and any(c.dep_ in ("aux", "auxpass") for c in root.children):
+        return doc.text[:root.idx] + "not " + doc.text[root.idx:]
+    return ""
 
 
 def trainable(model, layers: int) -> list:
@@ -212,8 +291,10 @@ def validation(model, tokenizer, groups: Sequence[Group]) -> str:
     above = [float(s.max()) > 0 for s in first]
     below = [float(s.max()) <= 0 for s in last]
     share = lambda xs: sum(xs) / max(1, len(xs))  # noqa: E731
+    kinds = ", ".join(f"{kind} {share([b for b, g in zip(below, twins) if g.twin == kind]):.3f}"
+                      for kind in sorted({g.twin for g in twins}))
     return (f"top-1 {share(top):.3f}, answerable scored above none {share(above):.3f}, "
-            f"swapped twins below none {share(below):.3f}")
+            f"twins below none {share(below):.3f} ({kinds})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -224,8 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--batch", type=int, default=4, help="questions per step (about 8 sentences each)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--twins", default="entity",
+                        help=f"kinds of unanswerable twin, comma-separated, from {','.join(TWIN_KINDS)} (see evaluation.md)")
     parser.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
     args = parser.parse_args(argv)
+    if set(args.twins.split(",")) - set(TWIN_KINDS):
+        parser.error(f"--twins: choose among {', '.join(TWIN_KINDS)}")
 
     import torch
     from safetensors.torch import save_file
@@ -237,13 +322,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = random.Random(args.seed)
     questions = training_questions()
     real = candidates(questions, args.out)
-    twins = swapped_twins(real, EntityTagger(), rng)
+    twins = made_twins(real, rng, args.twins.split(","))
     origins = sorted({g.origin for g in real})
     rng.shuffle(origins)
     held = set(origins[: len(origins) // 10])
     train = [g for g in real + twins if g.origin not in held]
     valid = [g for g in real + twins if g.origin in held]
-    print(f"{len(questions)} questions, {len(real)} with an answer among their candidates, {len(twins)} swapped twins; "
+    print(f"{len(questions)} questions, {len(real)} with an answer among their candidates, {len(twins)} unanswerable twins ({_counts(twins)}); "
           f"training on {len(train)} groups ({sum(len(g.sentences) for g in train)} pairs), validating on {len(valid)}")
 
     base = Path(model_path(BASE))
@@ -275,14 +360,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     tuned = {name: p.detach().half().contiguous() for name, p in params}
     save_file(tuned, str(TARGET))
     spec = {"base": BASE, "max_length": MAX_LENGTH, "weights": TARGET.name, "layers": args.layers,
-            "epochs": args.epochs, "lr": args.lr, "batch_questions": args.batch, "seed": args.seed,
-            "questions": len(questions), "groups": len(real), "swapped_twins": len(twins),
+            "epochs": args.epochs, "lr": args.lr, "batch_questions": args.batch, "seed": args.seed, "twin_kinds": args.twins,
+            "questions": len(questions), "groups": len(real), "twins": _counts(twins),
             "validation": validation(model, tokenizer, valid),
-            "trained_on": "squad2-train10 fit-half articles, questions evals.fit does not sample, and their swapped twins",
+            "trained_on": "squad2-train10 fit-half articles, questions evals.fit does not sample, and their unanswerable twins",
             "command": "python -m evals.train_reader"}
     SPEC.write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {TARGET} ({TARGET.stat().st_size / 1e6:.1f} MB) and {SPEC}")
     return 0
+
+
+def _counts(twins: Sequence[Group]) -> str:
+    kinds = defaultdict(int)
+    for g in twins:
+        kinds[g.twin] += 1
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
 
 
 def assembled_base(base: Path):
