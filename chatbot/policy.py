@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from chatbot.chooser import Chooser, Unmentioned, counts
 from chatbot.compose import Composition
-from chatbot.question import NUMBER, PERCENT, Analysis
+from chatbot.question import MEASURED, Analysis
 from prompts import load
 from ragchat.text.facts import facts_of, missing_facts, missing_names, names_in
 from ragchat.text.terms import tokenize
@@ -117,7 +117,7 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     if analysis.counted and not any(counts(s, analysis.counted) for s in sentences):
         return "no sentence counts " + " ".join(sorted(analysis.counted))
     unit = _UNIT.search(analysis.text)
-    if unit and analysis.kind in (NUMBER, PERCENT):
+    if unit and analysis.kind in MEASURED:
         forms = next(f for stem, f in _UNIT_FORMS.items() if unit.group(1).lower().startswith(stem))
         if not any(form in f" {text.lower()} " for form in forms):
             return f"no sentence gives a figure in {unit.group(1)}"

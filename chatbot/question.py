@@ -17,8 +17,10 @@ from ragchat.text.terms import STOPWORDS, tokenize
 
 # Expected answer kinds. "typed" kinds are answered by a phrase of a known entity type.
 PERSON, PLACE, DATE, NUMBER, PERCENT, WORK = "person", "place", "date", "number", "percent", "work"
+DURATION = "duration"  # how long / how old / how often
 REASON, DESCRIPTION, YESNO, LIST, OTHER = "reason", "description", "yesno", "list", "other"
-TYPED = frozenset({PERSON, PLACE, DATE, NUMBER, PERCENT, WORK})
+TYPED = frozenset({PERSON, PLACE, DATE, NUMBER, DURATION, PERCENT, WORK})
+MEASURED = frozenset({NUMBER, DURATION, PERCENT})  # answered by a figure, in the unit asked for if one is
 
 # spaCy (OntoNotes) entity labels that answer each typed kind; "PROPER" is the fallback tagger's
 # capitalised run (chatbot.entities), which may be a person, a place or a title.
@@ -27,6 +29,9 @@ ENTITY_LABELS: dict[str, frozenset[str]] = {
     PLACE: frozenset({"GPE", "LOC", "FAC", "PROPER"}),
     DATE: frozenset({"DATE", "TIME"}),
     NUMBER: frozenset({"CARDINAL", "QUANTITY", "MONEY"}),
+    # OntoNotes labels a span of time ("five years", "nine months", "25 years old") DATE or TIME;
+    # "how long" may also ask a length, which is a QUANTITY
+    DURATION: frozenset({"DATE", "TIME", "QUANTITY", "CARDINAL"}),
     PERCENT: frozenset({"PERCENT"}),
     WORK: frozenset({"WORK_OF_ART", "PRODUCT", "EVENT", "LAW", "ORG", "PROPER"}),
 }
@@ -59,7 +64,8 @@ _SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts fo
 _AGENT = re.compile(r"^[a-z]{3,}(?:ist|ian|ess)s?$")  # journalist, historian, actress: people
 _PERCENT = re.compile(r"\b(what|which) (?:percentage|percent|share|proportion|fraction)\b|\bhow much of\b|"
                       r"\bby (?:what|how much) (?:percentage|percent)\b", re.I)
-_NUMBER = re.compile(r"\bhow (?:many|much|long|far|old|big|large|tall|high|often|fast|deep|wide)\b|"
+_DURATION = re.compile(r"\bhow (?:long|old|often)\b|\bat what age\b|\bfor how many (?:years|months|weeks|days|hours)\b", re.I)
+_NUMBER = re.compile(r"\bhow (?:many|much|far|big|large|tall|high|fast|deep|wide)\b|"
                      r"\bwhat (?:was |is |were |are )?the (?:number|amount|total|population|size|cost|price)\b", re.I)
 _DATE = re.compile(r"^\s*(?:since |until |till )?when\b|\bsince when\b|\bwhen\W*$", re.I)
 _PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:by|to|for|with|from) whom\b|\bwho\W*$|, who\b", re.I)
@@ -137,7 +143,7 @@ def answer_kind(question: str) -> str:
     after "which" before the wh-word's own default ("Which city ..." asks for a place).
     """
     q = question.strip()
-    for pattern, kind in ((_PERCENT, PERCENT), (_NUMBER, NUMBER), (_REASON, REASON)):
+    for pattern, kind in ((_PERCENT, PERCENT), (_DURATION, DURATION), (_NUMBER, NUMBER), (_REASON, REASON)):
         if pattern.search(q):
             return kind
     head = _head_kind(q)

@@ -97,6 +97,8 @@ def _span_is_in_its_sentence(result: Answer) -> None:
 @pytest.mark.parametrize("question, span", [
     ("How many TTP attacks took place in Pakistan in 2023?", "789"),
     ("Which Pakistan Air Force base did militants try to attack on 4 November 2023?", "Mianwali Training Air Base"),
+    # a span of time is a DATE to spaCy; "how long" used to ask for a count and refused this as a near miss
+    ("How long has the Quadrilateral Coordination Group gone without holding a meeting?", "five years"),
 ])
 def test_a_typed_question_gets_its_short_answer_inside_the_cited_sentence(corpus_settings, question, span):
     result = Library(corpus_settings).ask(question)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.question import (DATE, DESCRIPTION, LIST, NUMBER, OTHER, PERCENT, PERSON, PLACE, REASON, WORK, YESNO,
-                              analyse, answer_kind, sub_questions)
 from chatbot.policy import asked_clause
+from chatbot.question import (DATE, DESCRIPTION, DURATION, LIST, NUMBER, OTHER, PERCENT, PERSON, PLACE, REASON, WORK,
+                              YESNO, analyse, answer_kind, sub_questions)
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -32,7 +32,9 @@ from chatbot.policy import asked_clause
     ("What are the main risks of the merger?", LIST),
     ("Which company acquired the startup in 2019?", PERSON),
     ("In which year was the treaty signed?", DATE),
-    ("How long is the Danube, in kilometres?", NUMBER),
+    ("How long is the Danube, in kilometres?", DURATION),  # "how long" asks a time or a length; both answer it
+    ("How long did the hiatus last?", DURATION),
+    ("How old was Chopin when he left Warsaw?", DURATION),
     ("What is the capacity of the new stadium?", NUMBER),
     ("What colour is the logo?", OTHER),
 ])
@@ -53,6 +55,7 @@ def test_the_things_and_constraints_a_question_names():
 def test_an_entity_kind_is_expected_only_for_typed_questions():
     assert "PERSON" in analyse("Who founded the company?").labels
     assert "DATE" in analyse("When was Chopin born?").labels
+    assert "DATE" in analyse("How long did the hiatus last?").labels  # OntoNotes: "nine months" is a DATE
     assert not analyse("Why did sales fall?").labels
 
 
