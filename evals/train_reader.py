@@ -36,7 +36,7 @@ import random
 import re
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,9 +186,13 @@ def _replacement(entity: Entity, same_kind: Sequence[str], context: str, rng: ra
     return next((o for o in options if o.casefold() not in context), "")
 
 
+def _root(doc):
+    return next((t for t in doc if t.dep_ == "ROOT"), None)
+
+
 def _main_verb(doc):
     """The question's root verb when it is a content verb standing alone (no particle: "carried out")."""
-    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    root = _root(doc)
     if root is None or root.pos_ != "VERB" or root.lemma_ in _LIGHT_VERBS or any(c.dep_ == "prt" for c in root.children):
         return None
     return root
@@ -216,7 +220,7 @@ def _negated(doc, everything: str) -> str:
     """"not" before the main verb after its auxiliary ("did not win"), or after a copula ("was not")."""
     if _NEGATION.search(everything):
         return ""
-    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    root = _root(doc)
     if root is None:
         return ""
     if root.pos_ == "AUX" and root.lemma_ == "be":
@@ -371,10 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _counts(twins: Sequence[Group]) -> str:
-    kinds = defaultdict(int)
-    for g in twins:
-        kinds[g.twin] += 1
-    return ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(Counter(g.twin for g in twins).items()))
 
 
 def assembled_base(base: Path):
