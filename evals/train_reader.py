@@ -21,8 +21,10 @@ swapped word being one none of its candidates mentions, so the twin's former ans
 now the hardest "about it but does not answer it" example there is. ``--twins`` adds two more
 kinds, tried and not shipped (figures in docs/evaluation.md): the main verb swapped for another
 question's verb ("Who designed the bridge?" -> "Who painted the bridge?") and the main verb
-negated ("Who was not the first..."), made only where no candidate negates anything. Each
-question gets at most one twin, its kind drawn among those asked for that the question allows.
+negated ("Who was not the first..."), made only where no candidate negates anything. Kinds
+joined by "," are alternatives: a question gets at most one twin of them, its kind drawn among
+those the question allows; "+" joins such groups, each giving its own twin ("entity+verb,negation":
+an entity twin and a verb or negation twin).
 
 Only the top ``--layers`` transformer layers, the pooler and the head are trained; the rest stay
 the package's, so the stored file is a few megabytes and two CPU cores train it in half an hour.
@@ -124,11 +126,12 @@ def candidates(questions: Sequence[Question], out: Path) -> list[Group]:
 TWIN_KINDS = ("entity", "verb", "negation")
 
 
-def made_twins(groups: Sequence[Group], rng: random.Random, kinds: Sequence[str] = ("entity",)) -> list[Group]:
-    """At most one unanswerable twin per question, its kind drawn among ``kinds`` where the question allows it."""
+def made_twins(groups: Sequence[Group], rng: random.Random, kinds: Sequence[Sequence[str]] = (("entity",),)) -> list[Group]:
+    """Per question and per group of ``kinds``, at most one unanswerable twin, its kind drawn among
+    the group's where the question allows it."""
     questions = [g.question for g in groups]
     entities = EntityTagger().tag(questions)  # the entities answering sees
-    parsed = _parsed(questions) if set(kinds) - {"entity"} else [None] * len(groups)
+    parsed = _parsed(questions) if {k for group in kinds for k in group} - {"entity"} else [None] * len(groups)
     names: dict[tuple[str, str], list[str]] = defaultdict(list)
     verbs: dict[tuple, list[str]] = defaultdict(list)  # main verbs of the questions, by form and frame
     for g, found, doc in zip(groups, entities, parsed):
@@ -144,14 +147,18 @@ def made_twins(groups: Sequence[Group], rng: random.Random, kinds: Sequence[str]
         makers = {"entity": lambda: _entity_swapped(g, found, names, everything, rng),
                   "verb": lambda: _verb_swapped(doc, verbs, everything, rng),
                   "negation": lambda: _negated(doc, everything)}
-        order = list(kinds)
-        rng.shuffle(order)
-        for kind in order:
-            question = makers[kind]()
-            if question:
-                twins.append(Group(question, g.sentences, tuple(0.0 for _ in g.sentences), g.origin, g.article, kind))
-                break
+        for group in kinds:
+            order = list(group)
+            rng.shuffle(order)
+            made = next(((kind, q) for kind in order if (q := makers[kind]())), None)
+            if made:
+                twins.append(Group(made[1], g.sentences, tuple(0.0 for _ in g.sentences), g.origin, g.article, made[0]))
     return twins
+
+
+def twin_groups(spec: str) -> tuple[tuple[str, ...], ...]:
+    """``--twins`` text to kind groups: "entity+verb,negation" -> (("entity",), ("verb", "negation"))."""
+    return tuple(tuple(group.split(",")) for group in spec.split("+"))
 
 
 def _parsed(questions: Sequence[str]) -> list:
@@ -310,10 +317,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=4, help="questions per step (about 8 sentences each)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--twins", default="entity",
-                        help=f"kinds of unanswerable twin, comma-separated, from {','.join(TWIN_KINDS)} (see evaluation.md)")
+                        help=f"kinds of unanswerable twin from {','.join(TWIN_KINDS)}: ',' between alternatives, "
+                             "'+' between groups that each make a twin (see evaluation.md)")
     parser.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
     args = parser.parse_args(argv)
-    if set(args.twins.split(",")) - set(TWIN_KINDS):
+    kinds = twin_groups(args.twins)
+    if {k for group in kinds for k in group} - set(TWIN_KINDS):
         parser.error(f"--twins: choose among {', '.join(TWIN_KINDS)}")
 
     import torch
@@ -326,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = random.Random(args.seed)
     questions = training_questions()
     real = candidates(questions, args.out)
-    twins = made_twins(real, rng, args.twins.split(","))
+    twins = made_twins(real, rng, kinds)
     origins = sorted({g.origin for g in real})
     rng.shuffle(origins)
     held = set(origins[: len(origins) // 10])

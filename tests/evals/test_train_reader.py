@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from evals.train_reader import TWIN_KINDS, Group, made_twins
+from evals.train_reader import Group, made_twins, twin_groups
 
 ANSWER = "The Varrow bridge was designed by Ilse Kamen in 1932 and opened in 1936."
 OTHER = "The bridge carries four lanes of traffic over the river."
@@ -32,20 +32,30 @@ def test_entity_twins_swap_a_name_or_year_no_candidate_mentions():
 
 
 def test_verb_twins_swap_in_another_questions_verb_that_no_candidate_uses():
-    twins = {t.origin: t.question for t in made_twins(_groups(), random.Random(0), ("verb",))}
+    twins = {t.origin: t.question for t in made_twins(_groups(), random.Random(0), twin_groups("verb"))}
     # "designed" and "painted" trade places; "open" has no verb of its frame to swap with, "was" is not a content verb
     assert twins == {0: "Who painted the Varrow bridge?", 2: "Who designed the Kellin tower?"}
 
 
 def test_negation_twins_negate_the_main_verb_and_one_kind_per_question():
-    twins = made_twins(_groups(), random.Random(0), ("negation",))
+    twins = made_twins(_groups(), random.Random(0), twin_groups("negation"))
     # "Who designed...?" has no auxiliary to put "not" after (it would need "did not design"), and
     # spaCy's small model reads "open" in "When did the bridge open?" as an adjective: no twin for them
     assert [(t.origin, t.question) for t in twins] == [(3, "Who was not the first mayor of Dunmore?")]
-    mixed = made_twins(_groups(), random.Random(1), TWIN_KINDS)
+    mixed = made_twins(_groups(), random.Random(1), twin_groups("entity,verb,negation"))
     assert len({t.origin for t in mixed}) == len(mixed) == 4 and len({t.twin for t in mixed}) == 3
 
 
 def test_no_negation_twin_where_a_candidate_negates():
     group = Group("Who was the first mayor of Dunmore?", ("Dunmore never had a mayor before Tom Reyes.",), (1.0,), 0, "T.txt")
-    assert not [t for t in made_twins([group], random.Random(0), ("negation",))]
+    assert not [t for t in made_twins([group], random.Random(0), twin_groups("negation"))]
+
+
+def test_each_plus_joined_group_makes_its_own_twin():
+    plain = made_twins(_groups(), random.Random(0))
+    both = made_twins(_groups(), random.Random(0), twin_groups("entity+verb,negation"))
+    entity = [t for t in both if t.twin == "entity"]
+    # every question that had an entity twin keeps one, and the verb/negation group adds its own
+    assert {t.origin for t in entity} == {t.origin for t in plain}
+    others = [t for t in both if t.twin != "entity"]
+    assert others and len({t.origin for t in others}) == len(others)
