@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from chatbot.entities import Entity, EntityTagger, fallback_entities
+from chatbot.question import EXPANSION, PERSON, PLACE, REASON, WORK, Analysis, content_terms
 from chatbot.reader import Reader
-from chatbot.question import PERSON, PLACE, REASON, WORK, Analysis, content_terms
 from chatbot.verify import SentenceEncoder
+from ragchat.text.abbreviations import definitions, same_abbreviation
 from ragchat.text.dates import ANY_YEAR, MONTH, months_in
 from ragchat.text.facts import missing_names, names_in, numbers_in
 from ragchat.text.sentences import Span, split_sentences
@@ -212,6 +213,8 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
     predicate = question.terms - frozenset(tokenize(" ".join(question.names)))
     chosen = [rows[i] for i in order]
     tags = models.tagger.tag([r[2].text for r in chosen])
+    if question.abbreviation:
+        tags = [tuple(found) + long_forms(question.abbreviation, r[2].text) for found, r in zip(tags, chosen)]
     read = models.reader.scores(question.text, [r[2].text for r in chosen])
     best_read = float(read.max())
 
@@ -273,6 +276,12 @@ def answer_entities(question: Analysis, entities: Sequence[Entity], question_low
         return []
     lower = question_lower if question_lower is not None else question.text.lower()
     return [e for e in entities if e.label in question.labels and not _in_question(e.text, lower)]
+
+
+def long_forms(abbreviation: str, text: str) -> tuple[Entity, ...]:
+    """What ``text`` says ``abbreviation`` stands for, as entities of the EXPANSION kind."""
+    return tuple(Entity(d.long, EXPANSION, d.start, d.end) for d in definitions(text)
+                 if same_abbreviation(d.short, abbreviation))
 
 
 def _in_question(entity: str, question_lower: str) -> bool:

@@ -122,7 +122,8 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
         if not any(form in f" {text.lower()} " for form in forms):
             return f"no sentence gives a figure in {unit.group(1)}"
     match = _ATTRIBUTE_OF.match(analysis.text)
-    if match and not analysis.broad and match.group(1).lower() not in ("name", "names"):
+    # a full name asked of an abbreviation is stated by its definition, which never says "full name"
+    if match and not analysis.broad and match.group(1).lower() not in ("name", "names") and not analysis.abbreviation:
         attribute = set(tokenize(match.group(1)))
         subject = names_in("of " + match.group(2)) or frozenset(tokenize(match.group(2)))
         if attribute and not any(attribute <= set(tokenize(s)) and not missing_names(frozenset(subject), s)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ragchat.text.abbreviations import ASKS_LONG_FORM
 from ragchat.text.dates import ANY_YEAR, MONTH
 from ragchat.text.facts import names_in, numbers_in
 from ragchat.text.terms import STOPWORDS, tokenize
@@ -18,8 +19,9 @@ from ragchat.text.terms import STOPWORDS, tokenize
 # Expected answer kinds. "typed" kinds are answered by a phrase of a known entity type.
 PERSON, PLACE, DATE, NUMBER, PERCENT, WORK = "person", "place", "date", "number", "percent", "work"
 DURATION = "duration"  # how long / how old / how often
+EXPANSION = "expansion"  # what an abbreviation stands for
 REASON, DESCRIPTION, YESNO, LIST, OTHER = "reason", "description", "yesno", "list", "other"
-TYPED = frozenset({PERSON, PLACE, DATE, NUMBER, DURATION, PERCENT, WORK})
+TYPED = frozenset({PERSON, PLACE, DATE, NUMBER, DURATION, PERCENT, WORK, EXPANSION})
 MEASURED = frozenset({NUMBER, DURATION, PERCENT})  # answered by a figure, in the unit asked for if one is
 
 # spaCy (OntoNotes) entity labels that answer each typed kind; "PROPER" is the fallback tagger's
@@ -34,6 +36,7 @@ ENTITY_LABELS: dict[str, frozenset[str]] = {
     DURATION: frozenset({"DATE", "TIME", "QUANTITY", "CARDINAL"}),
     PERCENT: frozenset({"PERCENT"}),
     WORK: frozenset({"WORK_OF_ART", "PRODUCT", "EVENT", "LAW", "ORG", "PROPER"}),
+    EXPANSION: frozenset({EXPANSION}),  # a long form the sentence defines (ragchat.text.abbreviations)
 }
 
 # The noun after "what"/"which" ("what city", "which company") names the kind of thing asked for.
@@ -82,6 +85,10 @@ _ATTRIBUTION = re.compile(r"\baccording to ((?:[\w.'’-]+\s?){1,5}?)(?=[,;?]|\s
                           r"were|did|do|does|has|have)\b|$)", re.I)
 _COUNTED = re.compile(r"\bhow many ((?:[\w-]+ ){0,3}?[\w-]+?)(?= (?:did|do|does|were|was|are|is|have|has|had|will|would|"
                       r"could|in|of|on|at|from|per|across|by|for|during)\b|\?|$)", re.I)
+# An abbreviation question (its frame: ASKS_LONG_FORM) names the abbreviation in capitals, else
+# before "stand for".
+_CAPITALS = re.compile(r"\b(?:[A-Z]\.){2,}|\b[A-Z][A-Z0-9&]*[A-Z][A-Z0-9&]*\b")
+_STANDS = re.compile(r"([\w.&-]+)\s+(?:originally\s+|actually\s+)?(?:stands?|stood|is short) for\b", re.I)
 _QUESTION_WORDS = frozenset("how what which who whom whose when where why many much long often far name number kind "
                             "type sort according".split())
 
@@ -109,6 +116,7 @@ class Analysis:
     source: str  # who the answer must come from: "according to X" -> "X"
     counted: frozenset[str]  # stems of what "how many" counts
     parts: tuple[str, ...]  # the separate questions of a multi-part question; (text,) if one
+    abbreviation: str = ""  # what an EXPANSION question asks to spell out ("ISPR")
 
     @property
     def typed(self) -> bool:
@@ -128,12 +136,13 @@ class Analysis:
 def analyse(question: str) -> Analysis:
     text = " ".join(question.strip().split())
     source = _source(text)
+    kind = answer_kind(text)
     return Analysis(
-        text=text, kind=answer_kind(text), terms=frozenset(content_terms(text)),
+        text=text, kind=kind, terms=frozenset(content_terms(text)),
         names=names_in(text),
         numbers=numbers_in(text), years=frozenset(ANY_YEAR.findall(text)),
         months=frozenset(m.lower() for m in MONTH.findall(text)), source=source, counted=counted_nouns(text),
-        parts=tuple(sub_questions(text)))
+        parts=tuple(sub_questions(text)), abbreviation=abbreviation_asked(text) if kind == EXPANSION else "")
 
 
 def answer_kind(question: str) -> str:
@@ -143,6 +152,8 @@ def answer_kind(question: str) -> str:
     after "which" before the wh-word's own default ("Which city ..." asks for a place).
     """
     q = question.strip()
+    if ASKS_LONG_FORM.search(q) and abbreviation_asked(q):
+        return EXPANSION
     for pattern, kind in ((_PERCENT, PERCENT), (_DURATION, DURATION), (_NUMBER, NUMBER), (_REASON, REASON)):
         if pattern.search(q):
             return kind
@@ -174,8 +185,21 @@ def _head_kind(question: str) -> str:
     return ""
 
 
+def abbreviation_asked(question: str) -> str:
+    """The abbreviation a question asks to spell out: its all-capitals word ("ISPR", "B.I.C."), else
+    the word before "stand for" ("what does ispr stand for"); "" if it names none."""
+    frame = ASKS_LONG_FORM.search(question)
+    capitals = [m.group() for m in _CAPITALS.finditer(question)]
+    if capitals:  # the one nearest the frame: "What does the NYPD's ESU stand for?" asks for ESU
+        return min(capitals, key=lambda c: abs(question.find(c) - frame.start()) if frame else 0)
+    stands = _STANDS.search(question)
+    return stands.group(1) if stands and stands.group(1).lower() not in STOPWORDS else ""
+
+
 def content_terms(text: str) -> list[str]:
-    """The question's own words (stemmed), without question words, so coverage counts only what it is about."""
+    """The question's own words (stemmed), without question words, so coverage counts only what it is
+    about; an abbreviation question's frame ("stand for", "acronym") is not what it is about either."""
+    text = ASKS_LONG_FORM.sub(" ", text)
     return [t for t in tokenize(text) if t not in _QUESTION_WORDS and t not in STOPWORDS]
 
 

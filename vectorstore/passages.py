@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from ragchat.settings import RetrievalSettings
+from ragchat.text.abbreviations import ASKS_LONG_FORM
 from ragchat.text.terms import tokenize
 from vectorstore.store import StoredChunk
 
@@ -82,7 +83,7 @@ def term_coverage(query: str, text: str, idf) -> float:
     A rare term the passage lacks ("biryani", "Shehbaz") costs much more than a common one, which
     is what tells a near-miss from an answer when the dense similarity alone cannot.
     """
-    terms = set(tokenize(query))
+    terms = set(tokenize(ASKS_LONG_FORM.sub(" ", query)))  # "stand for" is how it asks, not what about
     if not terms:
         return 0.0
     present = set(tokenize(text))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from chatbot.policy import asked_clause
-from chatbot.question import (DATE, DESCRIPTION, DURATION, LIST, NUMBER, OTHER, PERCENT, PERSON, PLACE, REASON, WORK,
+from chatbot.question import (DATE, DESCRIPTION, DURATION, EXPANSION, LIST, NUMBER, OTHER, PERCENT, PERSON, PLACE, REASON, WORK,
                               YESNO, analyse, answer_kind, sub_questions)
 
 
@@ -85,3 +85,22 @@ def test_a_part_that_points_back_but_asks_a_fact_is_kept_and_borrows_what_it_poi
 ])
 def test_a_refusal_names_what_was_asked_in_the_readers_words(question, clause):
     assert asked_clause(question) == clause
+
+
+@pytest.mark.parametrize("question, abbreviation", [
+    ("What does DRM stand for?", "DRM"),  # SQuAD 2.0
+    ("UHI is an abbreviation of what?", "UHI"),
+    ("What is the full name of the organization known by the acronym AIA?", "AIA"),
+    ("What does B.I.C. stand for?", "B.I.C."),
+    ("what does ispr stand for", "ispr"),  # typed in lower case: the word before "stand for"
+])
+def test_an_abbreviation_question_asks_for_its_long_form(question, abbreviation):
+    analysis = analyse(question)
+    assert analysis.kind == EXPANSION and analysis.abbreviation == abbreviation
+    # "stand for" and "acronym" say how it asks, not what it is about: a passage lacking them is no weaker
+    assert not {"stand", "acronym", "abbreviation", "full"} & analysis.terms
+
+
+def test_stand_and_acronym_elsewhere_are_not_abbreviation_questions():
+    assert analyse("Where does the army stand on the issue?").kind == PLACE
+    assert analyse("What does it stand for?").abbreviation == ""

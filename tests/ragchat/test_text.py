@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ragchat.text.abbreviations import definitions
 from ragchat.text.dates import months_in, years_in
 from ragchat.text.facts import facts_of, missing_facts
 from ragchat.text.terms import lexical_overlap, tokenize
@@ -21,3 +22,16 @@ def test_facts_match_figures_and_names_in_their_other_forms():
 
 def test_dates_in_running_text():
     assert months_in("In March and april 2024") == {"march", "april"} and years_in("from 1999 to 2024") == {"1999", "2024"}
+
+
+def test_abbreviations_are_found_with_what_they_stand_for():
+    text = ("The Varrow Harbour Authority (VHA) said on Monday (after the storm) that the ferry (1932) and "
+            "the VRT (Varrow Rapid Transit) would run; the North-West Ferry Line (NWFL will be renamed.")
+    found = [(d.short, d.long, text[d.start:d.end]) for d in definitions(text)]
+    # a parenthesis that is a remark or a year defines nothing; an unclosed one does not stop the rest
+    assert found == [("VHA", "Varrow Harbour Authority", "Varrow Harbour Authority"),
+                     ("VRT", "Varrow Rapid Transit", "Varrow Rapid Transit")]
+    # the long form must spell the abbreviation in order, its first letter starting a word
+    assert definitions("The New City Fire Department (FDNC) answers.") == []
+    assert [d.long for d in definitions("Its Executable and Linkable Format (ELF) files load.")] == [
+        "Executable and Linkable Format"]

@@ -1,0 +1,78 @@
+"""Abbreviations and their definitions in running text: "Inter-Services Public Relations (ISPR)".
+
+Schwartz and Hearst (2003), "A simple algorithm for identifying abbreviation definitions in
+biomedical text": a short form in parentheses right after its long form, or a long form in
+parentheses after its short form; the long form is found by matching the short form's letters
+right to left, its first letter at the start of a word. It needs no model and holds in any
+English text. Kept here rather than taken from the ``abbreviations`` package (0.2.5, unchanged
+since 2019): that one configures the root logger when imported and raises on the unbalanced
+parentheses real documents have.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# How a question asks for a long form ("What does ISPR stand for?", "UHI is an abbreviation of
+# what?", "the full name of ... AIA"): the frame is not what the question is about, so term
+# coverage leaves it out.
+ASKS_LONG_FORM = re.compile(r"\b(?:stands?|stood) for\b|\bshort for\b|\b(?:abbreviation|acronym|initialism)s?\b|"
+                            r"\bfull (?:name|form)\b|\bwhat do the (?:letters|initials)\b", re.I)
+_PARENTHESIS = re.compile(r"\(([^()]{1,150})\)")
+_WORD_BEFORE = re.compile(r"([\w.&'-]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Definition:
+    short: str  # "ISPR"
+    long: str  # "Inter-Services Public Relations"
+    start: int  # offsets of the long form in the text
+    end: int
+
+
+def definitions(text: str) -> list[Definition]:
+    """Every abbreviation the text defines, in order."""
+    found = []
+    for match in _PARENTHESIS.finditer(text):
+        inside = re.split(r"[;,]", match.group(1))[0].strip()
+        before = text[:match.start()].rstrip()
+        if is_short_form(inside):  # long form (SHORT)
+            words = before.split()
+            window = " ".join(words[-min(len(inside) + 5, 2 * len(inside)):])
+            long = long_form(inside, window)
+            if long:
+                found.append(Definition(inside, long, len(before) - len(long), len(before)))
+        elif len(inside.split()) > 1:  # SHORT (long form)
+            word = _WORD_BEFORE.search(before)
+            short = word.group(1).strip(".'-") if word else ""
+            if is_short_form(short) and long_form(short, inside) == inside:
+                start = match.start(1) + match.group(1).index(inside)
+                found.append(Definition(short, inside, start, start + len(inside)))
+    return found
+
+
+def is_short_form(text: str) -> bool:
+    """An abbreviation as Schwartz and Hearst accept one: 2-10 characters, at most two words, a letter, starting alphanumeric."""
+    return (2 <= len(text) <= 10 and len(text.split()) <= 2 and any(c.isalpha() for c in text)
+            and text[0].isalnum())
+
+
+def long_form(short: str, text: str) -> str:
+    """The shortest end of ``text`` whose letters spell ``short`` in order, its first at a word start; "" if none."""
+    letters = [c.lower() for c in short if c.isalnum()]
+    at = len(text) - 1
+    for k in range(len(letters) - 1, -1, -1):
+        while at >= 0 and (text[at].lower() != letters[k] or (k == 0 and at > 0 and text[at - 1].isalnum())):
+            at -= 1
+        if at < 0:
+            return ""
+        at -= 1
+    start = text.rfind(" ", 0, at + 2) + 1
+    long = text[start:]
+    return long if len(long) > len(short) and long.lower() != short.lower() else ""
+
+
+def same_abbreviation(a: str, b: str) -> bool:
+    """"B.I.C." and "BIC", "Nypd" and "NYPD" name the same abbreviation."""
+    return re.sub(r"\W", "", a).casefold() == re.sub(r"\W", "", b).casefold()
