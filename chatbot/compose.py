@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from chatbot import chooser as ch
 from chatbot.chooser import Candidate
-from chatbot.question import Analysis, analyse
+from chatbot.question import EXPANSION, Analysis, analyse
 from ragchat.settings import ComposeSettings
 from ragchat.text.sentences import Span
 from ragchat.text.terms import tokenize
@@ -49,6 +49,11 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
     if not found:
         return Composition([], 0.0, 0.0, analysis=analysis)
     ranked = ch.scored(model, found)
+    if analysis.abbreviation:
+        # A sentence defining the abbreviation answers "what does it stand for?" outright; to the
+        # chooser that is one feature ("holds the asked kind") among many, and a sentence that only
+        # uses the abbreviation often reads closer to the question. Stable: each group keeps its order.
+        ranked.sort(key=lambda c: not any(e.label == EXPANSION for e in c.entities))
     picks = _picks(analysis, query, ranked, model.answer_threshold, config)
     return Composition(picks, ranked[0].probability, max(float(c.features[_SIM]) for c in found), ranked,
                        lead_span(analysis, picks), analysis=analysis)

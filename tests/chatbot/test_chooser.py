@@ -156,3 +156,18 @@ def test_on_a_wikipedia_article_a_plausible_but_unanswerable_question_is_a_near_
     result = Library(spectre_settings).ask(question)
     assert result.abstained and result.answer.startswith(near_miss(question))
     assert result.citations and result.answer_span is None
+
+
+@pytest.fixture(scope="module")
+def ipod_settings(tmp_path_factory, embeddings) -> Settings:
+    settings = Settings().replace(data_dir=tmp_path_factory.mktemp("ipod"))
+    ingest([SQUAD / "corpus" / "IPod.txt"], settings, embeddings=embeddings, progress=False)
+    return settings
+
+
+def test_an_abbreviation_is_answered_by_the_sentence_that_defines_it(ipod_settings):
+    """SQuAD 2.0's "What does DRM stand for?": sentences that use "DRM" read closer to the question,
+    and the chooser ranked two of them above the one that spells it out."""
+    result = Library(ipod_settings).ask("What does DRM stand for?")
+    assert not result.abstained and result.answer_span.text == "Digital Rights Management"
+    _span_is_in_its_sentence(result)
