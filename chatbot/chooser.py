@@ -51,7 +51,7 @@ FEATURES: tuple[str, ...] = (
     "names_sentence",  # share of the question's names in the sentence
     "names_passage",  # ... in its passage or its document's title/author
     "facts_library",  # share of the question's names and figures found anywhere in the library
-    "typed",  # the question expects an entity (person, place, date, number, percentage, title)
+    "typed",  # the question expects an entity (person, place, date, number, percentage, title, long form)
     "answer_entity",  # typed question and the sentence holds an entity of that kind not in the question
     "new_entity",  # the sentence names something (any kind) the question does not
     # The question's constraints: the asked year (stated here or in the sentence before), the asked
