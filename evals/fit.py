@@ -119,9 +119,13 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
     from vectorstore.store import Store
 
     cache = out / corpus.name / "features.npz"
+    # the reader's score is a feature: features of other weights (a retrained reader tried and put
+    # back) would fit a chooser to scores the shipped reader never gives
+    weights = ReaderFile.load(Settings().compose.reader_file).digest
     if cache.exists() and not refresh:
         data = np.load(cache, allow_pickle=False)
-        if tuple(data["features"]) == ch.FEATURES and int(data["shortlist"]) == SHORTLIST and set(_SAVED) <= set(data):
+        if (tuple(data["features"]) == ch.FEATURES and int(data["shortlist"]) == SHORTLIST and set(_SAVED) <= set(data)
+                and "reader" in data and str(data["reader"]) == weights):
             return Rows(data["x"], data["y"], data["question"], list(data["ids"]), data["answerable"],
                         list(data["kinds"]), data["strength"], data["never"], _policy_gap(data["checks"]), data["texts"],
                         data["checks"])
@@ -175,7 +179,7 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
     np.savez(cache, x=rows.x, y=rows.y, question=rows.question, ids=np.array(rows.ids), answerable=rows.answerable,
              kinds=np.array(rows.kinds), strength=rows.strength, never=rows.never, texts=rows.texts,
              checks=rows.checks,
-             features=np.array(ch.FEATURES), shortlist=SHORTLIST)
+             features=np.array(ch.FEATURES), shortlist=SHORTLIST, reader=weights)
     return rows
 
 
