@@ -37,10 +37,9 @@ def definitions(text: str) -> list[Definition]:
     for match in _PARENTHESIS.finditer(text):
         inside = re.split(r"[;,]", match.group(1))[0].strip()
         before = text[:match.start()].rstrip()
-        if is_short_form(inside):  # long form (SHORT)
-            words = before.split()
-            window = " ".join(words[-min(len(inside) + 5, 2 * len(inside)):])
-            long = long_form(inside, window)
+        if is_short_form(inside):  # long form (SHORT), within the few words before it
+            starts = [m.start() for m in re.finditer(r"\S+", before)][-min(len(inside) + 5, 2 * len(inside)):]
+            long = long_form(inside, before[starts[0]:]) if starts else ""
             if long:
                 found.append(Definition(inside, long, len(before) - len(long), len(before)))
         elif len(inside.split()) > 1:  # SHORT (long form)
@@ -68,7 +67,9 @@ def long_form(short: str, text: str) -> str:
         if at < 0:
             return ""
         at -= 1
-    start = text.rfind(" ", 0, at + 2) + 1
+    start = at + 1
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
     long = text[start:]
     return long if len(long) > len(short) and long.lower() != short.lower() else ""
 

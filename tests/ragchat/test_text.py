@@ -35,3 +35,5 @@ def test_abbreviations_are_found_with_what_they_stand_for():
     assert definitions("The New City Fire Department (FDNC) answers.") == []
     assert [d.long for d in definitions("Its Executable and Linkable Format (ELF) files load.")] == [
         "Executable and Linkable Format"]
+    wrapped = "the Inter-Services\nPublic  Relations (ISPR) said"  # offsets stay true across line breaks and spaces
+    assert [wrapped[d.start:d.end] for d in definitions(wrapped)] == ["Inter-Services\nPublic  Relations"]
