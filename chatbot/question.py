@@ -152,7 +152,7 @@ def answer_kind(question: str) -> str:
     after "which" before the wh-word's own default ("Which city ..." asks for a place).
     """
     q = question.strip()
-    if ASKS_LONG_FORM.search(q) and abbreviation_asked(q):
+    if abbreviation_asked(q):
         return EXPANSION
     for pattern, kind in ((_PERCENT, PERCENT), (_DURATION, DURATION), (_NUMBER, NUMBER), (_REASON, REASON)):
         if pattern.search(q):
@@ -187,11 +187,13 @@ def _head_kind(question: str) -> str:
 
 def abbreviation_asked(question: str) -> str:
     """The abbreviation a question asks to spell out: its all-capitals word ("ISPR", "B.I.C."), else
-    the word before "stand for" ("what does ispr stand for"); "" if it names none."""
+    the word before "stand for" ("what does ispr stand for"); "" if it asks for no long form or names none."""
     frame = ASKS_LONG_FORM.search(question)
+    if frame is None:
+        return ""
     capitals = [m.group() for m in _CAPITALS.finditer(question)]
     if capitals:  # the one nearest the frame: "What does the NYPD's ESU stand for?" asks for ESU
-        return min(capitals, key=lambda c: abs(question.find(c) - frame.start()) if frame else 0)
+        return min(capitals, key=lambda c: abs(question.find(c) - frame.start()))
     stands = _STANDS.search(question)
     return stands.group(1) if stands and stands.group(1).lower() not in STOPWORDS else ""
 
