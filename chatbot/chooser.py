@@ -186,7 +186,9 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
     sim_q, sim_query = s_vecs @ q_vec, s_vecs @ query_vec
     terms = question.terms | frozenset(content_terms(query))  # a follow-up's query brings the earlier turn's words
     coverage = np.array([_coverage(terms, r[2].text) for r in rows])
-    order = np.argsort(-(np.maximum(sim_q, sim_query) + coverage), kind="stable")[:shortlist]
+    # A sentence spelling out the asked abbreviation answers it, however little else it shares with the question.
+    defines = np.array([bool(question.abbreviation and long_forms(question.abbreviation, r[2].text)) for r in rows])
+    order = np.argsort(-(np.maximum(sim_q, sim_query) + coverage + 4 * defines), kind="stable")[:shortlist]
     return Shortlist(rows, order, s_vecs, sim_q, sim_query, coverage, terms)
 
 

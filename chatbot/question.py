@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ragchat.text.abbreviations import ASKS_LONG_FORM
+from ragchat.text.abbreviations import ASKS_LONG_FORM, abbreviation_asked
 from ragchat.text.dates import ANY_YEAR, MONTH
 from ragchat.text.facts import names_in, numbers_in
 from ragchat.text.terms import STOPWORDS, tokenize
@@ -85,10 +85,6 @@ _ATTRIBUTION = re.compile(r"\baccording to ((?:[\w.'’-]+\s?){1,5}?)(?=[,;?]|\s
                           r"were|did|do|does|has|have)\b|$)", re.I)
 _COUNTED = re.compile(r"\bhow many ((?:[\w-]+ ){0,3}?[\w-]+?)(?= (?:did|do|does|were|was|are|is|have|has|had|will|would|"
                       r"could|in|of|on|at|from|per|across|by|for|during)\b|\?|$)", re.I)
-# An abbreviation question (its frame: ASKS_LONG_FORM) names the abbreviation in capitals, else
-# before "stand for".
-_CAPITALS = re.compile(r"\b(?:[A-Z]\.){2,}|\b[A-Z][A-Z0-9&]*[A-Z][A-Z0-9&]*\b")
-_STANDS = re.compile(r"([\w.&-]+)\s+(?:originally\s+|actually\s+)?(?:stands?|stood|is short) for\b", re.I)
 _QUESTION_WORDS = frozenset("how what which who whom whose when where why many much long often far name number kind "
                             "type sort according".split())
 
@@ -183,19 +179,6 @@ def _head_kind(question: str) -> str:
             if _AGENT.match(word):
                 return PERSON
     return ""
-
-
-def abbreviation_asked(question: str) -> str:
-    """The abbreviation a question asks to spell out: its all-capitals word ("ISPR", "B.I.C."), else
-    the word before "stand for" ("what does ispr stand for"); "" if it asks for no long form or names none."""
-    frame = ASKS_LONG_FORM.search(question)
-    if frame is None:
-        return ""
-    capitals = [m.group() for m in _CAPITALS.finditer(question)]
-    if capitals:  # the one nearest the frame: "What does the NYPD's ESU stand for?" asks for ESU
-        return min(capitals, key=lambda c: abs(question.find(c) - frame.start()))
-    stands = _STANDS.search(question)
-    return stands.group(1) if stands and stands.group(1).lower() not in STOPWORDS else ""
 
 
 def content_terms(text: str) -> list[str]:

@@ -11,7 +11,9 @@ term-coverage part of evidence strength agree on what a term is. tantivy's BM25 
 IDF, ``ln(1 + (N - n + 0.5) / (n + 0.5))``, with its built-in k1 = 1.2 and b = 0.75 (tantivy does
 not let them be changed). Two more fields hold each chunk's plain lower-case words and its
 numbers (``ragchat.text.facts``), so "does any document mention X" is a lookup, not a read of the
-whole library.
+whole library; a third files the abbreviations the chunk spells out
+(``ragchat.text.abbreviations``), so "what does X stand for?" finds the definition among hundreds
+of chunks that only use X.
 
 Consistency with Chroma: every ``replace_document``/``remove_document`` is one tantivy commit,
 which is atomic, and a document's first chunk carries its content hash (its *stamp*) in that
@@ -37,12 +39,13 @@ from pathlib import Path
 import tantivy
 
 from ragchat.settings import Settings
+from ragchat.text.abbreviations import abbreviation_key, definitions
 from ragchat.text.display import one_line
 from ragchat.text.facts import name_stem, numbers_in
 from ragchat.text.terms import folded, tokenize
 from vectorstore.store import StoreError
 
-SCHEMA_VERSION = "3"  # bump when the fields or the tokenisation change: the index is then rebuilt
+SCHEMA_VERSION = "4"  # bump when the fields, the tokenisation or what `definitions` finds change: the index is then rebuilt
 _VERSION_FILE = "ragchat-version"
 _WRITER_HEAP = 15_000_000  # bytes; one writer thread, a document's chunks at a time
 _LOCK_WAIT_S = 30.0  # another process's commit takes well under a second; a hung one is reported
@@ -58,6 +61,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("tokens", stored=False, tokenizer_name="whitespace", index_option="freq")
     builder.add_text_field("words", stored=False, tokenizer_name="whitespace", index_option="basic")
     builder.add_text_field("numbers", stored=False, tokenizer_name="whitespace", index_option="basic")
+    builder.add_text_field("defines", stored=False, tokenizer_name="whitespace", index_option="basic")
     builder.add_text_field("chunk", stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("doc", stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("head", stored=False, tokenizer_name="raw", index_option="basic")  # "1" on a document's first chunk
@@ -100,7 +104,8 @@ class LexicalIndex:
                 writer.delete_documents_by_term("doc", doc_id)
                 for position, (chunk_id, text) in enumerate(chunks):
                     fields = {"tokens": " ".join(tokenize(text)), "words": " ".join(_words(text)),
-                              "numbers": " ".join(numbers_in(text)), "chunk": chunk_id, "doc": doc_id}
+                              "numbers": " ".join(numbers_in(text)), "defines": " ".join(_defined(text)),
+                              "chunk": chunk_id, "doc": doc_id}
                     if position == 0:
                         fields.update(head="1", stamp=stamp)
                     writer.add_document(tantivy.Document(**fields))
@@ -164,6 +169,27 @@ class LexicalIndex:
         hits = self._guarded(lambda: searcher.search(match, limit=k, count=False).hits)
         ranked = [(self._guarded(lambda: searcher.doc(address))["chunk"][0], float(score)) for score, address in hits]
         return sorted(ranked, key=lambda item: (-item[1], item[0]))
+
+    def defining(self, abbreviation: str, query: str, k: int, allowed_docs: set[str] | None = None) -> list[str]:
+        """Chunk ids of the chunks that define ``abbreviation`` ("Inter-Services Public Relations
+        (ISPR)"), best by BM25 for ``query`` first.
+
+        A frequent abbreviation is in hundreds of chunks and the one that spells it out is seldom
+        the best match for "what does ISPR stand for?"; definitions are filed at ingest so that
+        question finds it whatever the library's size.
+        """
+        key = abbreviation_key(abbreviation)
+        if not key or k <= 0 or (allowed_docs is not None and not allowed_docs):
+            return []
+        must = [tantivy.Query.term_query(_SCHEMA, "defines", key)]
+        if allowed_docs is not None:
+            must.append(tantivy.Query.term_set_query(_SCHEMA, "doc", sorted(allowed_docs)))
+        ranking = [tantivy.Query.term_query(_SCHEMA, "tokens", t) for t in sorted(set(tokenize(query)))]
+        match = tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in must]
+                                            + [(tantivy.Occur.Should, q) for q in ranking])
+        searcher = self._searcher
+        hits = self._guarded(lambda: searcher.search(match, limit=k, count=False).hits)
+        return [self._guarded(lambda: searcher.doc(address))["chunk"][0] for _, address in hits]
 
     def document_frequency(self, term: str) -> int:
         """Chunks containing a tokenized term (deleted chunks excluded, unlike tantivy's own statistic)."""
@@ -283,6 +309,11 @@ def _words(text: str) -> list[str]:
     """Folded words (lower case, no accents), hyphenated compounds split, as names are read
     (``ragchat.text.facts``)."""
     return _WORD.findall(folded(text).replace("-", " "))
+
+
+def _defined(text: str) -> list[str]:
+    """The abbreviations a chunk spells out, as ``abbreviation_key`` files them."""
+    return sorted({abbreviation_key(d.short) for d in definitions(text)} - {""})
 
 
 def _generation(path: Path) -> tuple[int, int]:

@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from ragchat.settings import RetrievalSettings, Settings, StoreSettings
+from ragchat.text.abbreviations import abbreviation_asked
 from vectorstore import followups, lexical
 from vectorstore.embeddings import LocalEmbeddings, embeddings_for
 from vectorstore.fusion import fuse
@@ -78,12 +79,15 @@ class HybridRetriever:
         dense = self.store.dense_search(vector, self.config.dense_candidates, where)
         lap("dense")
         sparse = self.index.search(query, self.config.bm25_candidates, allowed)
+        # "What does ISPR stand for?": the chunks that spell it out are a lexical list of their own.
+        asked = abbreviation_asked(query)
+        defining = self.index.defining(asked, query, self.config.bm25_candidates, allowed) if asked else []
         lap("bm25")
         carried = [c for c in (history[-1].cited_chunk_ids if history else ())
                    if allowed is None or c.split(":")[0] in allowed]
         # BM25 first: when the two searches disagree outright, an exact name or figure is the more
         # specific evidence ("Barmal", "TAD"), so it wins the tie.
-        fused = fuse([([c for c, _ in sparse], self.config.bm25_weight),
+        fused = fuse([([c for c, _ in sparse], self.config.bm25_weight), (defining, self.config.bm25_weight),
                       ([c.chunk_id for c, _ in dense], self.config.dense_weight),
                       (carried, self.config.followup_weight)], self.config.rrf_k)
         chunks = {c.chunk_id: c for c, _ in dense}

@@ -14,11 +14,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ragchat.text.terms import STOPWORDS
+
 # How a question asks for a long form ("What does ISPR stand for?", "UHI is an abbreviation of
 # what?", "the full name of ... AIA"): the frame is not what the question is about, so term
 # coverage leaves it out.
 ASKS_LONG_FORM = re.compile(r"\b(?:stands?|stood) for\b|\bshort for\b|\b(?:abbreviation|acronym|initialism)s?\b|"
                             r"\bfull (?:name|form)\b|\bwhat do the (?:letters|initials)\b", re.I)
+# An abbreviation question (its frame: ``ASKS_LONG_FORM``) names the abbreviation in capitals, else
+# before "stand for".
+_CAPITALS = re.compile(r"\b(?:[A-Z]\.){2,}|\b[A-Z][A-Z0-9&]*[A-Z][A-Z0-9&]*\b")
+_STANDS = re.compile(r"([\w.&-]+)\s+(?:originally\s+|actually\s+)?(?:stands?|stood|is short) for\b", re.I)
 _PARENTHESIS = re.compile(r"\(([^()]{1,150})\)")
 _WORD_BEFORE = re.compile(r"([\w.&'-]+)\s*$")
 
@@ -37,12 +43,16 @@ def definitions(text: str) -> list[Definition]:
     for match in _PARENTHESIS.finditer(text):
         inside = re.split(r"[;,]", match.group(1))[0].strip()
         before = text[:match.start()].rstrip()
-        if is_short_form(inside):  # long form (SHORT), within the few words before it
-            starts = [m.start() for m in re.finditer(r"\S+", before)][-min(len(inside) + 5, 2 * len(inside)):]
-            long = long_form(inside, before[starts[0]:]) if starts else ""
+        words = inside.split()
+        # long form (SHORT), within the few words before it; "(PATH train)": the abbreviation may carry its noun
+        shorts = [s for s in (inside, words[0] if len(words) == 2 and words[0].isupper() else "") if is_short_form(s)]
+        for short in shorts:
+            starts = [m.start() for m in re.finditer(r"\S+", before)][-min(len(short) + 5, 2 * len(short)):]
+            long = long_form(short, before[starts[0]:]) if starts else ""
             if long:
-                found.append(Definition(inside, long, len(before) - len(long), len(before)))
-        elif len(inside.split()) > 1:  # SHORT (long form)
+                found.append(Definition(short, long, len(before) - len(long), len(before)))
+                break
+        if not is_short_form(inside) and len(words) > 1:  # SHORT (long form)
             word = _WORD_BEFORE.search(before)
             short = word.group(1).strip(".'-") if word else ""
             if is_short_form(short) and long_form(short, inside) == inside:
@@ -76,4 +86,22 @@ def long_form(short: str, text: str) -> str:
 
 def same_abbreviation(a: str, b: str) -> bool:
     """"B.I.C." and "BIC", "Nypd" and "NYPD" name the same abbreviation."""
-    return re.sub(r"\W", "", a).casefold() == re.sub(r"\W", "", b).casefold()
+    return abbreviation_key(a) == abbreviation_key(b)
+
+
+def abbreviation_key(short: str) -> str:
+    """One spelling of an abbreviation, as the lexical index files definitions under it: "B.I.C." -> "bic"."""
+    return re.sub(r"\W", "", short).casefold()
+
+
+def abbreviation_asked(question: str) -> str:
+    """The abbreviation a question asks to spell out: its all-capitals word ("ISPR", "B.I.C."), else
+    the word before "stand for" ("what does ispr stand for"); "" if it asks for no long form or names none."""
+    frame = ASKS_LONG_FORM.search(question)
+    if frame is None:
+        return ""
+    capitals = [m.group() for m in _CAPITALS.finditer(question)]
+    if capitals:  # the one nearest the frame: "What does the NYPD's ESU stand for?" asks for ESU
+        return min(capitals, key=lambda c: abs(question.find(c) - frame.start()))
+    stands = _STANDS.search(question)
+    return stands.group(1) if stands and stands.group(1).lower() not in STOPWORDS else ""

@@ -102,6 +102,9 @@ def _span_is_in_its_sentence(result: Answer) -> None:
     # the long form its definition gives; "stand" used to count as a term the passage lacked, and the
     # evidence looked too weak to answer
     ("What does ISPR stand for?", "Inter-Services Public Relations"),
+    # TTP is in hundreds of sentences, defined in few, none of them what the search ranks best for
+    # "TTP": the index files definitions at ingest
+    ("What does TTP stand for?", "Taliban Pakistan"),
 ])
 def test_a_typed_question_gets_its_short_answer_inside_the_cited_sentence(corpus_settings, question, span):
     result = Library(corpus_settings).ask(question)

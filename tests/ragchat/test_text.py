@@ -35,5 +35,8 @@ def test_abbreviations_are_found_with_what_they_stand_for():
     assert definitions("The New City Fire Department (FDNC) answers.") == []
     assert [d.long for d in definitions("Its Executable and Linkable Format (ELF) files load.")] == [
         "Executable and Linkable Format"]
+    # the abbreviation may carry the noun it names
+    assert [(d.short, d.long) for d in definitions("The Port Authority Trans-Hudson (PATH train) links them.")] == [
+        ("PATH", "Port Authority Trans-Hudson")]
     wrapped = "the Inter-Services\nPublic  Relations (ISPR) said"  # offsets stay true across line breaks and spaces
     assert [wrapped[d.start:d.end] for d in definitions(wrapped)] == ["Inter-Services\nPublic  Relations"]

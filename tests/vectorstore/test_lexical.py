@@ -119,6 +119,21 @@ def test_never_mentioned_is_looked_up_in_the_index_as_the_library_text_would_say
     assert index.unmentioned(["987654321"], []) == {"987654321"}
 
 
+def test_the_chunks_defining_an_abbreviation_are_found_among_those_using_it(settings, two_documents):
+    """"What does TTP stand for?" needs the chunk spelling it out, which BM25 for "TTP" ranks below
+    chunks that only repeat it; both spellings of the question's abbreviation find it."""
+    store = Store(settings)
+    index = lexical.load_index(settings, store)
+    chunks = {c.chunk_id: c.text for cs in store.chunks_of(store.documents()).values() for c in cs}
+    using = [c for c in chunks if "TTP" in chunks[c]]
+    defining = index.defining("TTP", "what does TTP stand for", 10)
+    assert len(using) > len(defining) >= 1
+    assert all("Pakistan (TTP)" in chunks[c] for c in defining)
+    assert index.defining("ttp", "", 10) == defining and index.defining("T.T.P.", "", 10) == defining
+    assert index.defining("TTP", "", 10, allowed_docs={_doc_of(store, EDITORIAL)}) == []
+    assert index.defining("ZZQX", "", 10) == []
+
+
 # -- damage: every state either rebuilds from the store or fails in one line naming the folder ------
 def _segment_files(path):
     return [p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "ragchat", "meta"))]
