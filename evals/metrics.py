@@ -83,8 +83,12 @@ class Scores:
 
 
 def plain_text(answer_text: str) -> str:
-    """The answer without its [n] markers, so a marker never counts as a matched number."""
-    return " ".join(MARKER.sub(" ", answer_text).split())
+    """The answer without its [n] markers, so a marker never counts as a matched number; the space
+    before a marker goes with it, so "Joseph Broussard [1]." reads "Joseph Broussard." as quoted."""
+    return " ".join(_SPACED_MARKER.sub("", answer_text).split())
+
+
+_SPACED_MARKER = re.compile(r"\s*" + MARKER.pattern)
 
 
 def has_answer_keys(text: str, must: Sequence[Sequence[str]]) -> bool:

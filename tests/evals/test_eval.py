@@ -163,3 +163,13 @@ def test_a_span_counts_when_it_holds_one_gold_answer_normalised_as_squad_does():
     assert span_holds_answer("the Mianwali Training Air Base,", [["Mianwali Training Air Base"]])
     assert span_holds_answer("789", [["789"], ["2023"]])  # a span answers one part of a two-part key
     assert not span_holds_answer("78", [["789"]]) and not span_holds_answer("Air Base", [["Mianwali Air Base"]])
+
+
+def test_a_gold_answer_ending_a_quoted_sentence_is_found_past_its_citation_marker():
+    """SQuAD's gold strings often keep the sentence's full stop ("Joseph Broussard."); the marker
+    the answer puts before it must not hide them, nor count as a number."""
+    from evals.metrics import has_answer_keys, plain_text
+
+    answer = "Beyoncé is a descendant of Acadian leader Joseph Broussard [1]. It sold 4 [2, 3] copies."
+    assert has_answer_keys(plain_text(answer), [["Joseph Broussard."]])
+    assert has_answer_keys(plain_text(answer), [["4 copies"]]) and not has_answer_keys(plain_text(answer), [["1"]])
