@@ -1,8 +1,8 @@
-"""How the lexical list's weight in reciprocal-rank fusion changes retrieval, on both corpora.
+"""How the lexical list's weight and the RRF constant in reciprocal-rank fusion change retrieval, on both corpora.
 
-    python -m evals.fusion_sweep --weights 1,1.5,2 [--squad-questions 800]
+    python -m evals.fusion_sweep --weights 1,1.5,2 --rrf-k 60 [--squad-questions 800]
 
-Ingests each corpus into ``evals/out/fusion/<corpus>`` (only what changed) and prints, per weight,
+Ingests each corpus into ``evals/out/fusion/<corpus>`` (only what changed) and prints, per setting,
 how often the passages handed over hold a gold answer string and the gold document's MRR. The
 default weight stays unless a change helps on the corpus it was not chosen on (docs/retrieval.md).
 """
@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "evals" / "out" / "fusion"
 
 
-def score(store: Path, questions: list[Question], weight: float) -> tuple[float, float]:
+def score(store: Path, questions: list[Question], weight: float, rrf_k: int) -> tuple[float, float]:
     """(context holds the answer, gold-document MRR) over answerable, standalone questions."""
-    retriever = open_retriever(Settings().replace(data_dir=store, bm25_weight=weight))
+    retriever = open_retriever(Settings().replace(data_dir=store, bm25_weight=weight, rrf_k=rrf_k))
     held = reciprocal = 0.0
     for q in questions:
         passages = retriever.retrieve(q.question).passages
@@ -39,6 +39,7 @@ def score(store: Path, questions: list[Question], weight: float) -> tuple[float,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default="1,1.5,2", help="BM25 weights to try, comma-separated")
+    parser.add_argument("--rrf-k", default="60", help="RRF constants to try, comma-separated")
     parser.add_argument("--squad-questions", type=int, default=800, help="answerable SQuAD questions (seeded sample)")
     args = parser.parse_args()
     squad = [q for q in load_questions(SQUAD / "questions.jsonl") if q.answerable]
@@ -48,9 +49,11 @@ def main() -> None:
     for name, (documents, questions) in corpora.items():
         store = OUT / name
         ingest([documents], Settings().replace(data_dir=store), progress=False)
-        for weight in (float(w) for w in args.weights.split(",")):
-            held, mrr = score(store, questions, weight)
-            print(f"{name:15} bm25_weight={weight:<4} context holds answer {held:.3f}  MRR {mrr:.3f}  ({len(questions)} questions)")
+        for rrf_k in (int(k) for k in args.rrf_k.split(",")):
+            for weight in (float(w) for w in args.weights.split(",")):
+                held, mrr = score(store, questions, weight, rrf_k)
+                print(f"{name:15} rrf_k={rrf_k:<3} bm25_weight={weight:<4} context holds answer {held:.3f}  MRR {mrr:.3f}  "
+                      f"({len(questions)} questions)", flush=True)
 
 
 if __name__ == "__main__":
