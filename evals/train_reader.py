@@ -36,6 +36,7 @@ import argparse
 import json
 import random
 import re
+import shlex
 import sys
 import time
 from collections import Counter, defaultdict
@@ -377,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "questions": len(questions), "groups": len(real), "twins": _counts(twins),
             "validation": validation(model, tokenizer, valid),
             "trained_on": "squad2-train10 fit-half articles, questions evals.fit does not sample, and their unanswerable twins",
-            "command": "python -m evals.train_reader"}
+            "command": shlex.join(["python", "-m", "evals.train_reader", *(sys.argv[1:] if argv is None else argv)])}
     SPEC.write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {TARGET} ({TARGET.stat().st_size / 1e6:.1f} MB) and {SPEC}")
     return 0
