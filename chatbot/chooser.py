@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from chatbot.entities import Entity, EntityTagger, fallback_entities
-from chatbot.question import EXPANSION, PERSON, PLACE, REASON, WORK, Analysis, content_terms
+from chatbot.question import EXPANSION, PERSON, PLACE, REASON, WORK, Analysis, content_terms, counted_names
 from chatbot.reader import Reader
 from chatbot.verify import SentenceEncoder
 from ragchat.text.abbreviations import definitions, same_abbreviation
@@ -344,6 +344,11 @@ def _source_match(source: str, text: str) -> float:
         return 0.0
     names = names_in("according to " + source) or frozenset(tokenize(source))
     return 1.0 if names and _share_named(frozenset(names), text) == 1.0 else -1.0
+
+
+def counts_what_is_asked(question: Analysis, text: str) -> bool:
+    """Whether the text counts what "how many" asks, with the names that qualify it ("TTP fighters")."""
+    return counts(text, question.counted) and not missing_names(counted_names(question.text), text)
 
 
 def counts(text: str, nouns: frozenset[str]) -> bool:

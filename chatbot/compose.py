@@ -54,6 +54,10 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
         # chooser that is one feature ("holds the asked kind") among many, and a sentence that only
         # uses the abbreviation often reads closer to the question. Stable: each group keeps its order.
         ranked.sort(key=lambda c: not any(e.label == EXPANSION for e in c.entities))
+    elif analysis.counted:
+        # The policy refuses a "how many X" answer none of whose sentences counts X, so one that
+        # does leads: "three books on terrorism" must not lead "how many terrorist attacks".
+        ranked.sort(key=lambda c: not ch.counts_what_is_asked(analysis, c.span.text))
     picks = _picks(analysis, query, ranked, model.answer_threshold, config)
     return Composition(picks, ranked[0].probability, max(float(c.features[_SIM]) for c in found), ranked,
                        lead_span(analysis, picks), analysis=analysis)

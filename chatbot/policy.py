@@ -19,11 +19,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chatbot.chooser import Chooser, Unmentioned, counts
+from chatbot.chooser import Chooser, Unmentioned, counts_what_is_asked
 from chatbot.compose import Composition
 from chatbot.question import MEASURED, Analysis
 from prompts import load
-from ragchat.text.facts import facts_of, missing_facts, missing_names, names_in
+from ragchat.text.facts import contradicted_figures, facts_of, missing_facts, missing_names, names_in
 from ragchat.text.terms import tokenize
 from vectorstore.passages import Passage
 from vectorstore.retrieval import Retrieval
@@ -109,12 +109,17 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     A near-miss answer talks about the right things but not the thing asked: "What is the
     population of Kabul?" answered with a sentence about Kabul and another about a population,
     "How many fighters ...?" with a sentence counting operations, "How long ..., in kilometres?"
-    with a figure in years. Three checks, each only when the question has that shape: the
-    attribute asked of something ("the population of Kabul") must be stated in one sentence
-    together with it; the thing "how many" counts must be counted; a unit asked for must appear.
+    with a figure in years, "Who tells Bond he has five minutes?" with "three minutes". Four
+    checks, each only when the question has that shape: what the question counts must not be
+    counted otherwise and never as asked; the attribute asked of something ("the population of
+    Kabul") must be stated in one sentence together with it; the thing "how many" counts must be
+    counted; a unit asked for must appear.
     """
     text = " ".join(sentences)
-    if analysis.counted and not any(counts(s, analysis.counted) for s in sentences):
+    contradicted = contradicted_figures(analysis.text, text)
+    if contradicted:  # "five minutes to escape" asked, "three minutes to escape" said
+        return "the answer gives other figures for " + ", ".join(f'"{w}"' for w in contradicted) + " than the question"
+    if analysis.counted and not any(counts_what_is_asked(analysis, s) for s in sentences):
         return "no sentence counts " + " ".join(sorted(analysis.counted))
     unit = _UNIT.search(analysis.text)
     if unit and analysis.kind in MEASURED:

@@ -8,6 +8,7 @@ and the nouns after "what"/"which"), never words of one corpus, so it holds on a
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -186,6 +187,15 @@ def content_terms(text: str) -> list[str]:
     about; an abbreviation question's frame ("stand for", "acronym") is not what it is about either."""
     text = ASKS_LONG_FORM.sub(" ", text)
     return [t for t in tokenize(text) if t not in _QUESTION_WORDS and t not in STOPWORDS]
+
+
+def counted_names(question: str) -> frozenset[str]:
+    """The names qualifying what "how many" counts, the capitalised words leading it ("ttp" in "how
+    many TTP fighters ..."): fighters of another group counted do not answer it. Names after the
+    counted noun are not qualifiers ("how many terrorist attacks hit Pakistan")."""
+    match = _COUNTED.search(question)
+    leading = list(itertools.takewhile(lambda w: w[:1].isupper(), match.group(1).split())) if match else []
+    return names_in("of " + " ".join(leading)) if leading else frozenset()
 
 
 def counted_nouns(question: str) -> frozenset[str]:

@@ -11,13 +11,21 @@ import re
 from dataclasses import dataclass
 
 from ragchat.text.dates import MONTHS
-from ragchat.text.terms import STOPWORDS, folded
+from ragchat.text.terms import STOPWORDS, folded, tokenize
 
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
 _NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
                       "ninety": "90", "hundred": "100", "dozen": "12"})
+_ORDINAL_WORDS = {w: i for i, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(), start=1)}
+_ORDINAL_WORDS.update({"thirtieth": 30, "fortieth": 40, "fiftieth": 50, "sixtieth": 60, "seventieth": 70,
+                       "eightieth": 80, "ninetieth": 90, "hundredth": 100})
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+_FIGURE_WORD = re.compile(r"\d[\d,.]*(?:st|nd|rd|th|s)?|[a-z]+|[^\sa-z\d]")
+_FILLERS = frozenset("more additional extra other further".split())  # "three more films" counts films
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
 _NAME_WORD = re.compile(r"[A-Za-z][\w'’-]*")  # a candidate name: starts with a letter
 # Capitalised words that start sentences or are too common in this kind of text to identify anything.
@@ -63,6 +71,72 @@ def names_in(text: str) -> frozenset[str]:
             continue
         names.add(word.lower().removesuffix("'s").removesuffix("’s"))
     return frozenset(names)
+
+
+def figures_of(text: str) -> dict[str, tuple[str, set[tuple[bool, float]]]]:
+    """What each figure in the text counts, by the word after it (stemmed, with the word as written):
+    "five minutes" -> {"minut": ("minutes", {5})}, "the thirty-fourth James Bond film" -> {"jame":
+    ("james", {34, ordinal})}, "16 October" -> {"octob": ("october", {16})}.
+
+    A figure with no word after it ("in 2015", "over 1,000, making") counts nothing and is left out.
+    """
+    words = _FIGURE_WORD.findall(re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text.lower()))
+    found: dict[str, tuple[str, set[tuple[bool, float]]]] = {}
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and _is_figure_word(words[j]):
+            j += 1
+        if j == i:
+            i += 1
+            continue
+        value = _value(words[i:j])
+        while j < len(words) and words[j] in _FILLERS:
+            j += 1
+        word = "percent" if j < len(words) and words[j] == "%" else words[j] if j < len(words) else ""
+        stems = tokenize(word)
+        if value is not None and stems:
+            found.setdefault(stems[0], (word, set()))[1].add(value)
+        i = max(j, i + 1)
+    return found
+
+
+def contradicted_figures(question: str, evidence: str) -> list[str]:
+    """What the question counts that the evidence counts differently and never as asked: "five
+    minutes" asked, "three minutes" said gives ["minutes"]."""
+    said = figures_of(evidence)
+    contradicted = []
+    for stem, (word, values) in figures_of(question).items():
+        # "the third album" and "3 albums" say different things; only a figure of the same kind can contradict
+        same_kind = {v for v in said.get(stem, ("", set()))[1] if any(v[0] == asked[0] for asked in values)}
+        if same_kind and not values & same_kind:
+            contradicted.append(word)
+    return contradicted
+
+
+def _is_figure_word(word: str) -> bool:
+    return word[0].isdigit() or word in _NUMBER_WORDS or word in _ORDINAL_WORDS or word in _SCALES
+
+
+def _value(words: list[str]) -> tuple[bool, float] | None:
+    """(ordinal, value) of a run of figure words: "two hundred" -> 200, "thirty fourth" -> 34th."""
+    total = current = 0.0
+    ordinal = False
+    for word in words:
+        if word[0].isdigit():
+            digits = re.match(r"[\d,]*\.?\d+", word)
+            if digits is None:
+                return None
+            current += float(digits.group().replace(",", ""))
+            ordinal = ordinal or word.endswith(("st", "nd", "rd", "th"))
+        elif word in _SCALES:
+            current = max(current, 1.0) * _SCALES[word]
+            if _SCALES[word] >= 1000:
+                total, current = total + current, 0.0
+        else:
+            current += float(_NUMBER_WORDS.get(word) or _ORDINAL_WORDS[word])
+            ordinal = ordinal or word in _ORDINAL_WORDS
+    return ordinal, total + current
 
 
 def facts_of(text: str) -> Facts:

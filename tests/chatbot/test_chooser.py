@@ -154,6 +154,9 @@ def spectre_settings(tmp_path_factory, embeddings) -> Settings:
 
 @pytest.mark.parametrize("question", [  # SQuAD 2.0's questions written to look answerable from the article
     "Diamonds Aren't Forever was released in what year?",
+    # the article says "three minutes" and "one hundred minutes": a figure swapped for another
+    "Who tells Bond he has five minutes to escape the building?",
+    "Which film has more than two hundred minutes of music?",
 ])
 def test_on_a_wikipedia_article_a_plausible_but_unanswerable_question_is_a_near_miss(spectre_settings, question):
     result = Library(spectre_settings).ask(question)

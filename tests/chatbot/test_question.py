@@ -104,3 +104,15 @@ def test_an_abbreviation_question_asks_for_its_long_form(question, abbreviation)
 def test_stand_and_acronym_elsewhere_are_not_abbreviation_questions():
     assert analyse("Where does the army stand on the issue?").kind == PLACE
     assert analyse("What does it stand for?").abbreviation == ""
+
+
+def test_a_count_answers_how_many_only_of_the_thing_asked_with_its_names():
+    """"How many TTP fighters" is not answered by Daesh-K's fighters, nor by "three books"."""
+    from chatbot.chooser import counts_what_is_asked
+
+    fighters = analyse("How many TTP fighters are based in Afghanistan?")
+    assert counts_what_is_asked(fighters, "The TTP has some 6,000 fighters in Afghanistan.")
+    assert not counts_what_is_asked(fighters, "Daesh-K has close to 4,000 and 6,000 fighters.")
+    assert not counts_what_is_asked(fighters, "The TTP wrote three books.")
+    for question in ("How many terrorist attacks did Pakistan suffer in 2024?", "How many terrorist attacks hit Pakistan in 2024?"):
+        assert counts_what_is_asked(analyse(question), "Of 521 total attacks, 95% occurred in two provinces.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ragchat.text.abbreviations import definitions
 from ragchat.text.dates import months_in, years_in
-from ragchat.text.facts import facts_of, missing_facts
+from ragchat.text.facts import contradicted_figures, facts_of, missing_facts
 from ragchat.text.terms import lexical_overlap, tokenize
 
 
@@ -40,3 +40,16 @@ def test_abbreviations_are_found_with_what_they_stand_for():
         ("PATH", "Port Authority Trans-Hudson")]
     wrapped = "the Inter-Services\nPublic  Relations (ISPR) said"  # offsets stay true across line breaks and spaces
     assert [wrapped[d.start:d.end] for d in definitions(wrapped)] == ["Inter-Services\nPublic  Relations"]
+
+
+def test_a_figure_the_question_counts_is_contradicted_only_by_another_figure_of_the_same_thing():
+    asked = "Who tells Bond he has five minutes to escape before the thirty-fourth film's two hundred extras leave?"
+    said = "Blofeld tells him he has three minutes to escape; the twenty-fourth film had one hundred extras."
+    assert contradicted_figures(asked, said) == ["minutes", "film", "extras"]
+    # the asked figure said anywhere, in words or digits, or the thing not counted at all, is no contradiction
+    assert contradicted_figures(asked, "He has 5 minutes, then 3 minutes; 34th film, 200 extras.") == []
+    assert contradicted_figures(asked, "He has little time to escape.") == []
+    # "the third album" and "3 albums" say different things; "one of them" and "in 2015" count nothing
+    assert contradicted_figures("When was her third album released?", "She had 2 albums by then.") == []
+    assert contradicted_figures("Which of the 3 films came in 2015?", "One of them came in 2016.") == []
+    assert contradicted_figures("Did it rise 72%?", "It rose 70% in a year.") == ["percent"]
