@@ -89,7 +89,7 @@ class RetrievalSettings:
     top_k: int = 6  # chunks handed to the answerer: context held the answer for 0.92 of questions at 6
     dense_candidates: int = 30
     bm25_candidates: int = 30
-    rrf_k: int = 60  # Cormack et al.'s RRF constant
+    rrf_k: int = 5  # 60 (Cormack et al.) let chunks both searches rank moderately push out one only BM25 ranks first: python -m evals.fusion_sweep, docs/retrieval.md
     dense_weight: float = 1.0
     bm25_weight: float = 1.0  # 1.5 and 2.0 measured and not taken (python -m evals.fusion_sweep, docs/retrieval.md)
     max_per_document: int = 4
@@ -97,7 +97,7 @@ class RetrievalSettings:
     rerank_candidates: int = 20  # fused chunks the cross-encoder re-scores when it is on
     max_merged_chunks: int = 3  # overlapping/adjacent chunks of a document joined into one passage; 1 = never
     max_near_duplicates: int = 0  # extra passages allowed to overlap one already in the context
-    followup_weight: float = 0.5  # RRF weight of the previous turn's cited chunks (they stay candidates)
+    followup_weight: float = 0.2  # RRF weight of the previous turn's cited chunks: they stay candidates (0.5 at rrf_k 60 let them crowd out a follow-up's own matches at rrf_k 5; 0.1 and 0.2 both keep tests/vectorstore/test_retrieval.py's two follow-ups right)
     # Evidence strength = sigmoid(dense * best-passage cosine + coverage * IDF-weighted share of the
     # query's terms in it + bias). Fitted by `python -m evals.retrieval --calibrate` (logistic
     # regression, answerable vs unanswerable over evals/questions.jsonl) so 0.5 is the refusal cut;
