@@ -188,7 +188,7 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
     coverage = np.array([_coverage(terms, r[2].text) for r in rows])
     # A sentence spelling out the asked abbreviation answers it, however little else it shares with the question.
     defines = np.array([bool(question.abbreviation and long_forms(question.abbreviation, r[2].text)) for r in rows])
-    order = np.argsort(-(np.maximum(sim_q, sim_query) + coverage + 4 * defines), kind="stable")[:shortlist]
+    order = np.lexsort((-(np.maximum(sim_q, sim_query) + coverage), ~defines))[:shortlist]
     return Shortlist(rows, order, s_vecs, sim_q, sim_query, coverage, terms)
 
 

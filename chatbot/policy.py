@@ -110,10 +110,10 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     population of Kabul?" answered with a sentence about Kabul and another about a population,
     "How many fighters ...?" with a sentence counting operations, "How long ..., in kilometres?"
     with a figure in years, "Who tells Bond he has five minutes?" with "three minutes". Four
-    checks, each only when the question has that shape: what the question counts must not be
-    counted otherwise and never as asked; the attribute asked of something ("the population of
-    Kabul") must be stated in one sentence together with it; the thing "how many" counts must be
-    counted; a unit asked for must appear.
+    checks, each only when the question has that shape: a figure the question gives for a thing
+    must not be given only as another figure; the attribute asked of something ("the population
+    of Kabul") must be stated in one sentence together with it; the thing "how many" counts must
+    be counted, with the names that qualify it ("TTP fighters"); a unit asked for must appear.
     """
     text = " ".join(sentences)
     contradicted = contradicted_figures(analysis.text, text)
