@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from chatbot.entities import Entity, EntityTagger, fallback_entities
-from chatbot.question import EXPANSION, PERSON, PLACE, REASON, WORK, Analysis, content_terms, counted_names
+from chatbot.question import EXPANSION, PERSON, PLACE, REASON, WORK, Analysis, content_terms
 from chatbot.reader import Reader
 from chatbot.verify import SentenceEncoder
 from ragchat.text.abbreviations import definitions, same_abbreviation
@@ -348,7 +348,7 @@ def _source_match(source: str, text: str) -> float:
 
 def counts_what_is_asked(question: Analysis, text: str) -> bool:
     """Whether the text counts what "how many" asks, with the names that qualify it ("TTP fighters")."""
-    return counts(text, question.counted) and not missing_names(counted_names(question.text), text)
+    return counts(text, question.counted) and not missing_names(question.counted_names, text)
 
 
 def counts(text: str, nouns: frozenset[str]) -> bool:

@@ -112,6 +112,7 @@ class Analysis:
     months: frozenset[str]
     source: str  # who the answer must come from: "according to X" -> "X"
     counted: frozenset[str]  # stems of what "how many" counts
+    counted_names: frozenset[str]  # the names qualifying it ("ttp" in "how many TTP fighters")
     parts: tuple[str, ...]  # the separate questions of a multi-part question; (text,) if one
     abbreviation: str = ""  # what an EXPANSION question asks to spell out ("ISPR")
 
@@ -139,7 +140,7 @@ def analyse(question: str) -> Analysis:
         names=names_in(text),
         numbers=numbers_in(text), years=frozenset(ANY_YEAR.findall(text)),
         months=frozenset(m.lower() for m in MONTH.findall(text)), source=source, counted=counted_nouns(text),
-        parts=tuple(sub_questions(text)), abbreviation=abbreviation_asked(text) if kind == EXPANSION else "")
+        counted_names=counted_names(text), parts=tuple(sub_questions(text)), abbreviation=abbreviation_asked(text) if kind == EXPANSION else "")
 
 
 def answer_kind(question: str) -> str:

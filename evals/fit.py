@@ -296,7 +296,7 @@ def choose_decision(model: ch.Chooser, corpora: Sequence[Rows], max_false_refusa
             results = [outcome(model, rows, decision, b, auc=False) for b, rows in zip(bests, corpora)]
             worst = float(np.mean([o.false_refusals for o in results]))
             if any(cap is not None and o.false_refusals > cap for o, cap in zip(results, ceilings or ())):
-                worst = max(worst, max_false_refusals + 1e-9)
+                worst = max(worst, max_false_refusals + 1e-9)  # over a corpus's ceiling: out of target however low the mean
             refused = float(np.mean([o.refusals for o in results if not np.isnan(o.refusals)]))
             scored.append((worst > max_false_refusals, worst if worst > max_false_refusals else 0.0, -refused,
                            -cut, -strength, decision))

@@ -163,12 +163,8 @@ class LexicalIndex:
         match = tantivy.Query.boolean_query(
             [(tantivy.Occur.Should, tantivy.Query.term_query(_SCHEMA, "tokens", t)) for t in terms])
         if allowed_docs is not None:
-            only = tantivy.Query.const_score_query(tantivy.Query.term_set_query(_SCHEMA, "doc", sorted(allowed_docs)), 0.0)
-            match = tantivy.Query.boolean_query([(tantivy.Occur.Must, match), (tantivy.Occur.Must, only)])
-        searcher = self._searcher
-        hits = self._guarded(lambda: searcher.search(match, limit=k, count=False).hits)
-        ranked = [(self._guarded(lambda: searcher.doc(address))["chunk"][0], float(score)) for score, address in hits]
-        return sorted(ranked, key=lambda item: (-item[1], item[0]))
+            match = tantivy.Query.boolean_query([(tantivy.Occur.Must, match), (tantivy.Occur.Must, _only(allowed_docs))])
+        return sorted(self._hits(match, k), key=lambda item: (-item[1], item[0]))
 
     def defining(self, abbreviation: str, query: str, k: int, allowed_docs: set[str] | None = None) -> list[str]:
         """Chunk ids of the chunks that define ``abbreviation`` ("Inter-Services Public Relations
@@ -181,15 +177,17 @@ class LexicalIndex:
         key = abbreviation_key(abbreviation)
         if not key or k <= 0 or (allowed_docs is not None and not allowed_docs):
             return []
-        must = [tantivy.Query.term_query(_SCHEMA, "defines", key)]
-        if allowed_docs is not None:
-            must.append(tantivy.Query.term_set_query(_SCHEMA, "doc", sorted(allowed_docs)))
+        must = [tantivy.Query.term_query(_SCHEMA, "defines", key)] + ([_only(allowed_docs)] if allowed_docs is not None else [])
         ranking = [tantivy.Query.term_query(_SCHEMA, "tokens", t) for t in sorted(set(tokenize(query)))]
         match = tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in must]
                                             + [(tantivy.Occur.Should, q) for q in ranking])
+        return [chunk for chunk, _ in self._hits(match, k)]
+
+    def _hits(self, match: tantivy.Query, k: int) -> list[tuple[str, float]]:
+        """The best ``k`` chunks for a query as (chunk id, score), in tantivy's order."""
         searcher = self._searcher
         hits = self._guarded(lambda: searcher.search(match, limit=k, count=False).hits)
-        return [self._guarded(lambda: searcher.doc(address))["chunk"][0] for _, address in hits]
+        return [(self._guarded(lambda: searcher.doc(address))["chunk"][0], float(score)) for score, address in hits]
 
     def document_frequency(self, term: str) -> int:
         """Chunks containing a tokenized term (deleted chunks excluded, unlike tantivy's own statistic)."""
@@ -309,6 +307,11 @@ def _words(text: str) -> list[str]:
     """Folded words (lower case, no accents), hyphenated compounds split, as names are read
     (``ragchat.text.facts``)."""
     return _WORD.findall(folded(text).replace("-", " "))
+
+
+def _only(doc_ids: set[str]) -> tantivy.Query:
+    """Restricts a search to some documents without adding to its scores."""
+    return tantivy.Query.const_score_query(tantivy.Query.term_set_query(_SCHEMA, "doc", sorted(doc_ids)), 0.0)
 
 
 def _defined(text: str) -> list[str]:
