@@ -19,7 +19,8 @@ bundled corpus and the SQuAD fit half together, each corpus weighted equally.
 
 One feature is the answer reader's score (``chatbot/reader.py``, trained by ``python -m
 evals.train_reader`` on SQuAD questions this fit does not sample): retrain the reader first, then
-run this with ``--refresh``.
+run this. Cached features are recomputed by themselves when the reader's weights or the code that
+computes them (``ROW_SOURCES``) changed; ``--refresh`` forces it.
 
 Whether to answer at all is decided as ``chatbot.policy`` decides it: the chooser's probability for
 the best sentence, the retrieval's evidence strength, and the policy's checks of what the question
@@ -33,6 +34,7 @@ chosen on both corpora at once (means over the two, each weighing the same).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -73,6 +75,9 @@ TARGET_FALSE_REFUSALS = 0.05  # the answer brief's false-refusal target on a cor
 # pairs with any change to features or checks (0.073 / 0.35, 0.131 / 0.20, 0.113 / 0.35, 0.131 / 0.15):
 # the mean over two corpora let the 17 bundled unanswerable questions decide, at 2 of 59 false refusals.
 BUNDLED_FALSE_REFUSALS = 0.03
+# the packages whose code decides a row (retrieval, features, the policy's checks): editing any
+# of them makes the cached features stale, as a retrained reader does
+ROW_SOURCES = ("ingest", "vectorstore", "chatbot", "ragchat/text", "ragchat/settings.py")
 SHORTLIST = 16  # sentences per question described and scored (bounds NER cost per answer)
 C_GRID = (0.01, 0.1, 1.0)
 STRENGTH_GRID = tuple(round(0.05 * i, 2) for i in range(13))  # evidence-strength cuts tried: 0 .. 0.6
@@ -126,10 +131,16 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
     # the reader's score is a feature: features of other weights (a retrained reader tried and put
     # back) would fit a chooser to scores the shipped reader never gives
     weights = ReaderFile.load(Settings().compose.reader_file).digest
+    code = source_digest()
     if cache.exists() and not refresh:
         data = np.load(cache, allow_pickle=False)
-        if (tuple(data["features"]) == ch.FEATURES and int(data["shortlist"]) == SHORTLIST and set(_SAVED) <= set(data)
-                and "reader" in data and str(data["reader"]) == weights):
+        fresh = (tuple(data["features"]) == ch.FEATURES and int(data["shortlist"]) == SHORTLIST
+                 and set(_SAVED) <= set(data) and str(data.get("reader", "")) == weights
+                 and str(data.get("source", "")) == code)
+        if not fresh:
+            print(f"  {corpus.name}: cached features are stale (reader or {', '.join(ROW_SOURCES)} changed); "
+                  "recomputing", file=sys.stderr)
+        else:
             return Rows(data["x"], data["y"], data["question"], list(data["ids"]), data["answerable"],
                         list(data["kinds"]), data["strength"], data["never"], _policy_gap(data["checks"]), data["texts"],
                         data["checks"])
@@ -183,8 +194,18 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
     np.savez(cache, x=rows.x, y=rows.y, question=rows.question, ids=np.array(rows.ids), answerable=rows.answerable,
              kinds=np.array(rows.kinds), strength=rows.strength, never=rows.never, texts=rows.texts,
              checks=rows.checks,
-             features=np.array(ch.FEATURES), shortlist=SHORTLIST, reader=weights)
+             features=np.array(ch.FEATURES), shortlist=SHORTLIST, reader=weights, source=code)
     return rows
+
+
+def source_digest() -> str:
+    """Names the code that computes rows: a policy check or a feature edited since the cache was written
+    would otherwise fit and score a chooser on rows ``ragchat`` no longer produces."""
+    digest = hashlib.sha256()
+    for source in ROW_SOURCES:
+        for path in sorted((ROOT / source).rglob("*.py")) if (ROOT / source).is_dir() else [ROOT / source]:
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _policy_gap(checks: np.ndarray) -> np.ndarray:
