@@ -35,6 +35,12 @@ _NEGATED = re.compile(r"\bdo not \w+")
 _FUNCTION_WORDS = frozenset("what which who whom whose when where why how is are was were do does did has have had can "
                             "could will would should may might must in on at by for from of to with during since "
                             "according the a an".split())
+_WH = frozenset("what which who whom whose when where why how".split())
+_ADVERBIAL_WH = frozenset("when where why how".split())  # never the subject: "where is X" is always inverted
+_AUXILIARIES = frozenset("is are was were am be do does did has have had can could will would shall should may "
+                         "might must".split())
+_SUBJECT_STARTS = frozenset("the a an this that these those his her its their our my your he she it they we you i "
+                            "there some any each every all both".split())
 _LEAD = re.compile(r"^(?:and|but|so|also|then|ok|okay)[, ]+", re.I)
 _ATTRIBUTE_OF = re.compile(r"^what (?:is|was) the ((?:\w+ ){0,2}?\w+) of (.+?)\??$", re.I)
 _UNIT = re.compile(r"\bin (kilomet(?:er|re)s?|km|miles?|met(?:er|re)s?|kilograms?|kg|tonnes?|tons?|dollars?|rupees?|euros?|"
@@ -137,27 +143,63 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     return ""
 
 
-def asked_clause(question: str) -> str:
-    """The question as a clause: "Who carried out the Bisham attack?" -> "who carried out the Bisham attack"."""
-    text = _LEAD.sub("", " ".join(question.strip().split())).rstrip(" ?.!")
+def asked_clause(question: str) -> str | None:
+    """The question as a clause to follow "The documents don't say": "Who carried out the Bisham
+    attack?" -> "who carried out the Bisham attack"; None when the question puts its verb before
+    its subject ("Where do the children watch the trial?", "When was the album released?"), which
+    no clause keeps grammatical without re-inflecting the verb ("where the children watched"); the
+    reply then quotes the question instead."""
+    text = _tidied(question)
     if not text:
         return "that"
+    if _inverted(text):
+        return None
     first, _, rest = text.partition(" ")
     if first.lower() in _FUNCTION_WORDS:  # "Who ..." -> "who ..."; names and acronyms keep their capitals
         first = first.lower()
     return f"{first} {rest}".strip()
 
 
+def _tidied(question: str) -> str:
+    return _LEAD.sub("", " ".join(question.strip().split())).rstrip(" ?.!")
+
+
+def _inverted(text: str) -> bool:
+    """Subject-auxiliary inversion after the question word: "where is X", "how many attacks did the
+    TTP carry out"; not "who was killed" or "how many were injured", where the question word is the subject."""
+    words = [w.strip(",;:\"'()").lower() for w in text.split()]
+    original = text.split()
+    if not words or words[0] not in _WH:
+        return False
+    adverbial = words[0] in _ADVERBIAL_WH and not (words[0] == "how" and words[1:2] in (["many"], ["much"]))
+    for i, word in enumerate(words[1:6], start=1):
+        if word in _AUXILIARIES:
+            following = words[i + 1] if i + 1 < len(words) else ""
+            subject_next = (following in _SUBJECT_STARTS or (i + 1 < len(words) and original[i + 1][:1].isupper())
+                            or following[:1].isdigit())
+            return adverbial or subject_next
+    return False
+
+
 def near_miss(question: str) -> str:
-    return load("near_miss").format(asked=asked_clause(question))
+    clause = asked_clause(question)
+    return load("near_miss").format(asked=clause) if clause is not None else \
+        load("near_miss_quoted").format(question=_as_question(question))
+
+
+def part_not_covered(part: str) -> str:
+    clause = asked_clause(part)
+    return load("part_not_covered").format(asked=clause) if clause is not None else \
+        load("part_not_covered_quoted").format(question=_as_question(part))
+
+
+def _as_question(text: str) -> str:
+    tidy = _tidied(text)
+    return tidy[:1].upper() + tidy[1:] + "?"
 
 
 def not_in_library() -> str:
     return load("not_in_library")
-
-
-def part_not_covered(part: str) -> str:
-    return load("part_not_covered").format(asked=asked_clause(part))
 
 
 def says_refusal(text: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.policy import asked_clause
+from chatbot.policy import asked_clause, near_miss, part_not_covered
 from chatbot.question import (DATE, DESCRIPTION, DURATION, EXPANSION, LIST, NUMBER, OTHER, PERCENT, PERSON, PLACE, REASON, WORK,
                               YESNO, analyse, answer_kind, sub_questions)
 
@@ -82,9 +82,24 @@ def test_a_part_that_points_back_but_asks_a_fact_is_kept_and_borrows_what_it_poi
     ("Who carried out the Bisham attack?", "who carried out the Bisham attack"),
     ("And how many were injured?", "how many were injured"),
     ("Beyonce's first album was released when?", "Beyonce's first album was released when"),
+    ("How many people were killed in January 2023?", "how many people were killed in January 2023"),
+    ("Who will lead the talks?", "who will lead the talks"),
 ])
 def test_a_refusal_names_what_was_asked_in_the_readers_words(question, clause):
     assert asked_clause(question) == clause
+
+
+@pytest.mark.parametrize("question", [
+    "Where do the three children watch the trial?",  # SQuAD 2.0: "don't say where do the children watch" is not English
+    "How many attacks did the TTP carry out in 2023?",
+    "When was the album released?",
+    "What is the population of Kabul?",
+    "How could Pakistan and Afghanistan work together?",
+])
+def test_a_question_that_puts_its_verb_first_is_quoted_not_bent_into_a_clause(question):
+    assert asked_clause(question) is None
+    assert near_miss(question) == f'The documents don\'t answer "{question}" Closest:'
+    assert part_not_covered(question[0].lower() + question[1:]) == f'The documents don\'t answer "{question}"'
 
 
 @pytest.mark.parametrize("question, abbreviation", [
