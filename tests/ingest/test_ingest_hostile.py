@@ -230,10 +230,15 @@ def test_windows_1252_and_latin_1_text_is_read_and_binary_is_still_refused(setti
     folder.mkdir()
     hostile.cp1252_text(folder / "cp1252.txt")
     (folder / "latin1.txt").write_bytes("Caf\xe9 in Peshawar".encode("latin-1"))
+    # short German: charset-normalizer alone scores the Baltic cp775 best ("Grenz³bergõnge")
+    (folder / "german.txt").write_bytes("Die Grenzübergänge sind für Händler geschlossen.".encode("latin-1"))
+    (folder / "polish.txt").write_bytes("Zażółć gęślą jaźń. Pójdźże, kiń tę chmurność w głąb flaszy!".encode("cp1250"))
     (folder / "binary.txt").write_bytes(bytes(range(1, 256)) * 40)
     report, reasons = _ingest(folder, settings, embeddings)
-    assert sorted(Path(p).name for p in report.added) == ["cp1252.txt", "latin1.txt"]
+    assert sorted(Path(p).name for p in report.added) == ["cp1252.txt", "german.txt", "latin1.txt", "polish.txt"]
     assert reasons == {"binary.txt": "binary content, not text"}
     texts = {r.source: Store(settings).document_text(r.doc_id) for r in Store(settings).documents().values()}
     assert texts["cp1252.txt"] == "Café talks in Peshawar: a naïve “résumé” – coöperation."
     assert texts["latin1.txt"] == "Café in Peshawar"
+    assert texts["german.txt"] == "Die Grenzübergänge sind für Händler geschlossen."
+    assert texts["polish.txt"] == "Zażółć gęślą jaźń. Pójdźże, kiń tę chmurność w głąb flaszy!"  # its own code page still
