@@ -52,6 +52,7 @@ class Library:
         """Text pieces as they are produced, then the final, checked ``Answer``."""
         from chatbot.pipeline import stream_answer
 
+        _check_question(question)
         request = RetrievalRequest.of(history, k=k, docs=docs, date_from=date_from, date_to=date_to)
         return stream_answer(question, request, settings=self.settings, backend=backend)
 
@@ -68,6 +69,7 @@ class Library:
         """The passages an answer would be written from, best first, without answering."""
         from vectorstore.retrieval import open_retriever
 
+        _check_question(question)
         request = RetrievalRequest.of(history, k=k, docs=docs, date_from=date_from, date_to=date_to)
         return open_retriever(self.settings).retrieve(question, request)
 
@@ -117,3 +119,8 @@ class Library:
             raise StoreError(f"no document {doc_id!r} in the store at {self.settings.location}")
         remove_documents([record.doc_id], self.settings, self.store)
         return record
+
+
+def _check_question(question: str) -> None:
+    if not question.strip():
+        raise ValueError("question: empty; ask something about the documents")

@@ -115,9 +115,6 @@ def build(library: Library) -> LibraryServer:
 
 async def _call(function, *args, **kwargs):
     """Run a blocking library call off the event loop; its one-line errors become the tool's error."""
-    question = args[0] if args and isinstance(args[0], str) else None
-    if question is not None and not question.strip():
-        raise ToolError("question must not be empty")
     try:
         return await anyio.to_thread.run_sync(lambda: function(*args, **kwargs))
     except (StoreError, ValueError) as exc:

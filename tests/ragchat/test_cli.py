@@ -50,6 +50,13 @@ def test_ask_unknown_backend_or_document_is_an_error(corpus_settings):
     assert bad_doc.exit_code == 2 and "nope.txt" in bad_doc.output
 
 
+def test_ask_an_empty_question_or_for_no_passages_is_an_error_not_an_answer(corpus_settings):
+    empty = CliRunner().invoke(main, ["ask", "   "], env=_env(corpus_settings))
+    none = CliRunner().invoke(main, ["ask", "What does ISPR stand for?", "--k", "0"], env=_env(corpus_settings))
+    assert empty.exit_code == 2 and "question: empty" in empty.output and "Nothing in the library" not in empty.output
+    assert none.exit_code == 2 and "k: 0" in none.output
+
+
 def test_chat_answers_a_follow_up_and_can_start_over(corpus_settings):
     lines = ["How many undocumented Afghan refugees is Pakistan sending back to Afghanistan?",
              "How many had the UN said were directed to leave so far?", "/reset", "/quit"]
