@@ -22,7 +22,10 @@ from vectorstore.store import Store
 
 def add_files(files: Sequence[tuple[str, bytes]], settings: Settings, store: Store | None = None,
               progress: Callable[[int, str], None] = lambda done, name: None) -> tuple[list[str], list[tuple[str, str]]]:
-    """(names added, [(name, reason)] refused) for ``files`` given as (uploaded name, content)."""
+    """(names added, [(name, reason)] refused) for ``files`` given as (uploaded name, content).
+
+    An added file is named as it is stored and listed ("../../up.md" is kept as "up.md"), since
+    that is the name a client deletes or filters by; a refused one by the name it was sent as."""
     folder = settings.data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     added, refused = [], []
@@ -37,8 +40,18 @@ def add_files(files: Sequence[tuple[str, bytes]], settings: Settings, store: Sto
         if problem:
             refused.append((name, problem))
         else:
-            added.append(name)
+            added.append(path.name)
     return added, refused
+
+
+def forget_upload(path: str, settings: Settings) -> None:
+    """Remove the saved copy of an uploaded document that was deleted from the library: the user
+    asked for it to be gone, and a later ``ragchat ingest`` of the data folder must not revive it.
+    Files outside the uploads folder are the user's own and are never touched."""
+    folder = (settings.data_dir / "uploads").resolve()
+    saved = Path(path).resolve()
+    if saved.parent == folder:
+        saved.unlink(missing_ok=True)
 
 
 def _save(folder: Path, name: str, data: bytes) -> tuple[Path, bool]:

@@ -110,14 +110,17 @@ class Library:
         return UploadResult(added, refused)
 
     def delete_document(self, doc_id: str) -> DocRecord:
-        """Remove a document (id or file name) and its chunks; ``StoreError`` if there is none."""
+        """Remove a document (id or file name) and its chunks, and its saved copy if it was uploaded;
+        ``StoreError`` if there is none."""
         from ingest.pipeline import remove_documents
+        from ingest.uploads import forget_upload
 
         records = self.store.documents()
         record = records.get(doc_id) or next((r for r in records.values() if r.source == doc_id), None)
         if record is None:
             raise StoreError(f"no document {doc_id!r} in the store at {self.settings.location}")
         remove_documents([record.doc_id], self.settings, self.store)
+        forget_upload(record.path, self.settings)
         return record
 
 

@@ -114,13 +114,13 @@ def test_follow_up_with_history_uses_the_earlier_turn(api):
     assert "1.7 million" in first["answer"] and "327,000" in follow["answer"]
 
 
-def test_upload_ask_and_delete_a_document(api):
+def test_upload_ask_and_delete_a_document(api, served):
     listed = {d["source"] for d in api.get("/v1/documents").json()["documents"]}
     fact = "The Karakoram lighthouse survey of 2031 counted exactly 4,417 migratory cranes at Lake Zorvan."
     sent = api.post("/v1/documents", files=[("files", ("../../cranes survey.txt", fact.encode(), "text/plain")),
                                             ("files", ("tool.exe", b"MZ\x90", "application/octet-stream"))])
     assert sent.status_code == 200, sent.text
-    assert sent.json()["added"] == ["../../cranes survey.txt"]
+    assert sent.json()["added"] == ["cranes_survey.txt"]
     assert sent.json()["refused"] == [{"name": "tool.exe", "reason": sent.json()["refused"][0]["reason"]}]
     assert "unsupported type .exe" in sent.json()["refused"][0]["reason"]
     documents = api.get("/v1/documents").json()["documents"]
@@ -132,6 +132,7 @@ def test_upload_ask_and_delete_a_document(api):
 
     deleted = api.delete(f"/v1/documents/{added['doc_id']}")
     assert deleted.status_code == 200 and deleted.json()["deleted"]["source"] == "cranes_survey.txt"
+    assert not (served[1].data_dir / "uploads" / "cranes_survey.txt").exists()  # its saved copy is gone too
     assert {d["source"] for d in api.get("/v1/documents").json()["documents"]} == listed
     again = api.post("/v1/ask", json={"question": "How many migratory cranes did the 2031 survey count at Lake Zorvan?"})
     assert all(c["source"] != "cranes_survey.txt" for c in again.json()["citations"])
