@@ -17,7 +17,9 @@ from ragchat.text.dates import YEAR
 from ragchat.text.terms import STOPWORDS, words
 from vectorstore.request import Turn
 
-_SWAP = re.compile(r"^(?:and\s+)?(?:what|how)\s+about\s+(?P<x>.+?)\s*\??$", re.IGNORECASE)
+# "What about 2024?", "And how about the Taliban?", "And in 2024?", "For March 2024?"
+_SWAP = re.compile(r"^(?:and\s+)?(?:(?:what|how)\s+about\s+(?:(?:in|for|during)\s+)?(?P<x>.+?)|"
+                   r"(?:in|for|during)\s+(?P<y>(?:[A-Za-z]+\s+)?\d{4}))\s*\??$", re.IGNORECASE)
 _CONTINUATION = ("and ", "but ", "also ", "so ", "then ", "what about ", "how about ", "what else")
 _ANAPHORA = frozenset("that this these those it its they them their he him his she her such same".split())
 # Words that are in questions but carry no topic; a question made only of them needs its context.
@@ -68,11 +70,11 @@ def _is_name_or_figure(word: str, first: bool) -> bool:
 
 
 def _swap(question: str, previous: str) -> str | None:
-    """"What about 2024?" after a 2023 question: the previous question with the year replaced."""
+    """"What about 2024?" or "And in 2024?" after a 2023 question: the previous question with the year replaced."""
     match = _SWAP.match(question)
     if not match:
         return None
-    new = match.group("x")
+    new = match.group("x") or match.group("y")
     years = YEAR.findall(previous)
     if YEAR.fullmatch(new) and len(set(years)) == 1:
         return YEAR.sub(new, previous)

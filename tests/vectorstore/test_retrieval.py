@@ -108,6 +108,7 @@ def test_date_range_keeps_dated_documents_in_range(retriever):
 def test_rewrite_swaps_the_year_and_leaves_standalone_questions_alone():
     earlier = [Turn("How many terrorist attacks did Pakistan suffer in 2023?")]
     assert rewrite("What about 2024?", earlier) == "How many terrorist attacks did Pakistan suffer in 2024?"
+    assert rewrite("And in 2024?", earlier) == "How many terrorist attacks did Pakistan suffer in 2024?"  # the README's
     standalone = "Which Taliban spokesperson said Pakistan should not blame Afghanistan for its own problems?"
     assert rewrite(standalone, earlier) == standalone
     assert rewrite("What about 2024?", []) == "What about 2024?"
