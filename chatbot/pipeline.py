@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from chatbot import backends, compose
 from chatbot.backends.extractive import quoted
 from chatbot.chooser import Candidate
-from chatbot.policy import Refusal, near_miss, never_mentioned, part_not_covered, refusal
+from chatbot.policy import Refusal, near_miss, never_mentioned, part_not_covered, refusal, unanswered_part
 from chatbot.render import Rendered, marked_sentences, refusal_citations, render, with_markers
 from chatbot.resources import Resources, resources
 from chatbot.schema import Answer, AnswerSpan, Citation, Retrieved, Sentence
@@ -141,7 +141,8 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
     sentence answers one part and the rest of the answer repeats that part. Each part is searched
     separately (the passages it brings are added, so they can be cited) and contributes its
     leading sentence if the chooser judges that it answers the part (and the part names nothing
-    that no document mentions), in the order the parts were asked; a part nothing answers is named
+    that no document mentions, and the sentence states what the part asks: the policy's checks of a
+    near miss, part by part), in the order the parts were asked; a part nothing answers is named
     in ``uncovered``, so the answer says what it leaves out
     instead of refusing the whole. The whole question's picks stand only if no part is answered.
     """
@@ -168,7 +169,8 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
         lead = next((c for c in composed.ranked if (found.passages[c.passage].doc_id, c.span.start) not in chosen),
                     None) if composed else None
         if lead is None or not res.model.answers(lead.probability, found.strength) or never_mentioned(
-                part, " ".join(p.text for p in found.passages) + " " + titles, res.unmentioned):
+                part, " ".join(p.text for p in found.passages) + " " + titles, res.unmentioned) or (
+                composed.analysis is not None and unanswered_part(composed.analysis, [lead.span.text])):
             uncovered.append(part)
             continue
         picks.append(dataclasses.replace(lead, passage=place[lead.passage]))

@@ -144,6 +144,22 @@ def test_a_part_of_a_question_the_documents_do_not_cover_is_named_and_the_rest_a
     assert any(n.startswith("not covered:") for n in result.notices)
 
 
+def test_a_part_answered_only_by_a_count_of_something_else_is_named_not_covered(corpus_settings):
+    """The corpus counts Daesh-K's fighters, not the TTP's: asked alone it is a near miss, so as a part too."""
+    result = Library(corpus_settings).ask("How many TTP attacks took place in 2023, "
+                                          "and how many TTP fighters are based in Afghanistan?")
+    assert not result.abstained and "789" in result.answer and "Daesh" not in result.answer
+    assert result.sentences[-1].text == "The documents don't say how many TTP fighters are based in Afghanistan."
+
+
+def test_a_count_for_another_year_does_not_answer_the_year_asked(corpus_settings):
+    """The corpus counts 789 TTP attacks in 2023 and 521 attacks of all groups in 2024: neither
+    answers "how many TTP attacks in 2024", and the 2023 count is not passed off as one."""
+    result = Library(corpus_settings).ask("How many TTP attacks took place in Pakistan in 2024?")
+    assert result.abstained and "789" not in result.answer
+    assert 'refused: no sentence counts "TTP attacks"' in result.notices
+
+
 @pytest.fixture(scope="module")
 def spectre_settings(tmp_path_factory, embeddings) -> Settings:
     """A store of one Wikipedia article of the held-out half of squad2-train10: never fitted on."""
