@@ -83,10 +83,12 @@ def status(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    click.echo(f"store: {info['location']}\nmodel: {info['embedding_model']} ({info['embedding_dim'] or '?'}-d)\n"
+    dim = f" ({info['embedding_dim']}-d)" if info["embedding_dim"] else ""  # none until the first ingest
+    click.echo(f"store: {info['location']}\nmodel: {info['embedding_model']}{dim}\n"
                f"{len(docs)} documents, {info['chunks']} chunks")
+    width = max((len(d.source) for d in docs), default=0)
     for d in docs:
-        click.echo(printable(f"  {d.source}  {d.chunks:>4} chunks  {d.date or '':10}  {d.title}"))
+        click.echo(printable(f"  {d.source:<{width}}  {d.chunks:>4} chunks  {d.date or '':10}  {d.title}"))
     if not docs:
         click.echo("empty: add documents with `ragchat ingest PATH`")
 
