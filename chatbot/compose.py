@@ -58,6 +58,13 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
         # The policy refuses a "how many X" answer none of whose sentences counts X, so one that
         # does leads: "three books on terrorism" must not lead "how many terrorist attacks".
         ranked.sort(key=lambda c: not ch.counts_what_is_asked(analysis, c.span.text))
+    if _off_constraint(ranked[0]):
+        # "How many attacks in 2024?" led by "789 attacks took place in 2023 alone": a probable
+        # sentence that does not state another year, month or source than asked leads instead
+        better = next((c for c in ranked if not _off_constraint(c) and c.probability >= model.answer_threshold), None)
+        if better is not None:
+            ranked.remove(better)
+            ranked.insert(0, better)
     picks = _picks(analysis, query, ranked, model.answer_threshold, config)
     return Composition(picks, ranked[0].probability, max(float(c.features[_SIM]) for c in found), ranked,
                        lead_span(analysis, picks), analysis=analysis)
@@ -67,7 +74,7 @@ def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: f
            config: ComposeSettings) -> list[Candidate]:
     """The lead, then sentences the chooser also judges answers that add a term the question asks
     about and do not contradict it: one that names only another year, month or source than the
-    question asks for is about something else, however probable (the lead is the chooser's call)."""
+    question asks for is about something else, however probable."""
     lead = ranked[0]
     limit = config.broad_limit if analysis.broad else config.plain_limit
     wanted = set(tokenize(analysis.text + " " + query))
@@ -78,13 +85,18 @@ def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: f
             break
         if max(float(cand.vector @ p.vector) for p in picks) > config.duplicate_similarity:
             continue  # says what a picked sentence already says
-        if cand.features[_BROKEN] > 0 and not cand.features[_MET]:
+        if _off_constraint(cand):
             continue
         adds = (set(tokenize(cand.span.text)) & wanted) - covered
         if analysis.broad or adds:
             picks.append(cand)
             covered |= set(tokenize(cand.span.text)) & wanted
     return picks
+
+
+def _off_constraint(candidate: Candidate) -> bool:
+    """It names only another year, month or source than the question asks for."""
+    return bool(candidate.features[_BROKEN] > 0 and not candidate.features[_MET])
 
 
 def lead_span(analysis: Analysis, picks: Sequence[Candidate]) -> Span | None:

@@ -126,7 +126,7 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     if contradicted:  # "five minutes to escape" asked, "three minutes to escape" said
         return "the answer gives other figures for " + ", ".join(f'"{w}"' for w in contradicted) + " than the question"
     if analysis.counted and not any(counts_what_is_asked(analysis, s) for s in sentences):
-        return "no sentence counts " + " ".join(sorted(analysis.counted))
+        return f'no sentence counts "{analysis.counted_phrase}"'
     unit = _UNIT.search(analysis.text)
     if unit and analysis.kind in MEASURED:
         forms = next(f for stem, f in _UNIT_FORMS.items() if unit.group(1).lower().startswith(stem))

@@ -86,6 +86,7 @@ _ATTRIBUTION = re.compile(r"\baccording to ((?:[\w.'’-]+\s?){1,5}?)(?=[,;?]|\s
                           r"were|did|do|does|has|have)\b|$)", re.I)
 _COUNTED = re.compile(r"\bhow many ((?:[\w-]+ ){0,3}?[\w-]+?)(?= (?:did|do|does|were|was|are|is|have|has|had|will|would|"
                       r"could|in|of|on|at|from|per|across|by|for|during)\b|\?|$)", re.I)
+_IRREGULAR_PLURALS = frozenset("people men women children police cattle mice teeth feet geese data media".split())
 _QUESTION_WORDS = frozenset("how what which who whom whose when where why many much long often far name number kind "
                             "type sort according".split())
 
@@ -111,7 +112,8 @@ class Analysis:
     years: frozenset[str]
     months: frozenset[str]
     source: str  # who the answer must come from: "according to X" -> "X"
-    counted: frozenset[str]  # stems of what "how many" counts
+    counted_phrase: str  # what "how many" counts, in the question's words ("TTP attacks")
+    counted: frozenset[str]  # its stems
     counted_names: frozenset[str]  # the names qualifying it ("ttp" in "how many TTP fighters")
     parts: tuple[str, ...]  # the separate questions of a multi-part question; (text,) if one
     abbreviation: str = ""  # what an EXPANSION question asks to spell out ("ISPR")
@@ -135,12 +137,14 @@ def analyse(question: str) -> Analysis:
     text = " ".join(question.strip().split())
     source = _source(text)
     kind = answer_kind(text)
+    counted = counted_phrase(text)
     return Analysis(
         text=text, kind=kind, terms=frozenset(content_terms(text)),
         names=names_in(text),
         numbers=numbers_in(text), years=frozenset(ANY_YEAR.findall(text)),
-        months=frozenset(m.lower() for m in MONTH.findall(text)), source=source, counted=counted_nouns(text),
-        counted_names=counted_names(text), parts=tuple(sub_questions(text)), abbreviation=abbreviation_asked(text) if kind == EXPANSION else "")
+        months=frozenset(m.lower() for m in MONTH.findall(text)), source=source,
+        counted_phrase=counted, counted=frozenset(tokenize(counted)), counted_names=counted_names(counted),
+        parts=tuple(sub_questions(text)), abbreviation=abbreviation_asked(text) if kind == EXPANSION else "")
 
 
 def answer_kind(question: str) -> str:
@@ -190,21 +194,28 @@ def content_terms(text: str) -> list[str]:
     return [t for t in tokenize(text) if t not in _QUESTION_WORDS and t not in STOPWORDS]
 
 
-def counted_names(question: str) -> frozenset[str]:
+def counted_phrase(question: str) -> str:
+    """What "how many" counts, as the question words it, through its first plural noun: "TTP
+    attacks" in "how many TTP attacks took place in 2024", not the verb after it; "" when it counts
+    people or times (every count of people answers "how many people")."""
+    match = _COUNTED.search(question)
+    if not match or match.group(1).split()[0].lower() in STOPWORDS | {"people", "times"}:
+        return ""
+    words = match.group(1).split()
+    end = next((i for i, w in enumerate(words) if _plural(w.lower())), len(words) - 1)
+    return " ".join(words[:end + 1])
+
+
+def _plural(word: str) -> bool:
+    return word in _IRREGULAR_PLURALS or (len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")))
+
+
+def counted_names(phrase: str) -> frozenset[str]:
     """The names qualifying what "how many" counts, the capitalised words leading it ("ttp" in "how
     many TTP fighters ..."): fighters of another group counted do not answer it. Names after the
     counted noun are not qualifiers ("how many terrorist attacks hit Pakistan")."""
-    match = _COUNTED.search(question)
-    leading = list(itertools.takewhile(lambda w: w[:1].isupper(), match.group(1).split())) if match else []
+    leading = list(itertools.takewhile(lambda w: w[:1].isupper(), phrase.split()))
     return names_in("of " + " ".join(leading)) if leading else frozenset()
-
-
-def counted_nouns(question: str) -> frozenset[str]:
-    """Stems of what "how many X" counts ("terrorist", "attack" in "how many terrorist attacks did ...")."""
-    match = _COUNTED.search(question)
-    if not match or match.group(1).split()[0].lower() in STOPWORDS | {"people", "times"}:
-        return frozenset()
-    return frozenset(tokenize(match.group(1)))
 
 
 def _source(question: str) -> str:
@@ -274,7 +285,8 @@ def _completed(part: str, parts: list[str]) -> str:
     """A part with fewer than two words of its own is the fullest part again with this part's figures.
 
     "How many attacks hit Pakistan in 2023 and how many in 2024?": the second part is "How many
-    attacks hit Pakistan in 2024"; without figures to swap, the fullest part's words are appended.
+    attacks hit Pakistan in 2024"; without figures to swap, the fullest part's words are appended
+    in brackets.
     """
     own = [w for w in tokenize(part) if w not in _PART_FILLER and not numbers_in(w)]
     if len(own) >= 2:
@@ -290,4 +302,5 @@ def _completed(part: str, parts: list[str]) -> str:
     have = set(tokenize(part))
     borrowed = [w for w in re.findall(r"[\w'-]+", donor)
                 if not numbers_in(w) and w.lower() not in have and tokenize(w) and not _QUESTION_WORD.fullmatch(w)]
-    return f"{part} {' '.join(borrowed)}"
+    # in brackets, so a refusal naming the part still reads as the reader asked it: "who closed it (Torkham border)"
+    return f"{part} ({' '.join(borrowed)})" if borrowed else part

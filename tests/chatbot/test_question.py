@@ -52,6 +52,17 @@ def test_the_things_and_constraints_a_question_names():
     assert "resid" in " ".join(a.terms) and "how" not in a.terms  # question words are not content
 
 
+@pytest.mark.parametrize("question, counted, names", [
+    ("How many TTP attacks took place in Pakistan in 2024?", "TTP attacks", {"ttp"}),  # not "took place"
+    ("How many Chinese nationals died in the attack?", "Chinese nationals", {"chinese"}),
+    ("How many children were massacred?", "children", set()),
+    ("How many people were killed in January 2023?", "", set()),  # any count of people answers it
+])
+def test_how_many_counts_the_noun_phrase_not_the_verb_after_it(question, counted, names):
+    a = analyse(question)
+    assert a.counted_phrase == counted and a.counted_names == names
+
+
 def test_an_entity_kind_is_expected_only_for_typed_questions():
     assert "PERSON" in analyse("Who founded the company?").labels
     assert "DATE" in analyse("When was Chopin born?").labels
@@ -76,6 +87,9 @@ def test_a_part_that_points_back_but_asks_a_fact_is_kept_and_borrows_what_it_poi
     first, second = sub_questions("Who wrote the novel, and when was it published?")
     assert first == "Who wrote the novel?"
     assert second.startswith("when was it published") and "novel" in second
+    # borrowed in brackets, so a refusal naming the part reads as it was asked
+    assert part_not_covered(sub_questions("When was the Torkham border closed and who closed it?")[1]) == \
+        "The documents don't say who closed it (Torkham border)."
 
 
 @pytest.mark.parametrize("question, clause", [
