@@ -39,6 +39,7 @@ _WH = frozenset("what which who whom whose when where why how".split())
 _ADVERBIAL_WH = frozenset("when where why how".split())  # never the subject: "where is X" is always inverted
 _AUXILIARIES = frozenset("is are was were am be do does did has have had can could will would shall should may "
                          "might must".split())
+_DO = frozenset({"do", "does", "did"})  # do-support always puts the subject after it
 _SUBJECT_STARTS = frozenset("the a an this that these those his her its their our my your he she it they we you i "
                             "there some any each every all both".split())
 _LEAD = re.compile(r"^(?:and|but|so|also|then|ok|okay)[, ]+", re.I)
@@ -165,19 +166,22 @@ def _tidied(question: str) -> str:
 
 
 def _inverted(text: str) -> bool:
-    """Subject-auxiliary inversion after the question word: "where is X", "how many attacks did the
-    TTP carry out"; not "who was killed" or "how many were injured", where the question word is the subject."""
-    words = [w.strip(",;:\"'()").lower() for w in text.split()]
-    original = text.split()
-    if not words or words[0] not in _WH:
+    """Subject-auxiliary inversion: "where is X", "how many attacks did the TTP carry out", "did the
+    TTP claim it"; not "who was killed" or "how many were injured", where the question word is the
+    subject. Quoting a question that needed no inversion is still English, so doubt quotes."""
+    original = [w.strip(",;:\"'()“”‘’") for w in re.sub(r"(?i)^(\w+)['’]s\b", r"\1 is", text).split()]
+    words = [w.lower() for w in original]
+    if not words or words[0] in _AUXILIARIES:  # a yes/no question: "Did the TTP claim the attack?"
+        return bool(words)
+    if words[0] not in _WH:
         return False
     adverbial = words[0] in _ADVERBIAL_WH and not (words[0] == "how" and words[1:2] in (["many"], ["much"]))
     for i, word in enumerate(words[1:6], start=1):
         if word in _AUXILIARIES:
-            following = words[i + 1] if i + 1 < len(words) else ""
-            subject_next = (following in _SUBJECT_STARTS or (i + 1 < len(words) and original[i + 1][:1].isupper())
-                            or following[:1].isdigit())
-            return adverbial or subject_next
+            if adverbial or word in _DO:  # "what do analysts expect", "how many did militants carry out"
+                return True
+            following = original[i + 1] if i + 1 < len(original) else ""
+            return following.lower() in _SUBJECT_STARTS or following[:1].isupper() or following[:1].isdigit()
     return False
 
 

@@ -86,7 +86,8 @@ _ATTRIBUTION = re.compile(r"\baccording to ((?:[\w.'’-]+\s?){1,5}?)(?=[,;?]|\s
                           r"were|did|do|does|has|have)\b|$)", re.I)
 _COUNTED = re.compile(r"\bhow many ((?:[\w-]+ ){0,3}?[\w-]+?)(?= (?:did|do|does|were|was|are|is|have|has|had|will|would|"
                       r"could|in|of|on|at|from|per|across|by|for|during)\b|\?|$)", re.I)
-_IRREGULAR_PLURALS = frozenset("people men women children police cattle mice teeth feet geese data media".split())
+_IRREGULAR_PLURALS = frozenset("people men women children police cattle mice teeth feet geese data media aircraft "
+                               "personnel staff".split())
 _QUESTION_WORDS = frozenset("how what which who whom whose when where why many much long often far name number kind "
                             "type sort according".split())
 
@@ -203,6 +204,8 @@ def counted_phrase(question: str) -> str:
         return ""
     words = match.group(1).split()
     end = next((i for i, w in enumerate(words) if _plural(w.lower())), len(words) - 1)
+    while end + 1 < len(words) and _plural(words[end + 1].lower()):  # "news channels", "Reuters journalists"
+        end += 1
     return " ".join(words[:end + 1])
 
 

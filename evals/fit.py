@@ -76,9 +76,9 @@ TARGET_FALSE_REFUSALS = 0.05  # the answer brief's false-refusal target on a cor
 # pairs with any change to features or checks (0.073 / 0.35, 0.131 / 0.20, 0.113 / 0.35, 0.131 / 0.15):
 # the mean over two corpora let the 17 bundled unanswerable questions decide, at 2 of 59 false refusals.
 BUNDLED_FALSE_REFUSALS = 0.03
-# the packages whose code decides a row (retrieval, features, the policy's checks): editing any
-# of them makes the cached features stale, as a retrained reader does
-ROW_SOURCES = ("ingest", "vectorstore", "chatbot", "ragchat/text", "ragchat/settings.py")
+# the code that decides a row (retrieval, features, the policy's checks, the labels; with ``extract``
+# itself): editing any of it makes the cached features stale, as a retrained reader does
+ROW_SOURCES = ("ingest", "vectorstore", "chatbot", "ragchat/text", "ragchat/settings.py", "evals/retrieval.py")
 SHORTLIST = 16  # sentences per question described and scored (bounds NER cost per answer)
 C_GRID = (0.01, 0.1, 1.0)
 STRENGTH_GRID = tuple(round(0.05 * i, 2) for i in range(13))  # evidence-strength cuts tried: 0 .. 0.6
@@ -137,10 +137,10 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
         data = np.load(cache, allow_pickle=False)
         fresh = (tuple(data["features"]) == ch.FEATURES and int(data["shortlist"]) == SHORTLIST
                  and set(_SAVED) <= set(data) and str(data.get("reader", "")) == weights
-                 and str(data.get("source", "")) == code)
+                 and str(data.get("source", "")) == code and list(data["ids"]) == [q.id for q in corpus.questions])
         if not fresh:
-            print(f"  {corpus.name}: cached features are stale (reader or {', '.join(ROW_SOURCES)} changed); "
-                  "recomputing", file=sys.stderr)
+            print(f"  {corpus.name}: cached features are stale (the questions, the reader or the code in "
+                  f"{', '.join(ROW_SOURCES)} changed); recomputing", file=sys.stderr)
         else:
             return Rows(data["x"], data["y"], data["question"], list(data["ids"]), data["answerable"],
                         list(data["kinds"]), data["strength"], data["never"], _policy_gap(data["checks"]), data["texts"],
@@ -207,12 +207,15 @@ def source_digest() -> str:
     for source in ROW_SOURCES:
         for path in sorted((ROOT / source).rglob("*.py")) if (ROOT / source).is_dir() else [ROOT / source]:
             digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + _code_of(path).encode())
+    digest.update(_code_of(Path(__file__), "extract").encode())
     return digest.hexdigest()[:16]
 
 
-def _code_of(path: Path) -> str:
-    """A module's syntax tree without its docstrings (comments never reach the tree)."""
+def _code_of(path: Path, function: str = "") -> str:
+    """A module's (or one of its functions') syntax tree without docstrings (comments never reach the tree)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    if function:
+        tree = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body

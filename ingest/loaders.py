@@ -155,8 +155,8 @@ def _guess_encoding(path: Path, bad_offset: int) -> str | None:
     Grenzübergänge sind für Händler geschlossen." in Latin-1 scores as well or a little better as
     the Baltic cp775 ("Grenz³bergõnge"). Windows-1252 is what a Western Windows editor writes, and
     it reads Latin-1 text the same, so it wins whenever it reads the sample as cleanly (chaos) and
-    nearly as coherently (within 0.1, where Polish in cp1250, Russian and Greek still go to their
-    own code pages) as the best guess.
+    nearly as coherently (within 0.1) as the best guess: Polish in cp1250, Russian and Greek still go
+    to their own code pages; short Czech and Turkish text is misread either way (re-save as UTF-8).
     """
     from charset_normalizer import from_bytes
 

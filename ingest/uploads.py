@@ -7,6 +7,7 @@ another) are tested on a real store.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -18,6 +19,8 @@ from ingest.pipeline import ingest
 from ragchat.settings import Settings
 from ragchat.text.display import one_line
 from vectorstore.store import Store
+
+_log = logging.getLogger(__name__)
 
 
 def add_files(files: Sequence[tuple[str, bytes]], settings: Settings, store: Store | None = None,
@@ -51,7 +54,11 @@ def forget_upload(path: str, settings: Settings) -> None:
     folder = (settings.data_dir / "uploads").resolve()
     saved = Path(path).resolve()
     if saved.parent == folder:
-        saved.unlink(missing_ok=True)
+        try:
+            saved.unlink(missing_ok=True)
+        except OSError as exc:  # the document is gone from the library either way; say what is left behind
+            _log.warning("deleted from the library, but its uploaded copy %s is still on disk (%s); remove it by hand",
+                         saved, exc)
 
 
 def _save(folder: Path, name: str, data: bytes) -> tuple[Path, bool]:

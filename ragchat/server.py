@@ -77,7 +77,7 @@ class SearchRequest(BaseModel):
     @classmethod
     def _not_blank(cls, question: str) -> str:
         if not question.strip():
-            raise ValueError("must not be empty")
+            raise ValueError("empty; ask something about the documents")  # as ragchat.library words it
         return question.strip()
 
 

@@ -55,7 +55,7 @@ def is_followup(question: str) -> bool:
     A pronoun only counts before the first name or figure: in "Which spokesperson said Pakistan
     should not blame Afghanistan for its problems?" the "its" points inside the question.
     """
-    if question.lower().startswith(_CONTINUATION) or _DANGLING.search(question):
+    if question.lower().startswith(_CONTINUATION) or _DANGLING.search(question) or _SWAP.match(question):
         return True
     found = words(question)
     named = [i for i, w in enumerate(found) if _is_name_or_figure(w, first=i == 0)]
@@ -76,7 +76,7 @@ def _swap(question: str, previous: str) -> str | None:
         return None
     new = match.group("x") or match.group("y")
     years = YEAR.findall(previous)
-    if YEAR.fullmatch(new) and len(set(years)) == 1:
+    if len(YEAR.findall(new)) == 1 and len(set(years)) == 1:  # "2024" or "March 2024" for the one year asked
         return YEAR.sub(new, previous)
     return f"{previous} {new}"
 

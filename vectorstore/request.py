@@ -37,7 +37,7 @@ class RetrievalRequest:
            date_to: str | None = None) -> "RetrievalRequest":
         """From what callers hold (lists, empty filters), normalised so equal requests compare equal;
         a k below 1 or a date that is not one is a ``ValueError`` naming the field, which every shell
-        shows as its own kind of error (an exit status, a 422, a tool error)."""
+        shows as its own kind of error (an exit status, a 400, a tool error)."""
         if k is not None and k < 1:
             raise ValueError(f"k: {k} passages asked for; ask for at least 1")
         for field, value in (("date_from", date_from), ("date_to", date_to)):

@@ -109,6 +109,9 @@ def test_a_refusal_names_what_was_asked_in_the_readers_words(question, clause):
     "When was the album released?",
     "What is the population of Kabul?",
     "How could Pakistan and Afghanistan work together?",
+    "Did the TTP claim the attack?",  # yes/no: the verb comes first
+    "What do analysts expect?",  # do-support before a lower-case subject
+    "What's the population of Kabul?",
 ])
 def test_a_question_that_puts_its_verb_first_is_quoted_not_bent_into_a_clause(question):
     assert asked_clause(question) is None

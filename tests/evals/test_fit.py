@@ -12,7 +12,8 @@ def _tree(root, files):
 
 def test_editing_the_code_of_a_policy_check_makes_cached_features_stale(tmp_path, monkeypatch):
     _tree(tmp_path, {"chatbot/policy.py": "LIMIT = 1\n", "ragchat/settings.py": "K = 5\n", "ragchat/cli.py": "x = 1\n",
-                     "ragchat/text/facts.py": "", "vectorstore/retrieval.py": "", "ingest/pipeline.py": ""})
+                     "ragchat/text/facts.py": "", "vectorstore/retrieval.py": "", "ingest/pipeline.py": "",
+                     "evals/retrieval.py": ""})
     monkeypatch.setattr(fit, "ROOT", tmp_path)
     before = fit.source_digest()
     (tmp_path / "ragchat/cli.py").write_text("x = 2\n", encoding="utf-8")  # a shell, not how rows are computed

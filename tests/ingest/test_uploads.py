@@ -51,6 +51,7 @@ def test_deleting_an_upload_removes_its_saved_copy_but_never_a_users_own_file(se
     own.write_text("The Torkham crossing reopened after nine days of closure.\n", encoding="utf-8")
     library.ingest([own.parent])
     library.add_files([("uploaded.txt", b"The Chaman crossing stayed shut for three weeks.\n")])
+    assert (settings.data_dir / "uploads" / "uploaded.txt").exists()
     library.delete_document("uploaded.txt")
     library.delete_document("field notes.txt")
     assert not (settings.data_dir / "uploads" / "uploaded.txt").exists()

@@ -130,6 +130,7 @@ def test_upload_ask_and_delete_a_document(api, served):
     answer = api.post("/v1/ask", json={"question": "How many migratory cranes did the 2031 survey count at Lake Zorvan?"})
     assert "4,417" in answer.json()["answer"] and answer.json()["citations"][0]["source"] == "cranes_survey.txt"
 
+    assert (served[1].data_dir / "uploads" / "cranes_survey.txt").exists()
     deleted = api.delete(f"/v1/documents/{added['doc_id']}")
     assert deleted.status_code == 200 and deleted.json()["deleted"]["source"] == "cranes_survey.txt"
     assert not (served[1].data_dir / "uploads" / "cranes_survey.txt").exists()  # its saved copy is gone too
@@ -170,7 +171,7 @@ def test_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving(api, served):
         return response.json()["error"]["message"]
 
     assert malformed.status_code == 400 and "malformed JSON" in message(malformed)
-    assert empty.status_code == 422 and message(empty) == "question: must not be empty"
+    assert empty.status_code == 422 and message(empty) == "question: empty; ask something about the documents"
     assert huge.status_code == 413 and "over the limit" in message(huge)
     assert long.status_code == 422 and "over the limit of 2,000" in message(long)
     assert typo.status_code == 422 and "questoin" in message(typo)

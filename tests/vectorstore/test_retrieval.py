@@ -109,6 +109,7 @@ def test_rewrite_swaps_the_year_and_leaves_standalone_questions_alone():
     earlier = [Turn("How many terrorist attacks did Pakistan suffer in 2023?")]
     assert rewrite("What about 2024?", earlier) == "How many terrorist attacks did Pakistan suffer in 2024?"
     assert rewrite("And in 2024?", earlier) == "How many terrorist attacks did Pakistan suffer in 2024?"  # the README's
+    assert rewrite("For March 2024?", earlier) == "How many terrorist attacks did Pakistan suffer in March 2024?"
     standalone = "Which Taliban spokesperson said Pakistan should not blame Afghanistan for its own problems?"
     assert rewrite(standalone, earlier) == standalone
     assert rewrite("What about 2024?", []) == "What about 2024?"
