@@ -22,6 +22,7 @@ from chatbot.resources import Resources, resources
 from chatbot.schema import Answer, AnswerSpan, Citation, Retrieved, Sentence
 from prompts import load
 from ragchat.settings import Settings
+from vectorstore.followups import swapped
 from vectorstore.passages import Passage
 from vectorstore.request import RetrievalRequest
 from vectorstore.retrieval import Retrieval
@@ -61,13 +62,15 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     retrieval = res.retriever.retrieve(question, request, rewriter=rewriter)
     timings = {f"retrieve_{name}" if not name.startswith("retriev") else name: ms
                for name, ms in retrieval.timings_ms.items()}
+    # "And in 2024?" is answered, and refused, as the whole question it stands for
+    asked = retrieval.query if request.history and swapped(question) else question
     t = time.perf_counter()
-    evidence = gather(question, request, retrieval, res, settings)
+    evidence = gather(asked, request, retrieval, res, settings)
     timings["compose"] = _ms(t)
     base = Answer(question=question, answer="", abstained=False, backend=writer.name,
                   strength=round(retrieval.strength, 3), query=retrieval.query,
                   retrieved=[Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)) for p in evidence.passages])
-    refused = refusal(question, retrieval, evidence.composition, evidence.passages, res.model, res.about(),
+    refused = refusal(asked, retrieval, evidence.composition, evidence.passages, res.model, res.about(),
                       res.unmentioned, res.document_text)
     if refused is not None:
         result = _refusal(base, evidence, res, refused)
@@ -95,7 +98,7 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     if draft is not None:
         notices.extend(draft.notices)
     if draft is not None and draft.refused:
-        said = Refusal("the model found no answer in the passages", near_miss(question), True)
+        said = Refusal("the model found no answer in the passages", near_miss(asked), True)
         result = _refusal(dataclasses.replace(base, dropped_markers=draft.dropped_markers,
                                               notices=[*base.notices, *notices]), evidence, res, said)
         yield _finish(result, timings, started)

@@ -55,7 +55,7 @@ def is_followup(question: str) -> bool:
     A pronoun only counts before the first name or figure: in "Which spokesperson said Pakistan
     should not blame Afghanistan for its problems?" the "its" points inside the question.
     """
-    if question.lower().startswith(_CONTINUATION) or _DANGLING.search(question) or _SWAP.match(question):
+    if question.lower().startswith(_CONTINUATION) or _DANGLING.search(question) or swapped(question):
         return True
     found = words(question)
     named = [i for i, w in enumerate(found) if _is_name_or_figure(w, first=i == 0)]
@@ -67,6 +67,12 @@ def is_followup(question: str) -> bool:
 
 def _is_name_or_figure(word: str, first: bool) -> bool:
     return any(ch.isdigit() for ch in word) or (not first and word[0].isupper())
+
+
+def swapped(question: str) -> bool:
+    """A follow-up that only swaps what is asked about ("And in 2024?"): its rewrite is a whole
+    question, the earlier one with the new year or thing, and is what the answer must answer."""
+    return bool(_SWAP.match(question.strip()))
 
 
 def _swap(question: str, previous: str) -> str | None:

@@ -144,6 +144,16 @@ def test_a_part_of_a_question_the_documents_do_not_cover_is_named_and_the_rest_a
     assert any(n.startswith("not covered:") for n in result.notices)
 
 
+def test_a_follow_up_for_another_year_is_answered_for_that_year_or_not_at_all(corpus_settings):
+    """The README's example: the corpus counts the TTP's attacks in 2023 only, so "And in 2024?" must
+    not be answered with the 2023 count, and the near miss names the question it stands for."""
+    library = Library(corpus_settings)
+    first = library.ask("How many TTP attacks took place in 2023?")
+    follow = library.ask("And in 2024?", [Library.turn_of(first)])
+    assert "789" in first.answer and not first.abstained
+    assert follow.abstained and follow.answer.startswith("The documents don't say how many TTP attacks took place in 2024.")
+
+
 def test_a_part_answered_only_by_a_count_of_something_else_is_named_not_covered(corpus_settings):
     """The corpus counts Daesh-K's fighters, not the TTP's: asked alone it is a near miss, so as a part too."""
     result = Library(corpus_settings).ask("How many TTP attacks took place in 2023, "
