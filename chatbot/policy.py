@@ -193,20 +193,20 @@ def _inverted(text: str) -> bool:
 
 
 def near_miss(question: str) -> str:
-    clause = asked_clause(question)
-    return load("near_miss").format(asked=clause) if clause is not None else \
-        load("near_miss_quoted").format(question=_as_question(question))
+    return _not_said("near_miss", question)
 
 
 def part_not_covered(part: str) -> str:
-    clause = asked_clause(part)
-    return load("part_not_covered").format(asked=clause) if clause is not None else \
-        load("part_not_covered_quoted").format(question=_as_question(part))
+    return _not_said("part_not_covered", part)
 
 
-def _as_question(text: str) -> str:
-    tidy = _tidied(text)
-    return tidy[:1].upper() + tidy[1:] + "?"
+def _not_said(wording: str, asked: str) -> str:
+    """``prompts/<wording>.txt`` naming what was asked as a clause, or its ``_quoted`` form quoting it."""
+    clause = asked_clause(asked)
+    if clause is not None:
+        return load(wording).format(asked=clause)
+    tidy = _tidied(asked)
+    return load(wording + "_quoted").format(question=tidy[:1].upper() + tidy[1:] + "?")
 
 
 def not_in_library() -> str:

@@ -277,18 +277,19 @@ class Best:
     right: np.ndarray  # it holds a gold answer
     holds: np.ndarray  # some shortlisted sentence holds one
     gap: np.ndarray  # the policy's checks refuse it as the lead
+    lead: np.ndarray  # its row (-1 when the question has none)
 
 
 def best_per_question(model: ch.Chooser, rows: Rows) -> Best:
     probs = model.probabilities(rows.x)
     n = len(rows.ids)
     right, holds, gap = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    top = np.full(n, -1.0)
-    for p, y, g, q in zip(probs, rows.y, rows.gap, rows.question):
+    top, lead = np.full(n, -1.0), np.full(n, -1)
+    for i, (p, y, g, q) in enumerate(zip(probs, rows.y, rows.gap, rows.question)):
         holds[q] |= y > 0
         if p > top[q]:
-            top[q], right[q], gap[q] = p, y > 0, g
-    return Best(np.maximum(top, 0.0), right, holds, gap)
+            top[q], right[q], gap[q], lead[q] = p, y > 0, g, i
+    return Best(np.maximum(top, 0.0), right, holds, gap, lead)
 
 
 def answered(best: Best, rows: Rows, decision: Decision) -> np.ndarray:
@@ -362,6 +363,20 @@ HEADER = ("| fitted on -> scored on | thresholds (probability / strength) | sent
           "|---|---|---|---|---|---|---|")
 
 
+def fitted_rows(out: Path, refresh: bool = False) -> tuple[Rows, Rows, Rows, dict[str, str]]:
+    """The bundled set's rows, the SQuAD fit half's (the chooser's sample), the held-out sample's,
+    and every question's text by id."""
+    squad_questions = load_squad()
+    sample = stratified(squad_questions, squad_split()[1], HELDOUT_SIZE)
+    fit_ids = [q.id for q in chooser_sample(squad_questions)]
+    wanted = set(fit_ids) | {q.id for q in sample}
+    bundled_questions, squad_sampled = load_questions(QUESTIONS), [q for q in squad_questions if q.id in wanted]
+    bundled = extract(Corpus("bundled", CORPUS, bundled_questions), out, refresh)
+    squad_all = extract(Corpus("squad2-train10", SQUAD / "corpus", squad_sampled), out, refresh)
+    texts = {q.id: q.question for q in [*bundled_questions, *squad_sampled]}
+    return bundled, squad_all.subset(fit_ids), squad_all.subset([q.id for q in sample]), texts
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.fit", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "evals" / "out" / "fit", help="data dirs and feature caches")
@@ -378,12 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_questions(stratified(sample, held_articles, HELDOUT_SIZE // 2), HELDOUT_EVAL)
     if not HELDOUT_QUICK.exists():
         write_questions(stratified(load_questions(HELDOUT_EVAL), held_articles, 150), HELDOUT_QUICK)
-    fit_ids = [q.id for q in chooser_sample(squad_questions)]
-    bundled = extract(Corpus("bundled", CORPUS, load_questions(QUESTIONS)), args.out, args.refresh)
-    wanted = set(fit_ids) | {q.id for q in sample}
-    squad_all = extract(Corpus("squad2-train10", SQUAD / "corpus", [q for q in squad_questions if q.id in wanted]),
-                        args.out, args.refresh)
-    squad_fit, squad_held = squad_all.subset(fit_ids), squad_all.subset([q.id for q in sample])
+    bundled, squad_fit, squad_held, _ = fitted_rows(args.out, args.refresh)
     print(f"rows: bundled {len(bundled.y)} ({len(bundled.ids)} questions), squad fit half {len(squad_fit.y)} "
           f"({len(squad_fit.ids)}), squad held-out sample {len(squad_held.y)} ({len(squad_held.ids)})")
 
