@@ -13,17 +13,17 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from chatbot import backends, compose
+from chatbot import authorship, backends, compose
 from chatbot.backends.extractive import quoted
 from chatbot.chooser import Candidate
-from chatbot.policy import Refusal, near_miss, never_mentioned, part_not_covered, refusal, unanswered_part
+from chatbot.policy import Refusal, near_miss, never_mentioned, not_said, refusal, unanswered_part
 from chatbot.render import Rendered, marked_sentences, refusal_citations, render, with_markers
 from chatbot.resources import Resources, resources
 from chatbot.schema import Answer, AnswerSpan, Citation, Retrieved, Sentence
 from prompts import load
 from ragchat.settings import Settings
 from vectorstore.followups import swapped
-from vectorstore.passages import Passage
+from vectorstore.passages import Passage, passage_of, span_of
 from vectorstore.request import RetrievalRequest
 from vectorstore.retrieval import Retrieval
 
@@ -65,11 +65,17 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     # "And in 2024?" is answered, and refused, as the whole question it stands for
     asked = retrieval.query if request.history and swapped(question) else question
     t = time.perf_counter()
+    credited = authorship.credit(asked, res.current().documents, res.document_text,
+                                 [p.doc_id for p in retrieval.passages])
+    if credited is not None:
+        result = _credited(_base(question, retrieval, retrieval.passages, "extractive"), credited, res, settings)
+        timings["compose"] = _ms(t)
+        yield result.answer
+        yield _finish(result, timings, started)
+        return
     evidence = gather(asked, request, retrieval, res, settings)
     timings["compose"] = _ms(t)
-    base = Answer(question=question, answer="", abstained=False, backend=writer.name,
-                  strength=round(retrieval.strength, 3), query=retrieval.query,
-                  retrieved=[Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)) for p in evidence.passages])
+    base = _base(question, retrieval, evidence.passages, writer.name)
     refused = refusal(asked, retrieval, evidence.composition, evidence.passages, res.model, res.about(),
                       res.unmentioned, res.document_text)
     if refused is not None:
@@ -186,6 +192,31 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
                                uncovered=uncovered), passages
 
 
+def _base(question: str, retrieval: Retrieval, passages: Sequence[Passage], backend: str) -> Answer:
+    """The answer's frame before any sentence is chosen: what was asked and what the search found."""
+    return Answer(question=question, answer="", abstained=False, backend=backend, strength=round(retrieval.strength, 3),
+                  query=retrieval.query,
+                  retrieved=[Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)) for p in passages])
+
+
+def _credited(base: Answer, credited: authorship.Credit, res: Resources, settings: Settings) -> Answer:
+    """"Who wrote <title>?" answered with the document's line naming its author, the name as the short
+    answer; a document that names no author is a refusal that says so."""
+    doc_id, line, name = credited.record.doc_id, credited.line, credited.name
+    if line is None or name is None:
+        said = not_said(base.question)
+        return dataclasses.replace(base, abstained=True, answer=said, sentences=[Sentence(said, [], True, 0.0)],
+                                   notices=[f'refused: the document "{credited.record.title}" names no author'])
+    group = [c for c in res.store.chunks_of([doc_id])[doc_id] if c.start < line.end and line.start < c.end]
+    start, end = span_of(group)
+    unsearched = dict.fromkeys((c.chunk_id for c in group), 0.0)  # looked up, not found by the search
+    passage = passage_of(group, res.document_text(doc_id)[start:end], unsearched, unsearched)
+    rendered = render([(line.text, [0])], [passage], res, settings.answer)
+    result = _answered(base, rendered, 0, [load("credited").format(title=credited.record.title)])
+    return dataclasses.replace(result, answer_span=AnswerSpan(name.text, name.start, name.end,
+                                                              rendered.citations[0].n, 0))
+
+
 def _refusal(base: Answer, evidence: Evidence, res: Resources, refused: Refusal) -> Answer:
     """The refusal, with the closest passages kept as citations so the reader can judge.
 
@@ -219,7 +250,7 @@ def _with_span(result: Answer, composition: compose.Composition) -> Answer:
 
 def _say_uncovered(result: Answer, parts: Sequence[str]) -> Answer:
     """Name each part of a multi-part question that no sentence answers, after the parts that are answered."""
-    said = [part_not_covered(part) for part in parts]
+    said = [not_said(part) for part in parts]
     if not said:
         return result
     return dataclasses.replace(

@@ -196,8 +196,10 @@ def near_miss(question: str) -> str:
     return _not_said("near_miss", question)
 
 
-def part_not_covered(part: str) -> str:
-    return _not_said("part_not_covered", part)
+def not_said(asked: str) -> str:
+    """A statement that the documents don't say it, with nothing quoted after (a part of a question
+    no sentence answers; a document that names no author)."""
+    return _not_said("not_said", asked)
 
 
 def _not_said(wording: str, asked: str) -> str:

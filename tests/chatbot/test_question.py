@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.policy import asked_clause, near_miss, part_not_covered
+from chatbot.policy import asked_clause, near_miss, not_said
 from chatbot.question import (DATE, DESCRIPTION, DURATION, EXPANSION, LIST, NUMBER, OTHER, PERCENT, PERSON, PLACE, REASON, WORK,
                               YESNO, analyse, answer_kind, sub_questions)
 
@@ -88,7 +88,7 @@ def test_a_part_that_points_back_but_asks_a_fact_is_kept_and_borrows_what_it_poi
     assert first == "Who wrote the novel?"
     assert second.startswith("when was it published") and "novel" in second
     # borrowed in brackets, so a refusal naming the part reads as it was asked
-    assert part_not_covered(sub_questions("When was the Torkham border closed and who closed it?")[1]) == \
+    assert not_said(sub_questions("When was the Torkham border closed and who closed it?")[1]) == \
         "The documents don't say who closed it (Torkham border)."
 
 
@@ -116,7 +116,7 @@ def test_a_refusal_names_what_was_asked_in_the_readers_words(question, clause):
 def test_a_question_that_puts_its_verb_first_is_quoted_not_bent_into_a_clause(question):
     assert asked_clause(question) is None
     assert near_miss(question) == f'The documents don\'t answer "{question}" Closest:'
-    assert part_not_covered(question[0].lower() + question[1:]) == f'The documents don\'t answer "{question}"'
+    assert not_said(question[0].lower() + question[1:]) == f'The documents don\'t answer "{question}"'
 
 
 @pytest.mark.parametrize("question, abbreviation", [
