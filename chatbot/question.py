@@ -47,13 +47,13 @@ for _kind, _nouns in {
             "king queen emperor ruler member group band company companies organization organisation organisations "
             "organizations party army team agency firm government minister director producer manager brand label "
             "nationality ethnicity tribe dynasty family university school college engineer composer teacher "
-            "ceo founder designer rapper dancer poet painter director spokesperson spokesman chief commander",
+            "ceo founder designer rapper dancer poet painter spokesperson spokesman chief commander",
     PLACE: "city cities country countries state states place places region regions province district town towns "
            "village area areas continent island location county capital neighborhood neighbourhood borough street "
-           "river mountain building venue site base port airport border crossing pass valley province",
+           "river mountain building venue site base port airport border crossing pass valley",
     DATE: "year years date day days month months decade century era time period season",
     NUMBER: "number amount price cost population size length height weight distance age total sum count capacity "
-            "speed temperature depth width area budget revenue salary income value",
+            "speed temperature depth width budget revenue salary income value",
     PERCENT: "percentage percent share proportion fraction rate",
     WORK: "album albums song songs film films movie movies book books novel novels show series game games title "
           "award awards event events law treaty product products single singles",
@@ -70,7 +70,7 @@ _PERCENT = re.compile(r"\b(what|which) (?:percentage|percent|share|proportion|fr
                       r"\bby (?:what|how much) (?:percentage|percent)\b", re.I)
 _DURATION = re.compile(r"\bhow (?:long|old|often)\b|\bat what age\b|\bfor how many (?:years|months|weeks|days|hours)\b", re.I)
 _NUMBER = re.compile(r"\bhow (?:many|much|far|big|large|tall|high|fast|deep|wide)\b|"
-                     r"\bwhat (?:was |is |were |are )?the (?:number|amount|total|population|size|cost|price)\b", re.I)
+                     r"\bwhat (?:was |is |were |are )?the (?:number|amount|total|population|size|area|cost|price)\b", re.I)
 _DATE = re.compile(r"^\s*(?:since |until |till )?when\b|\bsince when\b|\bwhen\W*$", re.I)
 _PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:by|to|for|with|from) whom\b|\bwho\W*$|, who\b", re.I)
 _PLACE = re.compile(r"^\s*where\b|\bwhere\W*$|, where\b", re.I)
@@ -216,9 +216,11 @@ def _plural(word: str) -> bool:
 def counted_names(phrase: str) -> frozenset[str]:
     """The names qualifying what "how many" counts, the capitalised words leading it ("ttp" in "how
     many TTP fighters ..."): fighters of another group counted do not answer it. Names after the
-    counted noun are not qualifiers ("how many terrorist attacks hit Pakistan")."""
-    leading = list(itertools.takewhile(lambda w: w[:1].isupper(), phrase.split()))
-    return names_in("of " + " ".join(leading)) if leading else frozenset()
+    counted noun are not qualifiers ("how many terrorist attacks hit Pakistan"), and a phrase that is
+    all name counts the name's bearers ("how many New Yorkers", answered by "19,000 residents")."""
+    words = phrase.split()
+    leading = list(itertools.takewhile(lambda w: w[:1].isupper(), words))
+    return names_in("of " + " ".join(leading)) if leading and len(leading) < len(words) else frozenset()
 
 
 def _source(question: str) -> str:

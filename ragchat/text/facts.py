@@ -56,6 +56,17 @@ def numbers_in(text: str) -> frozenset[str]:
     return frozenset(n[:-2] if n.endswith(".0") else n for n in found)
 
 
+# Words that give a quantity without a numeral: "thousands of children died", "none of the venues".
+_QUANTITY_WORDS = re.compile(r"\b(?:all|none|several|few|dozens|hundreds|thousands?|millions?|billions?|numerous|half|"
+                             r"quarter|third|twice|double|triple)\b", re.I)
+
+
+def states_a_figure(text: str) -> bool:
+    """Whether the text gives any quantity: numerals, number words, or words such as "thousands"
+    and "none", which answer a figure question as surely as a numeral does."""
+    return bool(numbers_in(text) or _QUANTITY_WORDS.search(text))
+
+
 def names_in(text: str) -> frozenset[str]:
     """Capitalised words other than a sentence's first word: people, places, groups, acronyms.
 

@@ -1,8 +1,12 @@
-"""Refusing on a fact no document mentions: said of the whole library, looked up in the lexical index,
-and kept true as the library changes."""
+"""Refusing on a fact no document mentions (said of the whole library, looked up in the lexical index,
+and kept true as the library changes), and telling a near miss from an answer in other words."""
 
 from __future__ import annotations
 
+import pytest
+
+from chatbot.policy import unanswered_part
+from chatbot.question import analyse
 from ingest.pipeline import ingest
 from ragchat.library import Library
 
@@ -34,3 +38,17 @@ def test_a_name_typed_without_its_accents_is_the_same_name(settings, tmp_path, e
     answer = Library(settings).ask("When did Tina Arnaud found Maison Dereon?")
     assert not any("never mention" in n for n in answer.notices), answer.notices
     assert not answer.abstained and "2005" in answer.answer
+
+
+@pytest.mark.parametrize("question, sentence, reason", [
+    ("What is the population of Kabul?", "A significant Afghan population lives in Pakistan.", "no sentence gives a figure"),
+    ("How many TTP fighters are in Afghanistan?", "Daesh-K has close to 4,000 fighters there.",
+     'no sentence counts "TTP fighters"'),
+    # answers worded otherwise than the question are answers
+    ("How many school children died?", "Thousands of school children died due to shoddy construction.", ""),
+    ("How many New Yorkers work in food processing?", "Food processing employs more than 19,000 residents.", ""),
+    ("What is the street address of the FDNY headquarters?", "The FDNY headquarters is at 9 MetroTech Center.", ""),
+    ("What is the total number of dams damaged?", "In total, 391 dams were reported damaged.", ""),
+])
+def test_a_near_miss_is_told_by_what_the_sentence_lacks_not_by_its_wording(question, sentence, reason):
+    assert unanswered_part(analyse(question), [sentence]) == reason
