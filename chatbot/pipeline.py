@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from chatbot import authorship, backends, compose
+from chatbot import backends, byline, compose
 from chatbot.backends.extractive import quoted
 from chatbot.chooser import Candidate
 from chatbot.policy import Refusal, near_miss, never_mentioned, not_said, refusal, unanswered_part
@@ -65,10 +65,9 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     # "And in 2024?" is answered, and refused, as the whole question it stands for
     asked = retrieval.query if request.history and swapped(question) else question
     t = time.perf_counter()
-    credited = authorship.credit(asked, res.current().documents, res.document_text,
-                                 [p.doc_id for p in retrieval.passages])
-    if credited is not None:
-        result = _credited(_base(question, retrieval, retrieval.passages, "extractive"), credited, res, settings)
+    found = byline.byline(asked, res.current().documents, res.document_text, [p.doc_id for p in retrieval.passages])
+    if found is not None:  # "who wrote <title>?": the document's own record answers, not its passages
+        result = _from_byline(_base(question, retrieval, retrieval.passages, "extractive"), found, res, settings)
         timings["compose"] = _ms(t)
         yield result.answer
         yield _finish(result, timings, started)
@@ -199,21 +198,27 @@ def _base(question: str, retrieval: Retrieval, passages: Sequence[Passage], back
                   retrieved=[Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)) for p in passages])
 
 
-def _credited(base: Answer, credited: authorship.Credit, res: Resources, settings: Settings) -> Answer:
-    """"Who wrote <title>?" answered with the document's line naming its author, the name as the short
-    answer; a document that names no author is a refusal that says so."""
-    doc_id, line, name = credited.record.doc_id, credited.line, credited.name
-    if line is None or name is None:
+def _from_byline(base: Answer, found: byline.Byline, res: Resources, settings: Settings) -> Answer:
+    """"Who wrote / who published / when was <title> published?" answered with the document's line
+    stating it, the value as the short answer; with the record's value and no citation when only
+    the file's metadata states it; with a refusal that says so when the document does not."""
+    title, line, mention = found.record.title, found.line, found.mention
+    if not found.value:
         said = not_said(base.question)
         return dataclasses.replace(base, abstained=True, answer=said, sentences=[Sentence(said, [], True, 0.0)],
-                                   notices=[f'refused: the document "{credited.record.title}" names no author'])
+                                   notices=[f'refused: the document "{title}" names no {found.field}'])
+    if line is None or mention is None:
+        said = load("byline_metadata").format(title=title, field=found.field, value=found.value)
+        return dataclasses.replace(base, answer=said, sentences=[Sentence(said, [], False, 0.0)],
+                                   notices=[f"answered from the file's metadata ({found.field})"])
+    doc_id = found.record.doc_id
     group = [c for c in res.store.chunks_of([doc_id])[doc_id] if c.start < line.end and line.start < c.end]
     start, end = span_of(group)
     unsearched = dict.fromkeys((c.chunk_id for c in group), 0.0)  # looked up, not found by the search
     passage = passage_of(group, res.document_text(doc_id)[start:end], unsearched, unsearched)
     rendered = render([(line.text, [0])], [passage], res, settings.answer)
-    result = _answered(base, rendered, 0, [load("credited").format(title=credited.record.title)])
-    return dataclasses.replace(result, answer_span=AnswerSpan(name.text, name.start, name.end,
+    result = _answered(base, rendered, 0, [load("byline").format(title=title, field=found.field)])
+    return dataclasses.replace(result, answer_span=AnswerSpan(mention.text, mention.start, mention.end,
                                                               rendered.citations[0].n, 0))
 
 

@@ -12,16 +12,11 @@ import json
 import re
 from pathlib import Path
 
-from ragchat.text.dates import MONTHS, month_number
+from ragchat.text.dates import date_in, without_dates
 
 FIELDS = ("title", "author", "publisher", "date")
 
 _AUTHOR = re.compile(r"^\s*(?:author|by)\s*:?\s+(.+?)\s*$", re.IGNORECASE)
-_ISO = re.compile(r"\b(20\d\d|19\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
-_DOTTED = re.compile(r"\b(0[1-9]|[12]\d|3[01])\.(0[1-9]|1[0-2])\.((?:19|20)\d\d)\b")
-_WRITTEN = re.compile(
-    r"\b(" + "|".join(m.capitalize() for m in MONTHS) + r")\s+(\d{1,2}),\s+((?:19|20)\d\d)\b"
-)
 
 
 class MetadataError(Exception):
@@ -64,26 +59,14 @@ def extract(text: str) -> dict[str, str]:
     for line in head:
         match = _AUTHOR.match(line)
         if match:
-            found["author"] = _DOTTED.sub("", _ISO.sub("", match.group(1))).strip(" ,;-")
+            found["author"] = without_dates(match.group(1)).strip(" ,;-")
             break
     for line in head[:10]:  # a date deep in the text is an event, not the document's date
-        date = find_date(line)
+        date = date_in(line)
         if date:
-            found["date"] = date
+            found["date"] = date.iso
             break
     return found
-
-
-def find_date(line: str) -> str:
-    if match := _ISO.search(line):
-        return match.group(0)
-    if match := _DOTTED.search(line):
-        day, month, year = match.groups()
-        return f"{year}-{month}-{day}"
-    if match := _WRITTEN.search(line):
-        month, day, year = match.groups()
-        return f"{year}-{month_number(month):02d}-{int(day):02d}"
-    return ""
 
 
 def _read_json(path: Path):

@@ -1,8 +1,9 @@
-"""Months and years as they appear in running text ("March 2024", "in 2023")."""
+"""Months, years and dates as they appear in running text ("March 2024", "in 2023", "11.06.2024")."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")
@@ -13,6 +14,37 @@ YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 ANY_YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 # A sentence that can answer "when": it names a year (1800-2099) or a month.
 DATE_MENTION = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTH_NAMES})\b", re.I)
+
+
+# A full date as documents write it: ISO, day.month.year, "June 11, 2024".
+_ISO = re.compile(r"\b(20\d\d|19\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
+_DOTTED = re.compile(r"\b(0[1-9]|[12]\d|3[01])\.(0[1-9]|1[0-2])\.((?:19|20)\d\d)\b")
+_WRITTEN = re.compile(r"\b(" + "|".join(m.capitalize() for m in MONTHS) + r")\s+(\d{1,2}),\s+((?:19|20)\d\d)\b")
+
+
+@dataclass(frozen=True)
+class DateMention:
+    iso: str  # YYYY-MM-DD
+    start: int  # where the text writes it
+    end: int
+
+
+def date_in(text: str) -> DateMention | None:
+    """The text's first full date, ISO first, then day.month.year, then "June 11, 2024"."""
+    if match := _ISO.search(text):
+        return DateMention(match.group(0), *match.span())
+    if match := _DOTTED.search(text):
+        day, month, year = match.groups()
+        return DateMention(f"{year}-{month}-{day}", *match.span())
+    if match := _WRITTEN.search(text):
+        month, day, year = match.groups()
+        return DateMention(f"{year}-{month_number(month):02d}-{int(day):02d}", *match.span())
+    return None
+
+
+def without_dates(text: str) -> str:
+    """The text with its ISO and day.month.year dates taken out ("Author: Jane Doe 11.06.2024")."""
+    return _DOTTED.sub("", _ISO.sub("", text))
 
 
 def months_in(text: str) -> set[str]:

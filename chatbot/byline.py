@@ -1,0 +1,116 @@
+"""Who wrote a document, who published it and when: answered from what the document says of itself.
+
+"Who wrote <title>?" asks about a document, not about anything its text says. A search for it
+finds passages on the title's subject, and the chooser then names whoever those passages mention
+(the Taliban, for "Who wrote Security Cooperation between Pakistan and Afghanistan?"). The
+document's record holds its author, publisher and date, read at ingest from its byline, its
+file's properties or a manifest (``ingest.metadata``). This answers with the line of the text
+that states the asked one, quoted and cited like any answer, so the reader can check it; with the
+record's value, said to come from the metadata and citing nothing, when the text never states
+it; and with "the documents don't say" when the record has none. A question whose words for the
+document match no title takes the ordinary path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from ragchat.text.dates import date_in
+from ragchat.text.sentences import Span, split_sentences
+from ragchat.text.terms import tokenize
+from vectorstore.store import DocRecord
+
+_W = r"(?P<work>.+?)"
+_ASKS: dict[str, list[re.Pattern]] = {field: [re.compile(rf"^\s*{p}\W*$", re.I) for p in patterns] for field, patterns in {
+    "author": [rf"(?:who|whom)\s+(?:wrote|authored|penned|(?:is|was|'s)\s+the\s+(?:author|writer)\s+of)\s+{_W}",
+               rf"(?:who|by\s+whom)\s+(?:is|was)\s+{_W}\s+(?:written|authored)(?:\s+by)?",
+               rf"(?:what\s+is\s+the\s+name\s+of\s+the|name\s+the)\s+(?:author|writer)\s+of\s+{_W}"],
+    "publisher": [rf"(?:who|which\s+\w+|what\s+\w+)\s+published\s+{_W}",
+                  rf"(?:who|what|which\s+\w+)\s+(?:is|was)\s+the\s+publisher\s+of\s+{_W}",
+                  rf"where\s+(?:is|was)\s+{_W}\s+published"],
+    "date": [rf"(?:when|on\s+what\s+date|in\s+what\s+year)\s+(?:is|was)\s+{_W}\s+(?:published|written|posted|issued|dated)",
+             rf"(?:what\s+is|what's)\s+the\s+(?:publication\s+)?date\s+of\s+{_W}"],
+}.items()}
+# Words naming a kind of document, not its subject: "the article on X" asks about X's title.
+_KINDS = frozenset(tokenize("article articles report reports piece paper analysis editorial essay document book study "
+                            "op-ed column commentary text titled called named"))
+_LINE_LIMIT = 200  # a byline is a short line; a longer line is a paragraph, and its sentence is quoted instead
+
+
+@dataclass(frozen=True)
+class Asked:
+    field: str  # "author", "publisher" or "date" (a DocRecord field)
+    work: str  # the question's words for the document
+
+
+@dataclass(frozen=True)
+class Byline:
+    """What a document's record says of the asked field, and where its text says so."""
+
+    record: DocRecord
+    field: str
+    value: str  # the record's value; "" when the document names none
+    line: Span | None  # the quoted line (or sentence), offsets in the document's text; None: the text never states it
+    mention: Span | None  # the value as the line writes it
+
+
+def asked(question: str) -> Asked | None:
+    """What the question asks of a document ("author" of "Security Cooperation between ..."), if anything."""
+    for field, patterns in _ASKS.items():
+        match = next((m for m in (p.match(question) for p in patterns) if m), None)
+        if match:
+            return Asked(field, match.group("work").strip(" \"'“”‘’"))
+    return None
+
+
+def byline(question: str, records: Mapping[str, DocRecord], text_of: Callable[[str], str],
+           ranked: Iterable[str] = ()) -> Byline | None:
+    """The asked field of the document whose title the question names, located in its text.
+
+    A title matches when it holds every word the question uses for the document (besides words
+    such as "article" and "the"); of several, the one those words cover most of, then the one the
+    search ranked first (``ranked``: doc ids in the search's order). None when the question asks
+    no such thing or no title matches.
+    """
+    ask = asked(question)
+    wanted = set(tokenize(ask.work)) - _KINDS if ask else set()
+    if not ask or not wanted:
+        return None
+    order = {d: i for i, d in enumerate(dict.fromkeys(ranked))}
+    matching = [(len(wanted) / len(set(tokenize(r.title))), -order.get(d, len(order)), d)
+                for d, r in records.items() if r.title and wanted <= set(tokenize(r.title))]
+    if not matching:
+        return None
+    record = records[max(matching)[2]]
+    value = getattr(record, ask.field)
+    mention = _mention(ask.field, value, text_of(record.doc_id)) if value else None
+    line = _line(text_of(record.doc_id), mention) if mention else None
+    return Byline(record, ask.field, value, line, mention)
+
+
+def _mention(field: str, value: str, text: str) -> Span | None:
+    """Where the text first states the value: the name, or a date written in any form that means it."""
+    if field != "date":
+        found = re.search(re.escape(value), text, re.I)
+        return Span(found.group(), *found.span()) if found else None
+    at = 0
+    for line in text.splitlines(keepends=True):
+        date = date_in(line)
+        if date is not None and date.iso == value:
+            return Span(line[date.start:date.end], at + date.start, at + date.end)
+        at += len(line)
+    return None
+
+
+def _line(text: str, mention: Span) -> Span:
+    """The line holding the mention if it is short, else its sentence."""
+    start = text.rfind("\n", 0, mention.start) + 1
+    end = text.find("\n", mention.start)
+    end = len(text) if end < 0 else end
+    if end - start > _LINE_LIMIT:
+        return next((s for s in split_sentences(text[start:end], start) if s.start <= mention.start < s.end), mention)
+    raw = text[start:end]
+    lead = len(raw) - len(raw.lstrip())
+    return Span(raw.strip(), start + lead, start + lead + len(raw.strip()))

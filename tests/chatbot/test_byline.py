@@ -1,0 +1,62 @@
+"""'Who wrote <title>?', 'Who published it?', 'When was it published?' are answered from what the
+document says of itself, quoted and cited, not from whatever its passages on the subject mention."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chatbot.byline import asked
+from ingest.pipeline import ingest
+from ragchat.library import Library
+
+BYLINED = ("Fishing Quotas in the Baltic Sea\n\nBy Maria Lindqvist\nPublished March 12, 2024\n\nThe council cut the "
+           "cod quota by 40 percent in 2023. Minister Jonas Berg defended the cut before parliament, and fishermen in "
+           "Gdansk protested.\n")
+UNSIGNED = ("Baltic Sea Shipping Lanes\n\nShipping through the Danish straits rose in 2023. Minister Jonas Berg said "
+            "new lanes would open near Gdansk.\n")
+
+
+@pytest.fixture
+def library(settings, tmp_path, embeddings):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "quotas.txt").write_text(BYLINED, encoding="utf-8")
+    (folder / "lanes.txt").write_text(UNSIGNED, encoding="utf-8")
+    (folder / "lanes.txt.meta.json").write_text(json.dumps({"publisher": "Baltic Shipping Council"}), encoding="utf-8")
+    ingest([folder], settings, embeddings=embeddings, progress=False)
+    return Library(settings)
+
+
+@pytest.mark.parametrize("question, quote, short", [
+    ("Who wrote Fishing Quotas in the Baltic Sea?", "By Maria Lindqvist", "Maria Lindqvist"),
+    ("Who is the author of the article on fishing quotas in the Baltic?", "By Maria Lindqvist", "Maria Lindqvist"),
+    ("By whom was the report on Baltic fishing quotas written?", "By Maria Lindqvist", "Maria Lindqvist"),
+    ("When was Fishing Quotas in the Baltic Sea published?", "Published March 12, 2024", "March 12, 2024"),
+])
+def test_the_document_s_own_line_answers_quoted_and_cited(library, question, quote, short):
+    answer = library.ask(question)
+    assert not answer.abstained
+    assert answer.answer_span is not None and answer.answer_span.text == short
+    [citation] = answer.citations
+    assert citation.source == "quotas.txt" and citation.quote == quote
+    assert BYLINED[citation.start:citation.end] == quote  # offsets point at the line
+
+
+def test_a_value_only_the_metadata_gives_is_said_to_come_from_it_and_cites_nothing(library):
+    answer = library.ask("Who published Baltic Sea Shipping Lanes?")
+    assert not answer.abstained and "Baltic Shipping Council" in answer.answer and "metadata" in answer.answer
+    assert not answer.citations and not answer.sentences[0].supported  # no badge claims a quote
+
+
+def test_a_document_that_names_no_author_is_an_honest_refusal(library):
+    answer = library.ask("Who wrote Baltic Sea Shipping Lanes?")
+    assert answer.abstained and answer.answer.startswith("The documents don't say who wrote Baltic Sea Shipping Lanes")
+    assert "Jonas Berg" not in answer.answer  # the minister the text mentions is not its author
+
+
+def test_a_question_about_writing_that_names_no_title_takes_the_ordinary_path(library):
+    assert asked("Who wrote to parliament about the cod quota?").work == "to parliament about the cod quota"
+    answer = library.ask("Who wrote to parliament about the cod quota?")  # no title holds "parliament"
+    assert "Maria Lindqvist" not in answer.answer and not any("gives its author" in n for n in answer.notices)
