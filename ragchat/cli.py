@@ -74,11 +74,13 @@ def status(as_json: bool) -> None:
     from vectorstore.store import Store
 
     settings = _settings()
-    store = Store(settings)
-    docs = sorted(store.documents().values(), key=lambda d: d.source)
+    # looking must not create: an embedded store that is not there yet is reported empty, not made
+    store = Store(settings) if settings.store.chroma_host or settings.store.store_path.exists() else None
+    docs = sorted(store.documents().values(), key=lambda d: d.source) if store else []
+    model = store.model_info() if store else {}
     info = {"location": settings.location,
-            "embedding_model": store.model_info().get("embedding_model", settings.store.embedding_model),
-            "embedding_dim": store.model_info().get("embedding_dim"), "chunks": store.count(),
+            "embedding_model": model.get("embedding_model", settings.store.embedding_model),
+            "embedding_dim": model.get("embedding_dim"), "chunks": store.count() if store else 0,
             "documents": [asdict(d) for d in docs]}
     if as_json:
         click.echo(json.dumps(info, indent=2))

@@ -52,6 +52,13 @@ def test_cli_reports_skips_and_exit_status(settings, tmp_path):
     assert status["embedding_model"] == "all-MiniLM-L6-v2" and status["embedding_dim"] == "384"
 
 
+def test_status_of_a_library_not_made_yet_says_empty_and_creates_nothing(tmp_path):
+    fresh = tmp_path / "not-yet"
+    shown = _ragchat("status", env={"RAGCHAT_DATA_DIR": str(fresh)})
+    assert shown.returncode == 0 and "empty: add documents with `ragchat ingest PATH`" in shown.stdout
+    assert not fresh.exists()
+
+
 def _long_corpus(folder: Path) -> Path:
     """The corpus plus renamed copies of its long report, so a kill lands mid-run."""
     shutil.copytree(CORPUS, folder)
