@@ -25,7 +25,8 @@ from chatbot.compose import Composition
 from chatbot.question import MEASURED, Analysis
 from prompts import load
 from ragchat.text.dates import ANY_YEAR
-from ragchat.text.facts import contradicted_figures, facts_of, missing_facts, missing_names, states_a_figure
+from ragchat.text.facts import (contradicted_figures, facts_of, missing_facts, missing_names, missing_phrases,
+                                name_phrases, states_a_figure)
 from vectorstore.passages import Passage
 from vectorstore.retrieval import Retrieval
 
@@ -106,8 +107,11 @@ def never_mentioned(question: str, passages_text: str, unmentioned: Unmentioned)
 
 
 def unnamed_in(question: str, chosen_text: str) -> set[str]:
-    """The question's names that the documents chosen to answer from lack (Iran asked, Pakistan answered)."""
-    return missing_names(facts_of(_ALIASES.sub(" ", question)).names, chosen_text)
+    """The question's names that the documents chosen to answer from lack (Iran asked, Pakistan
+    answered), word by word and as the many-word names the question writes ("Radar Princess" asked,
+    "Twilight Princess" answered)."""
+    unasked = _ALIASES.sub(" ", question)
+    return missing_names(facts_of(unasked).names, chosen_text) | missing_phrases(name_phrases(unasked), chosen_text)
 
 
 def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:

@@ -4,7 +4,8 @@
 
 A check written from failures seen on one corpus must not refuse right answers on others. For the
 bundled set, the SQuAD fit half and the held-out sample, every question whose lead sentence the
-shipped chooser's thresholds would answer is put to ``policy.unanswered_part`` and, when a check
+shipped chooser's thresholds would answer is put to ``policy.unanswered_part`` (and, failing that,
+to ``policy.unnamed_in`` against its whole document, as the fit recorded it) and, when a check
 refuses it, counted under that check: right answers lost, wrong answers and unanswerable questions
 caught.
 """
@@ -36,6 +37,8 @@ def tally(model: ch.Chooser, rows: Rows, decision: Decision, questions: dict[str
     found: dict[str, Counter] = defaultdict(Counter)
     for q in np.flatnonzero(reached):
         reason = policy.unanswered_part(analyse(questions[rows.ids[q]]), [str(rows.texts[best.lead[q]])])
+        if not reason and rows.checks[best.lead[q], 2]:  # policy.unnamed_in, against the lead's whole document
+            reason = "its document lacks a name asked"
         if reason:
             outcome = "unanswerable" if not rows.answerable[q] else "right" if best.right[q] else "wrong"
             found[" ".join(re.split(r'["\d]', reason)[0].split()[:4])][outcome] += 1

@@ -84,6 +84,45 @@ def names_in(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
+# A title before a name is not part of how every text writes the name ("Dr. Swann", "Swann").
+_TITLES = frozenset("dr doctor mr mrs ms prof professor sir lord lady president general king queen pm".split())
+_RUN_ENDS = tuple(",;:?!\"”")
+
+
+def name_phrases(text: str) -> list[str]:
+    """Runs of two or more capitalised words, as a question writes a many-word name ("Twilight
+    Princess", "Washington Post"). Each word of "Radar Princess" or "The Washington Observer" may
+    occur in a text that never names such a thing, which matching names word by word cannot see.
+    A possessive, a comma or a figure ends a run; a title before a name is not part of it; a
+    sentence's first word never starts one, and words in brackets (aliases) are left out."""
+    phrases, run = [], []
+    for i, token in enumerate(re.sub(r"\([^)]*\)", " ", text).split()):
+        word = token.strip("\"“”‘'’.,;:?!")
+        possessive = word.endswith(("'s", "’s")) or token.endswith(("s'", "s’"))
+        word = word.removesuffix("'s").removesuffix("’s")
+        named = (i > 0 and word[:1].isupper() and len(word) > 1 and word.lower() not in _NOT_NAMES
+                 and word.lower().strip(".") not in _TITLES)
+        if named:
+            run.append(word)
+        if not named or possessive or token.endswith(_RUN_ENDS):
+            if len(run) > 1:
+                phrases.append(" ".join(run))
+            run = []
+    if len(run) > 1:
+        phrases.append(" ".join(run))
+    return phrases
+
+
+def missing_phrases(phrases: list[str], evidence: str) -> set[str]:
+    """The phrases the evidence never writes as adjacent words (each word matched as loosely as a
+    name: "Pakistani" finds "Pakistan"; full stops ignored, so "D.C." is "DC")."""
+    if not phrases:
+        return set()
+    text = folded(evidence).replace(".", "")
+    return {phrase for phrase in phrases if not re.search(
+        r"[\W_]+".join(re.escape(folded(name_stem(w.lower())).replace(".", "")) + r"\w*" for w in phrase.split()), text)}
+
+
 def figures_of(text: str) -> dict[str, tuple[str, set[tuple[bool, float]]]]:
     """What each figure in the text counts, by the word after it (stemmed, with the word as written):
     "five minutes" -> {"minut": ("minutes", {5})}, "the thirty-fourth James Bond film" -> {"jame":
@@ -158,8 +197,9 @@ def missing_facts(facts: Facts, evidence: str) -> set[str]:
     """Facts of a sentence that the evidence does not contain (names matched as words, loosely)."""
     numbers = numbers_in(evidence)
     lower = folded(evidence)
+    undotted = lower.replace(".", "")  # "US" names what a text writes "U.S."
     missing = {n for n in facts.numbers if n not in numbers}
-    missing.update(n for n in facts.names if folded(name_stem(n)) not in lower)
+    missing.update(n for n in facts.names if folded(name_stem(n)) not in lower and folded(name_stem(n)) not in undotted)
     return missing
 
 

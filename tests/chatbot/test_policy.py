@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.policy import unanswered_part
+from chatbot.policy import unanswered_part, unnamed_in
 from chatbot.question import analyse
 from ingest.pipeline import ingest
 from ragchat.library import Library
@@ -52,3 +52,13 @@ def test_a_name_typed_without_its_accents_is_the_same_name(settings, tmp_path, e
 ])
 def test_a_near_miss_is_told_by_what_the_sentence_lacks_not_by_its_wording(question, sentence, reason):
     assert unanswered_part(analyse(question), [sentence]) == reason
+
+
+def test_a_many_word_name_the_documents_never_write_is_not_answered_by_its_words_apart():
+    """Each word of "The Washington Observer" is in the article; the newspaper is not."""
+    article = ("Alyssa Rosenberg, writing for The Washington Post, called it conventional. Lawrence Toppman of The "
+               "Charlotte Observer called Craig's performance bored. The tournament is the U.S. Open in Queens.")
+    assert unnamed_in("Alyssa Rosenberg of The Washington Observer said what about the film?", article) == \
+        {"Washington Observer"}
+    assert unnamed_in("What did Alyssa Rosenberg of the Washington Post say?", article) == set()
+    assert unnamed_in("Where is the US Open held?", article) == set()  # full stops are not part of a name
