@@ -23,8 +23,11 @@ from ragchat.text.terms import tokenize
 from vectorstore.store import DocRecord
 
 _W = r"(?P<work>.+?)"
-_ASKS: dict[str, list[re.Pattern]] = {field: [re.compile(rf"^\s*{p}\W*$", re.I) for p in patterns] for field, patterns in {
-    "author": [rf"(?:who|whom)\s+(?:wrote|authored|penned|(?:is|was|'s)\s+the\s+(?:author|writer)\s+of)\s+{_W}",
+# "Can you tell me who wrote X?" asks what "Who wrote X?" asks
+_POLITE = r"(?:(?:can|could|would)\s+you\s+(?:please\s+)?tell\s+me\s+|do\s+you\s+know\s+|(?:please\s+)?tell\s+me\s+)?"
+_ASKS: dict[str, list[re.Pattern]] = {field: [re.compile(rf"^\s*{_POLITE}{p}\W*$", re.I) for p in patterns]
+                                      for field, patterns in {
+    "author": [rf"(?:who|whom)(?:\s+(?:wrote|authored|penned)|(?:\s+(?:is|was)|'s|’s)\s+the\s+(?:author|writer)\s+of)\s+{_W}",
                rf"(?:who|by\s+whom)\s+(?:is|was)\s+{_W}\s+(?:written|authored)(?:\s+by)?",
                rf"(?:what\s+is\s+the\s+name\s+of\s+the|name\s+the)\s+(?:author|writer)\s+of\s+{_W}"],
     "publisher": [rf"(?:who|which\s+\w+|what\s+\w+)\s+published\s+{_W}",
@@ -33,9 +36,15 @@ _ASKS: dict[str, list[re.Pattern]] = {field: [re.compile(rf"^\s*{p}\W*$", re.I) 
     "date": [rf"(?:when|on\s+what\s+date|in\s+what\s+year)\s+(?:is|was)\s+{_W}\s+(?:published|written|posted|issued|dated)",
              rf"(?:what\s+is|what's)\s+the\s+(?:publication\s+)?date\s+of\s+{_W}"],
 }.items()}
-# Words naming a kind of document, not its subject: "the article on X" asks about X's title.
+# Words naming a kind of document, not its subject: "the article on X" asks about X's title, and
+# when no title holds X, about the document the search ranks first for the question.
 _KINDS = frozenset(tokenize("article articles report reports piece paper analysis editorial essay document book study "
                             "op-ed column commentary text titled called named"))
+_DESCRIBED = re.compile(r"^(?:the|this|that|an?)\s+(?:[\w-]+\s+){0,4}?(?:" + "|".join(
+    "article articles report reports piece paper analysis editorial essay document book study op-ed column "
+    "commentary".split()) + r")\b", re.I)
+_TOPIC = re.compile(r"^(?:about|on|regarding|concerning)\s", re.I)  # "who wrote about X": the documents about X
+_TOPIC_DOCUMENTS = 3  # a topic is in several documents; the answer names the few the search ranks first
 _LINE_LIMIT = 200  # a byline is a short line; a longer line is a paragraph, and its sentence is quoted instead
 
 
@@ -65,29 +74,48 @@ def asked(question: str) -> Asked | None:
     return None
 
 
-def byline(question: str, records: Mapping[str, DocRecord], text_of: Callable[[str], str],
-           ranked: Iterable[str] = ()) -> Byline | None:
-    """The asked field of the document whose title the question names, located in its text.
+def bylines(question: str, records: Mapping[str, DocRecord], text_of: Callable[[str], str],
+            ranked: Iterable[str] = ()) -> list[Byline] | None:
+    """The asked field of the documents the question names, each located in its text; None when
+    the question asks no such thing of a document, so the ordinary path answers it.
 
     A title matches when it holds every word the question uses for the document (besides words
-    such as "article" and "the"); of several, the one those words cover most of, then the one the
-    search ranked first (``ranked``: doc ids in the search's order). None when the question asks
-    no such thing or no title matches.
+    such as "article" and "the"; "Pak" finds "Pakistan"); of several, the one those words cover
+    most of, then the one the search ranked first (``ranked``: doc ids in the search's order). A
+    topic ("who wrote about terrorism?") is in the first few documents the search ranks, whatever
+    their titles; with no title matching, a document described ("the editorial on the delegation's
+    visit") is the one the search ranks first; other words ("who wrote to parliament?") ask about
+    the text, not a document.
     """
     ask = asked(question)
     wanted = set(tokenize(ask.work)) - _KINDS if ask else set()
     if not ask or not wanted:
         return None
-    order = {d: i for i, d in enumerate(dict.fromkeys(ranked))}
-    matching = [(len(wanted) / len(set(tokenize(r.title))), -order.get(d, len(order)), d)
-                for d, r in records.items() if r.title and wanted <= set(tokenize(r.title))]
-    if not matching:
+    order = list(dict.fromkeys(d for d in ranked if d in records))
+    place = {d: i for i, d in enumerate(order)}
+    matching = [(len(wanted) / len(set(tokenize(r.title))), -place.get(d, len(order)), d)
+                for d, r in records.items() if r.title and _covers(set(tokenize(r.title)), wanted)]
+    if _TOPIC.match(ask.work):
+        chosen = order[:_TOPIC_DOCUMENTS]
+    elif matching:
+        chosen = [max(matching)[2]]
+    elif _DESCRIBED.match(ask.work):
+        chosen = order[:1]
+    else:
         return None
-    record = records[max(matching)[2]]
-    value = getattr(record, ask.field)
-    mention = _mention(ask.field, value, text_of(record.doc_id)) if value else None
-    line = _line(text_of(record.doc_id), mention) if mention else None
-    return Byline(record, ask.field, value, line, mention)
+    return [_byline(records[d], ask.field, text_of(d)) for d in chosen]
+
+
+def _covers(title: set[str], wanted: set[str]) -> bool:
+    """Every wanted word is a title word or the start of one, or one starts it ("Pak", "Pakistan")."""
+    return all(w in title or any(len(min(w, t, key=len)) >= 3 and (t.startswith(w) or w.startswith(t)) for t in title)
+               for w in wanted)
+
+
+def _byline(record: DocRecord, field: str, text: str) -> Byline:
+    value = getattr(record, field)
+    mention = _mention(field, value, text) if value else None
+    return Byline(record, field, value, _line(text, mention) if mention else None, mention)
 
 
 def _mention(field: str, value: str, text: str) -> Span | None:

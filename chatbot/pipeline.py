@@ -22,6 +22,7 @@ from chatbot.resources import Resources, resources
 from chatbot.schema import Answer, AnswerSpan, Citation, Retrieved, Sentence
 from prompts import load
 from ragchat.settings import Settings
+from ragchat.text.sentences import Span
 from vectorstore.followups import swapped
 from vectorstore.passages import Passage, passage_of, span_of
 from vectorstore.request import RetrievalRequest
@@ -65,9 +66,9 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     # "And in 2024?" is answered, and refused, as the whole question it stands for
     asked = retrieval.query if request.history and swapped(question) else question
     t = time.perf_counter()
-    found = byline.byline(asked, res.current().documents, res.document_text, [p.doc_id for p in retrieval.passages])
-    if found is not None:  # "who wrote <title>?": the document's own record answers, not its passages
-        result = _from_byline(_base(question, retrieval, retrieval.passages, "extractive"), found, res, settings)
+    found = byline.bylines(asked, res.current().documents, res.document_text, [p.doc_id for p in retrieval.passages])
+    if found is not None:  # "who wrote <title>?": the documents' own records answer, not their passages
+        result = _from_bylines(_base(question, retrieval, retrieval.passages, "extractive"), found, res, settings)
         timings["compose"] = _ms(t)
         yield result.answer
         yield _finish(result, timings, started)
@@ -198,28 +199,36 @@ def _base(question: str, retrieval: Retrieval, passages: Sequence[Passage], back
                   retrieved=[Retrieved(p.chunk_ids[0], p.source, round(float(p.score), 4)) for p in passages])
 
 
-def _from_byline(base: Answer, found: byline.Byline, res: Resources, settings: Settings) -> Answer:
-    """"Who wrote / who published / when was <title> published?" answered with the document's line
-    stating it, the value as the short answer; with the record's value and no citation when only
-    the file's metadata states it; with a refusal that says so when the document does not."""
-    title, line, mention = found.record.title, found.line, found.mention
-    if not found.value:
-        said = not_said(base.question)
-        return dataclasses.replace(base, abstained=True, answer=said, sentences=[Sentence(said, [], True, 0.0)],
-                                   notices=[f'refused: the document "{title}" names no {found.field}'])
-    if line is None or mention is None:
-        said = load("byline_metadata").format(title=title, field=found.field, value=found.value)
-        return dataclasses.replace(base, answer=said, sentences=[Sentence(said, [], False, 0.0)],
-                                   notices=[f"answered from the file's metadata ({found.field})"])
-    doc_id = found.record.doc_id
-    group = [c for c in res.store.chunks_of([doc_id])[doc_id] if c.start < line.end and line.start < c.end]
-    start, end = span_of(group)
-    unsearched = dict.fromkeys((c.chunk_id for c in group), 0.0)  # looked up, not found by the search
-    passage = passage_of(group, res.document_text(doc_id)[start:end], unsearched, unsearched)
-    rendered = render([(line.text, [0])], [passage], res, settings.answer)
-    result = _answered(base, rendered, 0, [load("byline").format(title=title, field=found.field)])
+def _from_bylines(base: Answer, found: Sequence[byline.Byline], res: Resources, settings: Settings) -> Answer:
+    """"Who wrote / who published / when was <title> published?" answered with each document's line
+    stating it, the first value as the short answer; with the records' values and no citation when
+    only the files' metadata states them; with a refusal that says so when no document does."""
+    stated = [b for b in found if b.line is not None and b.mention is not None]
+    field, titles = found[0].field, ", ".join(f'"{b.record.label}"' for b in found)
+    if not stated:
+        given = [b for b in found if b.value]
+        if not given:
+            said = not_said(base.question)
+            return dataclasses.replace(base, abstained=True, answer=said, sentences=[Sentence(said, [], True, 0.0)],
+                                       notices=[f"refused: {titles} name{'s' if len(found) == 1 else ''} no {field}"])
+        told = [load("byline_metadata").format(title=b.record.label, field=field, value=b.value) for b in given]
+        return dataclasses.replace(base, answer=" ".join(told), sentences=[Sentence(t, [], False, 0.0) for t in told],
+                                   notices=[f"answered from the files' metadata ({field})"])
+    passages = [_passage_holding(b.record.doc_id, b.line, res) for b in stated]
+    rendered = render([(b.line.text, [i]) for i, b in enumerate(stated)], passages, res, settings.answer)
+    result = _answered(base, rendered, 0, [load("byline").format(
+        titles=", ".join(f'"{b.record.label}"' for b in stated), field=field)])
+    mention = stated[0].mention
     return dataclasses.replace(result, answer_span=AnswerSpan(mention.text, mention.start, mention.end,
-                                                              rendered.citations[0].n, 0))
+                                                              rendered.sentences[0].citations[0], 0))
+
+
+def _passage_holding(doc_id: str, span: Span, res: Resources) -> Passage:
+    """The passage of the document's chunks that hold the span, looked up rather than found by a search."""
+    group = [c for c in res.store.chunks_of([doc_id])[doc_id] if c.start < span.end and span.start < c.end]
+    start, end = span_of(group)
+    unsearched = dict.fromkeys((c.chunk_id for c in group), 0.0)
+    return passage_of(group, res.document_text(doc_id)[start:end], unsearched, unsearched)
 
 
 def _refusal(base: Answer, evidence: Evidence, res: Resources, refused: Refusal) -> Answer:

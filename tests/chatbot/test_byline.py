@@ -14,6 +14,8 @@ from ragchat.library import Library
 BYLINED = ("Fishing Quotas in the Baltic Sea\n\nBy Maria Lindqvist\nPublished March 12, 2024\n\nThe council cut the "
            "cod quota by 40 percent in 2023. Minister Jonas Berg defended the cut before parliament, and fishermen in "
            "Gdansk protested.\n")
+SECOND = ("Cod Stocks in Recovery\n\nAuthor: Piotr Nowak\n\nScientists in Gdansk counted more young cod in 2024, a year after "
+          "the council cut the cod quota.\n")
 UNSIGNED = ("Baltic Sea Shipping Lanes\n\nShipping through the Danish straits rose in 2023. Minister Jonas Berg said "
             "new lanes would open near Gdansk.\n")
 
@@ -24,6 +26,7 @@ def library(settings, tmp_path, embeddings):
     folder.mkdir()
     (folder / "quotas.txt").write_text(BYLINED, encoding="utf-8")
     (folder / "lanes.txt").write_text(UNSIGNED, encoding="utf-8")
+    (folder / "stocks.txt").write_text(SECOND, encoding="utf-8")
     (folder / "lanes.txt.meta.json").write_text(json.dumps({"publisher": "Baltic Shipping Council"}), encoding="utf-8")
     ingest([folder], settings, embeddings=embeddings, progress=False)
     return Library(settings)
@@ -33,6 +36,8 @@ def library(settings, tmp_path, embeddings):
     ("Who wrote Fishing Quotas in the Baltic Sea?", "By Maria Lindqvist", "Maria Lindqvist"),
     ("Who is the author of the article on fishing quotas in the Baltic?", "By Maria Lindqvist", "Maria Lindqvist"),
     ("By whom was the report on Baltic fishing quotas written?", "By Maria Lindqvist", "Maria Lindqvist"),
+    ("Who's the author of the Baltic fishing quota piece?", "By Maria Lindqvist", "Maria Lindqvist"),
+    ("Can you tell me who wrote Fishing Quotas in the Baltic Sea?", "By Maria Lindqvist", "Maria Lindqvist"),
     ("When was Fishing Quotas in the Baltic Sea published?", "Published March 12, 2024", "March 12, 2024"),
 ])
 def test_the_document_s_own_line_answers_quoted_and_cited(library, question, quote, short):
@@ -42,6 +47,12 @@ def test_the_document_s_own_line_answers_quoted_and_cited(library, question, quo
     [citation] = answer.citations
     assert citation.source == "quotas.txt" and citation.quote == quote
     assert BYLINED[citation.start:citation.end] == quote  # offsets point at the line
+
+
+def test_who_wrote_about_a_topic_names_the_author_of_each_document_on_it(library):
+    answer = library.ask("Who wrote about the cod quota?")
+    assert not answer.abstained and "Maria Lindqvist" in answer.answer and "Piotr Nowak" in answer.answer
+    assert {c.source for c in answer.citations} == {"quotas.txt", "stocks.txt"}  # each byline cited from its own file
 
 
 def test_a_value_only_the_metadata_gives_is_said_to_come_from_it_and_cites_nothing(library):
