@@ -347,8 +347,10 @@ def _source_match(source: str, text: str) -> float:
 
 
 def counts_what_is_asked(question: Analysis, text: str) -> bool:
-    """Whether the text counts what "how many" asks, with the names that qualify it ("TTP fighters")."""
-    return counts(text, question.counted) and not missing_names(question.counted_names, text)
+    """Whether the text counts what "how many" asks, with the names that qualify it ("TTP fighters"):
+    the figure must count the noun, not the name ("two hundred TTP militants" counts no fighters)."""
+    nouns = question.counted - question.counted_names or question.counted
+    return counts(text, nouns) and not missing_names(question.counted_names, text)
 
 
 def counts(text: str, nouns: frozenset[str]) -> bool:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chatbot.chooser import Chooser, Unmentioned
+from chatbot.chooser import Chooser, Unmentioned, counts_what_is_asked
 from chatbot.compose import Composition
 from chatbot.question import MEASURED, Analysis
 from prompts import load
@@ -125,10 +125,11 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     (``python -m evals.near_misses``) it refuses at least as many wrong answers and unanswerable
     questions as right answers, on the SQuAD articles as on the bundled set: a figure the question
     gives must not be given only as another figure; a figure asked for one year must not be given
-    only for other years; a figure question needs a figure; what "how many" counts keeps the names
-    that qualify it; a unit asked for must appear. Checks that asked for the question's own words
-    ("the street address of ...", "how many units" answered "5.82 million copies") refused right
-    answers written in other words, and were dropped.
+    only for other years; a figure question needs a figure; a count the question qualifies with
+    names ("how many TTP fighters") must be counted, with them; a unit asked for must appear.
+    Checks that asked for the question's own words ("the street address of ...", "how many units"
+    answered "5.82 million copies") refused right answers written in other words and were dropped;
+    the count check stays where names qualify the count, which none of those right answers had.
     """
     text = " ".join(sentences)
     contradicted = contradicted_figures(analysis.text, text)
@@ -140,8 +141,8 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
         return f"the answer gives figures for {', '.join(sorted(stated))}, not {next(iter(analysis.years))}"
     if analysis.kind in MEASURED and not any(states_a_figure(s) for s in sentences):
         return "no sentence gives a figure"
-    if analysis.counted_names and not any(states_a_figure(s) and not missing_names(analysis.counted_names, s)
-                                          for s in sentences):
+    if analysis.counted_names and not any(counts_what_is_asked(analysis, s) for s in sentences):
+        # a count named ("TTP fighters") is answered by a figure of that very thing, with its names
         return f'no sentence counts "{analysis.counted_phrase}"'
     unit = _UNIT.search(analysis.text)
     if unit and analysis.kind in MEASURED:

@@ -87,6 +87,7 @@ def names_in(text: str) -> frozenset[str]:
 # A title before a name is not part of how every text writes the name ("Dr. Swann", "Swann").
 _TITLES = frozenset("dr doctor mr mrs ms prof professor sir lord lady president general king queen pm".split())
 _RUN_ENDS = tuple(",;:?!\"”")
+_BETWEEN = r"(?:[\W_]+\w+){0,3}?[\W_]+"  # up to three words between two of a name's words
 
 
 def name_phrases(text: str) -> list[str]:
@@ -114,13 +115,16 @@ def name_phrases(text: str) -> list[str]:
 
 
 def missing_phrases(phrases: list[str], evidence: str) -> set[str]:
-    """The phrases the evidence never writes as adjacent words (each word matched as loosely as a
-    name: "Pakistani" finds "Pakistan"; full stops ignored, so "D.C." is "DC")."""
+    """The phrases whose words the evidence never writes in their order, close together: a user's
+    "Prime Minister Kakar" is the text's "Prime Minister Anwaar-ul Haq Kakar" and "Mianwali Air
+    Base" its "Mianwali Training Air Base", but "Radar Princess" is not "Twilight Princess" in an
+    article that mentions Games Radar. Each word is matched as loosely as a name ("Pakistani" finds
+    "Pakistan"), and full stops are ignored ("D.C." is "DC")."""
     if not phrases:
         return set()
     text = folded(evidence).replace(".", "")
     return {phrase for phrase in phrases if not re.search(
-        r"[\W_]+".join(re.escape(folded(name_stem(w.lower())).replace(".", "")) + r"\w*" for w in phrase.split()), text)}
+        _BETWEEN.join(re.escape(folded(name_stem(w.lower())).replace(".", "")) + r"\w*" for w in phrase.split()), text)}
 
 
 def figures_of(text: str) -> dict[str, tuple[str, set[tuple[bool, float]]]]:

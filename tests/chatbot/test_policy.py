@@ -62,3 +62,11 @@ def test_a_many_word_name_the_documents_never_write_is_not_answered_by_its_words
         {"Washington Observer"}
     assert unnamed_in("What did Alyssa Rosenberg of the Washington Post say?", article) == set()
     assert unnamed_in("Where is the US Open held?", article) == set()  # full stops are not part of a name
+
+
+def test_a_named_count_is_answered_only_by_a_count_of_that_thing():
+    """"Two hundred TTP militants captured" names the TTP and a figure, but does not count its fighters."""
+    fighters = analyse("How many TTP fighters are in Afghanistan?")
+    assert unanswered_part(fighters, ["The Taliban captured two hundred TTP militants."]) == \
+        'no sentence counts "TTP fighters"'
+    assert unanswered_part(fighters, ["The TTP has some 6,000 fighters in Afghanistan."]) == ""
