@@ -7,8 +7,9 @@ document's record holds its author, publisher and date, read at ingest from its 
 file's properties or a manifest (``ingest.metadata``). This answers with the line of the text
 that states the asked one, quoted and cited like any answer, so the reader can check it; with the
 record's value, said to come from the metadata and citing nothing, when the text never states
-it; and with "the documents don't say" when the record has none. A question whose words for the
-document match no title takes the ordinary path.
+it. A document whose record names none, or words that match no title, take the ordinary path: in
+an encyclopedia the title names the subject, and "Who wrote To Kill a Mockingbird?" is answered
+by the article's text.
 """
 
 from __future__ import annotations
@@ -38,11 +39,9 @@ _ASKS: dict[str, list[re.Pattern]] = {field: [re.compile(rf"^\s*{_POLITE}{p}\W*$
 }.items()}
 # Words naming a kind of document, not its subject: "the article on X" asks about X's title, and
 # when no title holds X, about the document the search ranks first for the question.
-_KINDS = frozenset(tokenize("article articles report reports piece paper analysis editorial essay document book study "
-                            "op-ed column commentary text titled called named"))
-_DESCRIBED = re.compile(r"^(?:the|this|that|an?)\s+(?:[\w-]+\s+){0,4}?(?:" + "|".join(
-    "article articles report reports piece paper analysis editorial essay document book study op-ed column "
-    "commentary".split()) + r")\b", re.I)
+_KIND_WORDS = "article report piece paper analysis editorial essay document study op-ed column commentary".split()
+_KINDS = frozenset(tokenize(" ".join(_KIND_WORDS) + " articles reports text titled called named"))
+_DESCRIBED = re.compile(rf"^(?:the|this|that|an?)\s+(?:[\w-]+\s+){{0,4}}?(?:{'|'.join(_KIND_WORDS)})s?\b", re.I)
 _TOPIC = re.compile(r"^(?:about|on|regarding|concerning)\s", re.I)  # "who wrote about X": the documents about X
 _TOPIC_DOCUMENTS = 3  # a topic is in several documents; the answer names the few the search ranks first
 _LINE_LIMIT = 200  # a byline is a short line; a longer line is a paragraph, and its sentence is quoted instead
@@ -60,7 +59,7 @@ class Byline:
 
     record: DocRecord
     field: str
-    value: str  # the record's value; "" when the document names none
+    value: str  # the record's value
     line: Span | None  # the quoted line (or sentence), offsets in the document's text; None: the text never states it
     mention: Span | None  # the value as the line writes it
 
@@ -78,6 +77,9 @@ def bylines(question: str, records: Mapping[str, DocRecord], text_of: Callable[[
             ranked: Iterable[str] = ()) -> list[Byline] | None:
     """The asked field of the documents the question names, each located in its text; None when
     the question asks no such thing of a document, so the ordinary path answers it.
+
+    Only documents whose record holds the field answer: a title is often the name of what a text
+    is about ("To Kill a Mockingbird"), and then the text itself says who wrote it.
 
     A title matches when it holds every word the question uses for the document (besides words
     such as "article" and "the"; "Pak" finds "Pakistan"); of several, the one those words cover
@@ -103,7 +105,8 @@ def bylines(question: str, records: Mapping[str, DocRecord], text_of: Callable[[
         chosen = order[:1]
     else:
         return None
-    return [_byline(records[d], ask.field, text_of(d)) for d in chosen]
+    found = [_byline(records[d], ask.field, text_of(d)) for d in chosen if getattr(records[d], ask.field)]
+    return found or None
 
 
 def _covers(title: set[str], wanted: set[str]) -> bool:

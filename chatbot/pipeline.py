@@ -202,16 +202,11 @@ def _base(question: str, retrieval: Retrieval, passages: Sequence[Passage], back
 def _from_bylines(base: Answer, found: Sequence[byline.Byline], res: Resources, settings: Settings) -> Answer:
     """"Who wrote / who published / when was <title> published?" answered with each document's line
     stating it, the first value as the short answer; with the records' values and no citation when
-    only the files' metadata states them; with a refusal that says so when no document does."""
+    only the files' metadata states them."""
     stated = [b for b in found if b.line is not None and b.mention is not None]
-    field, titles = found[0].field, ", ".join(f'"{b.record.label}"' for b in found)
+    field = found[0].field
     if not stated:
-        given = [b for b in found if b.value]
-        if not given:
-            said = not_said(base.question)
-            return dataclasses.replace(base, abstained=True, answer=said, sentences=[Sentence(said, [], True, 0.0)],
-                                       notices=[f"refused: {titles} name{'s' if len(found) == 1 else ''} no {field}"])
-        told = [load("byline_metadata").format(title=b.record.label, field=field, value=b.value) for b in given]
+        told = [load("byline_metadata").format(title=b.record.label, field=field, value=b.value) for b in found]
         return dataclasses.replace(base, answer=" ".join(told), sentences=[Sentence(t, [], False, 0.0) for t in told],
                                    notices=[f"answered from the files' metadata ({field})"])
     passages = [_passage_holding(b.record.doc_id, b.line, res) for b in stated]

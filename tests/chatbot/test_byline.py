@@ -1,5 +1,6 @@
 """'Who wrote <title>?', 'Who published it?', 'When was it published?' are answered from what the
-document says of itself, quoted and cited, not from whatever its passages on the subject mention."""
+document says of itself, quoted and cited, not from whatever its passages on the subject mention;
+a document that says nothing of itself is answered from its text."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ BYLINED = ("Fishing Quotas in the Baltic Sea\n\nBy Maria Lindqvist\nPublished Ma
            "Gdansk protested.\n")
 SECOND = ("Cod Stocks in Recovery\n\nAuthor: Piotr Nowak\n\nScientists in Gdansk counted more young cod in 2024, a year after "
           "the council cut the cod quota.\n")
+NOVEL = ("The Quiet Harbour\n\nThe Quiet Harbour is a 1931 novel written by the Swedish author Elsa Brandt. It follows a "
+         "fisherman's family in Gdansk through one hard winter.\n")
 UNSIGNED = ("Baltic Sea Shipping Lanes\n\nShipping through the Danish straits rose in 2023. Minister Jonas Berg said "
             "new lanes would open near Gdansk.\n")
 
@@ -27,6 +30,7 @@ def library(settings, tmp_path, embeddings):
     (folder / "quotas.txt").write_text(BYLINED, encoding="utf-8")
     (folder / "lanes.txt").write_text(UNSIGNED, encoding="utf-8")
     (folder / "stocks.txt").write_text(SECOND, encoding="utf-8")
+    (folder / "harbour.txt").write_text(NOVEL, encoding="utf-8")
     (folder / "lanes.txt.meta.json").write_text(json.dumps({"publisher": "Baltic Shipping Council"}), encoding="utf-8")
     ingest([folder], settings, embeddings=embeddings, progress=False)
     return Library(settings)
@@ -61,10 +65,13 @@ def test_a_value_only_the_metadata_gives_is_said_to_come_from_it_and_cites_nothi
     assert not answer.citations and not answer.sentences[0].supported  # no badge claims a quote
 
 
-def test_a_document_that_names_no_author_is_an_honest_refusal(library):
-    answer = library.ask("Who wrote Baltic Sea Shipping Lanes?")
-    assert answer.abstained and answer.answer.startswith("The documents don't say who wrote Baltic Sea Shipping Lanes")
-    assert "Jonas Berg" not in answer.answer  # the minister the text mentions is not its author
+def test_a_title_that_names_the_subject_is_answered_from_the_text(library):
+    """An encyclopedia's article is titled by its subject and names no author of its own: "Who wrote
+    <the article's title>?" asks who wrote the subject, and its text says so; no other document's
+    byline is borrowed."""
+    answer = library.ask("Who wrote The Quiet Harbour?")
+    assert "Elsa Brandt" in answer.answer and "Maria Lindqvist" not in answer.answer
+    assert answer.citations[0].source == "harbour.txt"
 
 
 def test_a_question_about_writing_that_names_no_title_takes_the_ordinary_path(library):
