@@ -43,6 +43,7 @@ _UPLOAD_FILES = 10  # one upload request may carry this many files of the per-fi
 _HISTORY_TURNS = 6  # older turns of a chat rarely matter to a follow-up and only slow the rewrite
 _SOURCES = "\n\nSources:"  # heading of the citations block appended to a chat completion's content
 _CLOSEST = "\n\nClosest passages (the documents do not answer this):"
+_NOTES = "\n\nNotes:"  # an answer with nothing to cite ("nothing in the library is about this") has notes only
 
 
 class ApiError(Exception):
@@ -326,14 +327,16 @@ def _text(content: str | list[dict] | None) -> str:
 
 
 def _without_sources(text: str) -> str:
-    for heading in (_SOURCES, _CLOSEST):
+    for heading in (_SOURCES, _CLOSEST, _NOTES):
         text = text.split(heading, 1)[0]
     return text.strip()
 
 
 def sources_block(answer: Answer) -> str:
     """The citations as a reader checks them: quote, file, offsets, support, plus any flags and notes."""
-    return (_CLOSEST if answer.abstained else _SOURCES) + details(answer) if answer.citations or answer.notices else ""
+    if not answer.citations:
+        return _NOTES + details(answer) if answer.notices else ""
+    return (_CLOSEST if answer.abstained else _SOURCES) + details(answer)
 
 
 class _Completion:

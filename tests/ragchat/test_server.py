@@ -239,6 +239,15 @@ def test_openai_client_follow_up_uses_the_conversation(client):
     assert "327,000" in follow.choices[0].message.content.split("Sources:")[0]
 
 
+def test_openai_client_answer_with_nothing_to_cite_has_no_empty_sources_heading(client):
+    """The publisher only the manifest names: said to come from the metadata, citing nothing."""
+    completion = client.chat.completions.create(model="extractive", messages=[
+        {"role": "user", "content": "Who published Security Cooperation between Pakistan and Afghanistan?"}])
+    content = completion.choices[0].message.content
+    assert "afgazad.com" in content and "Sources:" not in content and "Closest passages" not in content
+    assert "\n\nNotes:\n" in content and "metadata" in content.split("Notes:")[1]
+
+
 def test_openai_client_streams_the_same_content(client):
     whole = client.chat.completions.create(model="extractive", messages=[{"role": "user", "content": APS}])
     chunks = list(client.chat.completions.create(model="extractive", messages=[{"role": "user", "content": APS}],
