@@ -15,7 +15,7 @@ by the article's text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ragchat.text.dates import date_in
@@ -42,6 +42,8 @@ _ASKS: dict[str, list[re.Pattern]] = {field: [re.compile(rf"^\s*{_POLITE}{p}\W*$
 _KIND_WORDS = "article report piece paper analysis editorial essay document study op-ed column commentary".split()
 _KINDS = frozenset(tokenize(" ".join(_KIND_WORDS) + " articles reports text titled called named"))
 _DESCRIBED = re.compile(rf"^(?:the|this|that|an?)\s+(?:[\w-]+\s+){{0,4}}?(?:{'|'.join(_KIND_WORDS)})s?\b", re.I)
+# "Who wrote it?" after a question about a document: the document the conversation's last answer cited
+_REFERENCE = re.compile(rf"^(?:it|this|that|(?:the|this|that)\s+(?:{'|'.join(_KIND_WORDS)}))$", re.I)
 _TOPIC = re.compile(r"^(?:about|on|regarding|concerning)\s", re.I)  # "who wrote about X": the documents about X
 _TOPIC_DOCUMENTS = 3  # a topic is in several documents; the answer names the few the search ranks first
 _LINE_LIMIT = 200  # a byline is a short line; a longer line is a paragraph, and its sentence is quoted instead
@@ -59,7 +61,7 @@ class Byline:
 
     record: DocRecord
     field: str
-    value: str  # the record's value
+    value: str  # the record's value; "" when it names none
     line: Span | None  # the quoted line (or sentence), offsets in the document's text; None: the text never states it
     mention: Span | None  # the value as the line writes it
 
@@ -74,7 +76,7 @@ def asked(question: str) -> Asked | None:
 
 
 def bylines(question: str, records: Mapping[str, DocRecord], text_of: Callable[[str], str],
-            ranked: Iterable[str] = ()) -> list[Byline] | None:
+            ranked: Iterable[str] = (), previous: Sequence[str] = ()) -> list[Byline] | None:
     """The asked field of the documents the question names, each located in its text; None when
     the question asks no such thing of a document, so the ordinary path answers it.
 
@@ -87,13 +89,20 @@ def bylines(question: str, records: Mapping[str, DocRecord], text_of: Callable[[
     topic ("who wrote about terrorism?") is in the first few documents the search ranks, whatever
     their titles; with no title matching, a document described ("the editorial on the delegation's
     visit") is the one the search ranks first; other words ("who wrote to parliament?") ask about
-    the text, not a document.
+    the text, not a document. In a conversation, "it" or "the article" is the document the last
+    answer cited first (``previous``: doc ids).
     """
     ask = asked(question)
-    wanted = set(tokenize(ask.work)) - _KINDS if ask else set()
-    if not ask or not wanted:
+    if ask is None:
         return None
     order = list(dict.fromkeys(d for d in ranked if d in records))
+    if _REFERENCE.match(ask.work):  # outside a conversation "it" refers to nothing
+        # "it" is a document, never a subject an encyclopedia names in a title: one naming no
+        # author is answered "the documents don't say"
+        return [_byline(records[d], ask.field, text_of(d)) for d in previous if d in records][:1] or None
+    wanted = set(tokenize(ask.work)) - _KINDS
+    if not wanted:
+        return None
     place = {d: i for i, d in enumerate(order)}
     matching = [(len(wanted) / len(set(tokenize(r.title))), -place.get(d, len(order)), d)
                 for d, r in records.items() if r.title and _covers(set(tokenize(r.title)), wanted)]
@@ -105,7 +114,13 @@ def bylines(question: str, records: Mapping[str, DocRecord], text_of: Callable[[
         chosen = order[:1]
     else:
         return None
-    found = [_byline(records[d], ask.field, text_of(d)) for d in chosen if getattr(records[d], ask.field)]
+    return _stated(records, ask.field, chosen, text_of)
+
+
+def _stated(records: Mapping[str, DocRecord], field: str, chosen: Sequence[str],
+            text_of: Callable[[str], str]) -> list[Byline] | None:
+    """The chosen documents whose record holds the field; None (the ordinary path) when none does."""
+    found = [_byline(records[d], field, text_of(d)) for d in chosen if getattr(records[d], field)]
     return found or None
 
 

@@ -66,7 +66,9 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     # "And in 2024?" is answered, and refused, as the whole question it stands for
     asked = retrieval.query if request.history and swapped(question) else question
     t = time.perf_counter()
-    found = byline.bylines(asked, res.current().documents, res.document_text, [p.doc_id for p in retrieval.passages])
+    cited = [c.rsplit(":", 1)[0] for c in request.history[-1].cited_chunk_ids] if request.history else []
+    found = byline.bylines(asked, res.current().documents, res.document_text, [p.doc_id for p in retrieval.passages],
+                           list(dict.fromkeys(cited)))
     if found is not None:  # "who wrote <title>?": the documents' own records answer, not their passages
         result = _from_bylines(_base(question, retrieval, retrieval.passages, "extractive"), found, res, settings)
         timings["compose"] = _ms(t)
@@ -202,9 +204,13 @@ def _base(question: str, retrieval: Retrieval, passages: Sequence[Passage], back
 def _from_bylines(base: Answer, found: Sequence[byline.Byline], res: Resources, settings: Settings) -> Answer:
     """"Who wrote / who published / when was <title> published?" answered with each document's line
     stating it, the first value as the short answer; with the records' values and no citation when
-    only the files' metadata states them."""
+    only the files' metadata states them; with a refusal when the document referred to names none."""
     stated = [b for b in found if b.line is not None and b.mention is not None]
     field = found[0].field
+    if not any(b.value for b in found):  # "Who wrote it?" of a document that names no author
+        said = not_said(base.question)
+        return dataclasses.replace(base, abstained=True, answer=said, sentences=[Sentence(said, [], True, 0.0)],
+                                   notices=[f'refused: "{found[0].record.label}" names no {field}'])
     if not stated:
         told = [load("byline_metadata").format(title=b.record.label, field=field, value=b.value) for b in found]
         return dataclasses.replace(base, answer=" ".join(told), sentences=[Sentence(t, [], False, 0.0) for t in told],

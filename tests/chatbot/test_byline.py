@@ -9,6 +9,7 @@ import json
 import pytest
 
 from chatbot.byline import asked
+from chatbot.schema import turn_of
 from ingest.pipeline import ingest
 from ragchat.library import Library
 
@@ -78,3 +79,20 @@ def test_a_question_about_writing_that_names_no_title_takes_the_ordinary_path(li
     assert asked("Who wrote to parliament about the cod quota?").work == "to parliament about the cod quota"
     answer = library.ask("Who wrote to parliament about the cod quota?")  # no title holds "parliament"
     assert "Maria Lindqvist" not in answer.answer and not any("gives its author" in n for n in answer.notices)
+
+
+def test_who_wrote_it_after_a_question_about_a_document_names_that_document_s_author(library):
+    first = library.ask("By how much did the council cut the cod quota in 2023?")
+    assert first.citations[0].source == "quotas.txt"
+    follow = library.ask("Who wrote it?", history=[turn_of(first)])
+    assert follow.answer_span is not None and follow.answer_span.text == "Maria Lindqvist"
+    alone = library.ask("Who wrote it?")  # outside a conversation "it" names no document
+    assert not any("as the documents state it" in n for n in alone.notices)
+
+
+def test_who_wrote_it_of_a_document_that_names_no_author_says_so(library):
+    first = library.ask("What rose through the Danish straits in 2023?")
+    assert first.citations[0].source == "lanes.txt"
+    follow = library.ask("Who wrote it?", history=[turn_of(first)])
+    assert follow.abstained and follow.answer.startswith("The documents don't say who wrote it")
+    assert "Jonas Berg" not in follow.answer  # the minister the text mentions is not its author
