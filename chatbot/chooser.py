@@ -32,7 +32,7 @@ from chatbot.verify import SentenceEncoder
 from ragchat.text.abbreviations import definitions, same_abbreviation
 from ragchat.text.dates import ANY_YEAR, MONTH, months_in
 from ragchat.text.facts import missing_names, names_in, numbers_in
-from ragchat.text.sentences import Span, split_sentences
+from ragchat.text.sentences import Span, split_sentences, without_trailing_links
 from ragchat.text.terms import tokenize
 
 FEATURES: tuple[str, ...] = (
@@ -176,6 +176,7 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
     for i, passage in enumerate(passages):
         spans = split_sentences(passage.text, passage.start)
         for j, s in enumerate(spans):
+            s = without_trailing_links(s)  # a post's sentence is prose up to the link glued to its end
             if usable(s.text) and (passage.doc_id, s.start) not in seen:
                 seen.add((passage.doc_id, s.start))
                 rows.append((i, j, s, spans))

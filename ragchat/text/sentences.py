@@ -35,6 +35,19 @@ class Span:
     end: int
 
 
+# Links that end a sentence, as embedded posts write them ("... including 5 terroristshttps://t.co/x")
+_TRAILING_LINKS = re.compile(r"(?:\s*(?:https?://|www\.|pic\.twitter\.com/)\S*)+\s*$")
+
+
+def without_trailing_links(span: Span) -> Span:
+    """The sentence before any links glued to its end; the same span when it has none or is only links."""
+    found = _TRAILING_LINKS.search(span.text)
+    if found is None or not span.text[:found.start()].strip():
+        return span
+    text = span.text[:found.start()].rstrip()
+    return Span(text, span.start, span.start + len(text))
+
+
 def split_sentences(text: str, offset: int = 0) -> list[Span]:
     """Sentences of ``text`` with offsets shifted by ``offset`` (the text's place in its document)."""
     return list(iter_sentences(text, offset))

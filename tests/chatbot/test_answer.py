@@ -193,3 +193,10 @@ def test_chunks_without_a_document_record_are_never_answered_from(settings, corp
         result = Library(settings).ask(question)  # used to fail: "no document ... in the store"
         assert all(c.doc_id != report.doc_id for c in result.citations)
         assert all(not r.chunk_id.startswith(report.doc_id) for r in result.retrieved)
+
+
+def test_a_post_s_sentence_with_a_link_glued_to_its_end_can_answer(corpus_settings):
+    """The embedded post ends "... including 5 terroristshttps://t.co/...": the sentence is prose up to the link."""
+    result = Library(corpus_settings).ask("How many terrorist attacks took place on election day?")
+    assert not result.abstained and "increased to 51 on election day" in result.sentences[0].text
+    assert "https" not in result.answer and result.citations[0].quote.startswith("The Pakistani army says")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ragchat.text.abbreviations import definitions
 from ragchat.text.dates import months_in, years_in
 from ragchat.text.facts import contradicted_figures, facts_of, missing_facts
+from ragchat.text.sentences import Span, without_trailing_links
 from ragchat.text.terms import lexical_overlap, tokenize
 
 
@@ -53,3 +54,11 @@ def test_a_figure_the_question_counts_is_contradicted_only_by_another_figure_of_
     assert contradicted_figures("When was her third album released?", "She had 2 albums by then.") == []
     assert contradicted_figures("Which of the 3 films came in 2015?", "One of them came in 2016.") == []
     assert contradicted_figures("Did it rise 72%?", "It rose 70% in a year.") == ["percent"]
+
+
+def test_a_link_glued_to_a_sentence_s_end_is_not_part_of_the_sentence():
+    post = "The army says attacks rose to 51, including 5 terroristshttps://t.co/THuLxaC7aE"
+    assert without_trailing_links(Span(post, 100, 100 + len(post))) == \
+        Span("The army says attacks rose to 51, including 5 terrorists", 100, 156)
+    link = Span("https://t.co/THuLxaC7aE", 0, 23)
+    assert without_trailing_links(link) == link  # a line that is only a link stays what it is
