@@ -164,10 +164,13 @@ def test_a_part_answered_only_by_a_count_of_something_else_is_named_not_covered(
 
 def test_a_count_for_another_year_does_not_answer_the_year_asked(corpus_settings):
     """The corpus counts 789 TTP attacks in 2023 and 521 attacks of all groups in 2024: neither
-    answers "how many TTP attacks in 2024", and the 2023 count is not passed off as one."""
+    answers "how many TTP attacks in 2024", and the 2023 count is not passed off as one (it may be
+    quoted as the closest sentence, after the reply says the documents don't say)."""
     result = Library(corpus_settings).ask("How many TTP attacks took place in Pakistan in 2024?")
-    assert result.abstained and "789" not in result.answer
-    assert 'refused: no sentence counts "TTP attacks"' in result.notices
+    assert result.abstained
+    assert result.answer.startswith("The documents don't say how many TTP attacks took place in Pakistan in 2024.")
+    assert any(n in result.notices for n in ('refused: no sentence counts "TTP attacks"',
+                                             "refused: the answer gives figures for 2017, 2023, not 2024"))
 
 
 @pytest.fixture(scope="module")
