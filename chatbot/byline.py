@@ -103,18 +103,14 @@ def bylines(question: str, records: Mapping[str, DocRecord], text_of: Callable[[
     wanted = set(tokenize(ask.work)) - _KINDS
     if not wanted:
         return None
+    if _TOPIC.match(ask.work):
+        return _stated(records, ask.field, order[:_TOPIC_DOCUMENTS], text_of)
     place = {d: i for i, d in enumerate(order)}
     matching = [(len(wanted) / len(set(tokenize(r.title))), -place.get(d, len(order)), d)
                 for d, r in records.items() if r.title and _covers(set(tokenize(r.title)), wanted)]
-    if _TOPIC.match(ask.work):
-        chosen = order[:_TOPIC_DOCUMENTS]
-    elif matching:
-        chosen = [max(matching)[2]]
-    elif _DESCRIBED.match(ask.work):
-        chosen = order[:1]
-    else:
-        return None
-    return _stated(records, ask.field, chosen, text_of)
+    if matching:
+        return _stated(records, ask.field, [max(matching)[2]], text_of)
+    return _stated(records, ask.field, order[:1], text_of) if _DESCRIBED.match(ask.work) else None
 
 
 def _stated(records: Mapping[str, DocRecord], field: str, chosen: Sequence[str],

@@ -27,6 +27,7 @@ from vectorstore.followups import swapped
 from vectorstore.passages import Passage, passage_of, span_of
 from vectorstore.request import RetrievalRequest
 from vectorstore.retrieval import Retrieval
+from vectorstore.store import doc_id_of
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,9 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     # "And in 2024?" is answered, and refused, as the whole question it stands for
     asked = retrieval.query if request.history and swapped(question) else question
     t = time.perf_counter()
-    cited = [c.rsplit(":", 1)[0] for c in request.history[-1].cited_chunk_ids] if request.history else []
+    cited = dict.fromkeys(doc_id_of(c) for c in request.history[-1].cited_chunk_ids) if request.history else {}
     found = byline.bylines(asked, res.current().documents, res.document_text, [p.doc_id for p in retrieval.passages],
-                           list(dict.fromkeys(cited)))
+                           list(cited))
     if found is not None:  # "who wrote <title>?": the documents' own records answer, not their passages
         result = _from_bylines(_base(question, retrieval, retrieval.passages, "extractive"), found, res, settings)
         timings["compose"] = _ms(t)

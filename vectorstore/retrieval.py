@@ -26,7 +26,7 @@ from vectorstore.embeddings import LocalEmbeddings, embeddings_for
 from vectorstore.fusion import fuse
 from vectorstore.passages import Passage, evidence_strength, group_chunks, passage_of, span_of, term_coverage
 from vectorstore.request import RetrievalRequest, Turn
-from vectorstore.store import Store, StoredChunk, StoreError
+from vectorstore.store import Store, StoredChunk, StoreError, doc_id_of
 
 Rewriter = Callable[[str, Sequence[Turn]], str]
 
@@ -84,7 +84,7 @@ class HybridRetriever:
         defining = self.index.defining(asked, query, self.config.bm25_candidates, allowed) if asked else []
         lap("bm25")
         carried = [c for c in (history[-1].cited_chunk_ids if history else ())
-                   if allowed is None or c.split(":")[0] in allowed]
+                   if allowed is None or doc_id_of(c) in allowed]
         # BM25 first: when the two searches disagree outright, an exact name or figure is the more
         # specific evidence ("Barmal", "TAD"), so it wins the tie.
         fused = fuse([([c for c, _ in sparse], self.config.bm25_weight), (defining, self.config.bm25_weight),

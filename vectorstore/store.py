@@ -76,6 +76,11 @@ def chunk_id(doc_id: str, index: int) -> str:
     return f"{doc_id}:{index:04d}"
 
 
+def doc_id_of(chunk_id_: str) -> str:
+    """The document a chunk id belongs to (``chunk_id``'s inverse, for ids carried without their chunk)."""
+    return chunk_id_.split(":")[0]
+
+
 class Store:
     def __init__(self, settings: Settings):
         self.settings = settings

@@ -76,12 +76,15 @@ def names_in(text: str) -> frozenset[str]:
     names = set()
     for i, m in enumerate(found):
         word = m.group().strip("'’-")
-        if not word[:1].isupper() or word.lower() in _NOT_NAMES or len(word) < 2:
-            continue
-        if i == 0 and not word.isupper():
+        if not _capitalised_name(word) or (i == 0 and not word.isupper()):
             continue
         names.add(word.lower().removesuffix("'s").removesuffix("’s"))
     return frozenset(names)
+
+
+def _capitalised_name(word: str) -> bool:
+    """A word that may be (part of) a name: capitalised, longer than a letter, not a common word."""
+    return word[:1].isupper() and len(word) > 1 and word.lower() not in _NOT_NAMES
 
 
 # A title before a name is not part of how every text writes the name ("Dr. Swann", "Swann").
@@ -95,14 +98,13 @@ def name_phrases(text: str) -> list[str]:
     Princess", "Washington Post"). Each word of "Radar Princess" or "The Washington Observer" may
     occur in a text that never names such a thing, which matching names word by word cannot see.
     A possessive, a comma or a figure ends a run; a title before a name is not part of it; a
-    sentence's first word never starts one, and words in brackets (aliases) are left out."""
+    sentence's first word never starts one."""
     phrases, run = [], []
-    for i, token in enumerate(re.sub(r"\([^)]*\)", " ", text).split()):
+    for i, token in enumerate(text.split()):
         word = token.strip("\"“”‘'’.,;:?!")
         possessive = word.endswith(("'s", "’s")) or token.endswith(("s'", "s’"))
         word = word.removesuffix("'s").removesuffix("’s")
-        named = (i > 0 and word[:1].isupper() and len(word) > 1 and word.lower() not in _NOT_NAMES
-                 and word.lower().strip(".") not in _TITLES)
+        named = i > 0 and _capitalised_name(word) and word.lower().strip(".") not in _TITLES
         if named:
             run.append(word)
         if not named or possessive or token.endswith(_RUN_ENDS):
