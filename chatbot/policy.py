@@ -26,7 +26,9 @@ from chatbot.question import MEASURED, Analysis
 from prompts import load
 from ragchat.text.dates import ANY_YEAR
 from ragchat.text.facts import (contradicted_figures, facts_of, missing_facts, missing_names, missing_phrases,
-                                name_phrases, states_a_figure)
+                                name_phrases, reversed_comparisons, states_a_figure)
+from ragchat.text.negation import asks_negated, denied_terms, denies_anything
+from ragchat.text.terms import tokenize
 from vectorstore.passages import Passage
 from vectorstore.retrieval import Retrieval
 
@@ -120,11 +122,14 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     A near-miss answer talks about the right things but not the thing asked: "What is the
     population of Kabul?" answered with a sentence about a population that gives no figure, "How
     many TTP fighters ...?" with Daesh-K's fighters, "How long ..., in kilometres?" with a figure
-    in years, "Who tells Bond he has five minutes?" with "three minutes". Five checks, each only
-    when the question has that shape, each kept because on the leads the shipped thresholds answer
-    (``python -m evals.near_misses``) it refuses at least as many wrong answers and unanswerable
-    questions as right answers, on the SQuAD articles as on the bundled set: a figure the question
-    gives must not be given only as another figure; a figure asked for one year must not be given
+    in years, "Who tells Bond he has five minutes?" with "three minutes", "What was not used?" with
+    "the demo was used". Eight checks, each only when the question has that shape, each kept because
+    on the leads the shipped thresholds answer (``python -m evals.near_misses``) it refuses at least
+    as many wrong answers and unanswerable questions as right answers, on the SQuAD articles as on
+    the bundled set: a figure the question gives must not be given only as another figure, nor
+    compared the other way ("$20 million more" asked, "$20 million less" said); a question asking
+    what did not happen needs a sentence that denies something, and a sentence denying the very verb
+    asked ("Who will return?", "he will not return") does not answer; a figure asked for one year must not be given
     only for other years; a figure question needs a figure; a count the question qualifies with
     names ("how many TTP fighters") must be counted, with them; a unit asked for must appear.
     Checks that asked for the question's own words ("the street address of ...", "how many units"
@@ -135,6 +140,17 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     contradicted = contradicted_figures(analysis.text, text)
     if contradicted:  # "five minutes to escape" asked, "three minutes to escape" said
         return "the answer gives other figures for " + ", ".join(f'"{w}"' for w in contradicted) + " than the question"
+    reversed_ = reversed_comparisons(analysis.text, text)
+    if reversed_:  # "$20 million more than Skyfall" asked, "$20 million less than Skyfall" said
+        return "the answer compares " + ", ".join(f'"{w}"' for w in reversed_) + " the other way"
+    if asks_negated(analysis.text):
+        if not any(denies_anything(s) for s in sentences):  # "What was not used?" answered "the demo was used"
+            return "the question asks what did not happen; no sentence says what did not"
+    else:
+        asked = set(tokenize(analysis.text))
+        denied = [denied_terms(s) & asked for s in sentences]
+        if sentences and all(denied):  # "Who will return to direct?" answered "he will not return to direct"
+            return "the answer says " + ", ".join(f'"not {w}"' for w in sorted(set().union(*denied)))
     stated = set(ANY_YEAR.findall(text))
     if analysis.kind in MEASURED and len(analysis.years) == 1 and stated and not stated & analysis.years:
         # "How many TTP attacks took place in 2024?" answered "789 TTP attacks ... in 2023 alone"

@@ -31,7 +31,11 @@ _NAME_WORD = re.compile(r"[A-Za-z][\w'’-]*")  # a candidate name: starts with 
 # Capitalised words that start sentences or are too common in this kind of text to identify anything.
 _NOT_NAMES = STOPWORDS | frozenset(MONTHS) | frozenset(
     "according however moreover although while since after before during yes no it this these those there their "
-    "both also meanwhile furthermore despite thus hence".split())
+    "both also meanwhile furthermore despite thus hence".split()) | frozenset(
+    # words that open a question or clause and are never part of a name: "Upon Chopin's death", "Should Pakistan ..."
+    "upon though besides unlike like among amid within without between beyond toward towards across along against "
+    "under until unless whereas whether once apart aside except following regarding concerning considering "
+    "including given per via should shall may might must ought".split())
 
 
 @dataclass(frozen=True)
@@ -97,14 +101,17 @@ def name_phrases(text: str) -> list[str]:
     """Runs of two or more capitalised words, as a question writes a many-word name ("Twilight
     Princess", "Washington Post"). Each word of "Radar Princess" or "The Washington Observer" may
     occur in a text that never names such a thing, which matching names word by word cannot see.
-    A possessive, a comma or a figure ends a run; a title before a name is not part of it; a
-    sentence's first word never starts one."""
+    A possessive, a comma or a figure ends a run; a title before a name is not part of it. A
+    question's first word starts one only when a name follows it: "North Korea opened to ..." and
+    "Lawrence Orr writes ..." name things, "Spectre received ..." starts no run, and a role written
+    before a name is part of what is asked ("Producer Neal Purvis" is not the text's "screenwriters
+    Neal Purvis")."""
     phrases, run = [], []
-    for i, token in enumerate(text.split()):
+    for token in text.split():
         word = token.strip("\"“”‘'’.,;:?!")
         possessive = word.endswith(("'s", "’s")) or token.endswith(("s'", "s’"))
         word = word.removesuffix("'s").removesuffix("’s")
-        named = i > 0 and _capitalised_name(word) and word.lower().strip(".") not in _TITLES
+        named = _capitalised_name(word) and word.lower().strip(".") not in _TITLES
         if named:
             run.append(word)
         if not named or possessive or token.endswith(_RUN_ENDS):
@@ -134,27 +141,49 @@ def figures_of(text: str) -> dict[str, tuple[str, set[tuple[bool, float]]]]:
     "five minutes" -> {"minut": ("minutes", {5})}, "the thirty-fourth James Bond film" -> {"jame":
     ("james", {34, ordinal})}, "16 October" -> {"octob": ("october", {16})}.
 
-    A figure with no word after it ("in 2015", "over 1,000, making") counts nothing and is left out.
+    A figure with no word after it is filed under the word right before it, over "about", "over"
+    and the like: "the crew numbered over one thousand," -> {"<number": ("numbered", {1000})},
+    "finished second at" -> {"<finish": ("finished", {2nd})}. One after a function word ("in
+    2015", "of 0.6") or a year or decade ("by 1730,", "the 1700s") counts nothing and is left out.
     """
     words = _FIGURE_WORD.findall(re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text.lower()))
     found: dict[str, tuple[str, set[tuple[bool, float]]]] = {}
     i = 0
     while i < len(words):
         j = i
-        while j < len(words) and _is_figure_word(words[j]):
+        while j < len(words) and _is_figure_word(words[j]) and not (j > i and _ends_a_figure(words[j - 1], words[j])):
             j += 1
         if j == i:
             i += 1
             continue
         value = _value(words[i:j])
-        while j < len(words) and words[j] in _FILLERS:
-            j += 1
-        word = "percent" if j < len(words) and words[j] == "%" else words[j] if j < len(words) else ""
+        after = j
+        while after < len(words) and words[after] in _FILLERS:
+            after += 1
+        word = "percent" if after < len(words) and words[after] == "%" else words[after] if after < len(words) else ""
         stems = tokenize(word)
         if value is not None and stems:
             found.setdefault(stems[0], (word, set()))[1].add(value)
+        elif value is not None and not _YEAR_LIKE.fullmatch(words[i]):
+            before = i - 1
+            while before >= 0 and words[before] in _APPROXIMATELY:
+                before -= 1
+            stems = tokenize(words[before]) if before >= 0 and words[before][0].isalpha() else []
+            if stems:
+                found.setdefault("<" + stems[0], (words[before], set()))[1].add(value)
         i = max(j, i + 1)
     return found
+
+
+_APPROXIMATELY = frozenset("over about around nearly almost roughly approximately some just only under exactly "
+                           "more less than least".split())
+_YEAR_LIKE = re.compile(r"1\d{3}s?|20\d\ds?")
+
+
+def _ends_a_figure(previous: str, word: str) -> bool:
+    """Two numerals are two figures ("June 1, 2013", "in 2023, 15 were"); "two hundred", "3 million"
+    and "thirty fourth" are one."""
+    return word[0].isdigit() or (previous[0].isdigit() and word not in _SCALES)
 
 
 def contradicted_figures(question: str, evidence: str) -> list[str]:
@@ -168,6 +197,33 @@ def contradicted_figures(question: str, evidence: str) -> list[str]:
         if same_kind and not values & same_kind:
             contradicted.append(word)
     return contradicted
+
+
+# Words that say which way a figure compares; each pair says opposite things of the same figure.
+_OPPOSITES: dict[str, frozenset[str]] = {}
+for _a, _b in (("more", "less"), ("more", "fewer"), ("higher", "lower"), ("larger", "smaller"), ("greater", "less"),
+               ("above", "below"), ("over", "under"), ("before", "after"), ("earlier", "later"),
+               ("increase", "decrease"), ("increased", "decreased"), ("rose", "fell"), ("gained", "lost")):
+    _OPPOSITES[_a] = _OPPOSITES.get(_a, frozenset()) | {_b}
+    _OPPOSITES[_b] = _OPPOSITES.get(_b, frozenset()) | {_a}
+_COMPARED = re.compile(r"\$?\d[\d,.]*(?:\s*(?:%|percent|thousand|million|billion))?")
+
+
+def reversed_comparisons(question: str, evidence: str) -> list[str]:
+    """A figure the question compares one way that the evidence compares the other way and never as
+    asked: "$20 million more than" asked, "$20 million less than" said gives ["$20 million more"]."""
+    asked, said = question.lower(), evidence.lower()
+    reversed_ = []
+    for m in _COMPARED.finditer(asked):
+        figure = m.group().rstrip(",.")
+        way = next((w for w in re.findall(r"[a-z]+", asked[m.end():])[:3] if w in _OPPOSITES), None)
+        if way is None:
+            continue
+        ways_said = [set(re.findall(r"[a-z]+", said[i + len(figure):])[:3])
+                     for i in (k.start() for k in re.finditer(re.escape(figure) + r"(?![\d.,]\d)", said))]
+        if ways_said and not any(way in w for w in ways_said) and any(w & _OPPOSITES[way] for w in ways_said):
+            reversed_.append(f"{figure} {way}")
+    return reversed_
 
 
 def _is_figure_word(word: str) -> bool:

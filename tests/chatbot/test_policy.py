@@ -49,6 +49,21 @@ def test_a_name_typed_without_its_accents_is_the_same_name(settings, tmp_path, e
     ("How many New Yorkers work in food processing?", "Food processing employs more than 19,000 residents.", ""),
     ("What is the street address of the FDNY headquarters?", "The FDNY headquarters is at 9 MetroTech Center.", ""),
     ("What is the total number of dams damaged?", "In total, 391 dams were reported damaged.", ""),
+    # a figure filed under the word before it, an ordinal included; a date is two figures, not their sum
+    ("The crew of which film numbered over three thousand?", "The crew of Vortex numbered over one thousand, a record.",
+     'the answer gives other figures for "numbered" than the question'),
+    ("Which club finished second in the league?", "Rovers finished first in the league.",
+     'the answer gives other figures for "finished" than the question'),
+    ("Where was the concert held on June 1, 2013?", "A concert took place on June 1, 2013 in London.", ""),
+    ("What grossed $20 million more than its predecessor?", "It grossed $70 million, about $20 million less than "
+     "its predecessor.", 'the answer compares "$20 million more" the other way'),
+    # negation: asked what did not happen, or answered with the asked verb denied
+    ("What was not used in the final cut?", "The demo was used in the final cut.",
+     "the question asks what did not happen; no sentence says what did not"),
+    ("Which phones do not play WMA files?", "Phones from Nokia play AAC files rather than WMA.", ""),
+    ("Who will return to direct the sequel?", "Mendes has said he will not return to direct the sequel.",
+     'the answer says "not return"'),
+    ("When did the envoys return to Nanjing?", "The envoys did not return to Nanjing until 1407.", ""),
 ])
 def test_a_near_miss_is_told_by_what_the_sentence_lacks_not_by_its_wording(question, sentence, reason):
     assert unanswered_part(analyse(question), [sentence]) == reason
@@ -62,6 +77,10 @@ def test_a_many_word_name_the_documents_never_write_is_not_answered_by_its_words
         {"Washington Observer"}
     assert unnamed_in("What did Alyssa Rosenberg of the Washington Post say?", article) == set()
     assert unnamed_in("Where is the US Open held?", article) == set()  # full stops are not part of a name
+    # a question's first words can be a name ("North Korea"), or a role before one; a preposition is not
+    assert unnamed_in("Lawrence Rosenberg writes for which paper?", article) == {"Lawrence Rosenberg"}
+    assert unnamed_in("Columnist Alyssa Rosenberg wrote for which paper?", article) == {"Columnist Alyssa Rosenberg"}
+    assert unnamed_in("Upon Craig's performance, what did Lawrence Toppman say?", article) == set()
 
 
 def test_a_named_count_is_answered_only_by_a_count_of_that_thing():
