@@ -64,6 +64,9 @@ def iter_sentences(text: str, offset: int = 0) -> Iterator[Span]:
                 continue
             if last and len(last.group(1)) == 1 and last.group(1).isupper():  # initials: "A. Khan"
                 continue
+            lone = last is not None and len(last.group(1)) == 1 and line[match.start() - 2:match.start() - 1] in " ("
+            if lone and last.group(1).islower():  # a lone lower-case letter abbreviates: "(r. 1402–1424)", "(d. 1435)"
+                continue
             if last and _INITIALISM.fullmatch(last.group(1)):
                 continue
             if match.start() - cut <= _LOOK_BACK and line[cut:match.start()].strip().isdigit():  # "54. Islamabad ..."

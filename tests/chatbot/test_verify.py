@@ -36,6 +36,9 @@ def test_sentence_offsets_give_back_the_exact_text():
     ("He performed his Rondo Op. 1. This was the first of his works.", "He performed his Rondo Op. 1."),
     ("The city was a party to Massachusetts v. Environmental Protection Agency. It won.",
      "The city was a party to Massachusetts v. Environmental Protection Agency."),
+    # a lone lower-case letter: reigns, dates of death, circa ("d. 1435" did end the quote at "(d.")
+    ("The envoy Zhi Guang (d. 1435) went to Tibet in 1407. He returned.", "The envoy Zhi Guang (d. 1435) went to Tibet in 1407."),
+    ("It was Tom Robinson's. Scout falls asleep.", "It was Tom Robinson's."),
 ])
 def test_initialisms_and_abbreviations_do_not_end_a_sentence(text, first):
     """A quote cut at "L.A." loses the answer ("L.A. Reid") and cites half a sentence."""
