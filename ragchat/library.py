@@ -80,6 +80,23 @@ class Library:
 
         return turn_of(result)
 
+    def quoted_chunks(self, quotes: Iterable[tuple[str, int, int]]) -> tuple[str, ...]:
+        """The chunk ids holding quotes given as (where: a line naming the file first, start, end).
+
+        A chat client sends back only the text of earlier answers: their Sources lines ("[1]
+        report.txt - Title, chars 120-260, ...") are all that says which passages they cited, which a
+        follow-up ("Who wrote it?", "And in 2024?") needs. Lines naming no document here are skipped.
+        """
+        records = self.store.documents().values()
+        wanted: dict[str, list[tuple[int, int]]] = {}
+        for where, start, end in quotes:
+            named = [r for r in records if where == r.source or where.startswith(r.source + " ")]
+            if named:
+                wanted.setdefault(max(named, key=lambda r: len(r.source)).doc_id, []).append((start, end))
+        chunks = self.store.chunks_of(wanted) if wanted else {}
+        return tuple(dict.fromkeys(c.chunk_id for d, spans in wanted.items() for start, end in spans
+                                   for c in chunks.get(d, ()) if c.start < end and start < c.end))
+
     # -- the documents -----------------------------------------------------------------------
     @staticmethod
     def supported_types() -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -44,6 +45,8 @@ _HISTORY_TURNS = 6  # older turns of a chat rarely matter to a follow-up and onl
 _SOURCES = "\n\nSources:"  # heading of the citations block appended to a chat completion's content
 _CLOSEST = "\n\nClosest passages (the documents do not answer this):"
 _NOTES = "\n\nNotes:"  # an answer with nothing to cite ("nothing in the library is about this") has notes only
+# A citation's line in those blocks (chatbot.terminal.details): "[1] file.txt - Title (date), chars 120-260, support 0.91"
+_QUOTED = re.compile(r"^\[\d+\] (?P<where>.+), chars (?P<start>\d+)-(?P<end>\d+), support ", re.M)
 
 
 class ApiError(Exception):
@@ -207,8 +210,11 @@ def create_app(library: Library, *, loopback: bool = True) -> FastAPI:
         if body.model not in backends.names():
             raise ApiError(400, f"unknown model {body.model!r}: the model names the answering backend, one of "
                                 f"{', '.join(backends.names())}", param="model", code="model_not_found")
-        question, history = _conversation(body.messages)
+        question, history, quotes = _conversation(body.messages)
         _check_question(question, settings.server.max_question_chars)
+        if quotes:
+            cited = await run_in_threadpool(library.quoted_chunks, quotes)
+            history[-1] = Turn(history[-1].question, history[-1].answer, cited)
         items = library.stream(question, history, backend=body.model)
         reply = _Completion(body.model)
         if not body.stream:
@@ -299,24 +305,29 @@ def _event(data: dict | str, name: str | None = None) -> bytes:
     return format_sse_event(data_str=data if isinstance(data, str) else json.dumps(data, ensure_ascii=False), event=name)
 
 
-def _conversation(messages: Sequence[ChatMessage]) -> tuple[str, list[Turn]]:
-    """The question (the last user message) and the turns before it (user and assistant pairs).
+def _conversation(messages: Sequence[ChatMessage]) -> tuple[str, list[Turn], list[tuple[str, int, int]]]:
+    """The question (the last user message), the turns before it (user and assistant pairs), and
+    the quotes the last answer's Sources block names (file line, start, end).
 
     System messages are skipped: answers are written by ragchat's own prompt, and clients such as
     Open WebUI always send one. Our own Sources block is cut from earlier answers, so file names
-    and quotes do not leak into the follow-up's search terms.
+    and quotes do not leak into the follow-up's search terms; what it cited is kept apart, so "Who
+    wrote it?" knows what "it" is.
     """
     said = [(m.role, _text(m.content)) for m in messages if m.role in ("user", "assistant")]
     if not said or said[-1][0] != "user" or not said[-1][1].strip():
         raise ApiError(400, "messages: the last user or assistant message must be a user message with the question",
                        param="messages")
     turns: list[Turn] = []
+    quotes: list[tuple[str, int, int]] = []
     for role, text in said[:-1]:
         if role == "user":
             turns.append(Turn(text.strip()))
+            quotes = []
         elif turns and not turns[-1].answer:
             turns[-1] = Turn(turns[-1].question, _without_sources(text))
-    return said[-1][1].strip(), turns[-_HISTORY_TURNS:]
+            quotes = [(m["where"], int(m["start"]), int(m["end"])) for m in _QUOTED.finditer(text)]
+    return said[-1][1].strip(), turns[-_HISTORY_TURNS:], quotes
 
 
 def _text(content: str | list[dict] | None) -> str:

@@ -239,6 +239,19 @@ def test_openai_client_follow_up_uses_the_conversation(client):
     assert "327,000" in follow.choices[0].message.content.split("Sources:")[0]
 
 
+def test_openai_client_who_wrote_it_names_the_author_of_the_document_the_last_answer_cited(client):
+    """The client sends back only the earlier answer's text; its Sources lines say what "it" is."""
+    question = "What did the delegation request from the Afghan government?"
+    first = client.chat.completions.create(model="extractive", messages=[{"role": "user", "content": question}])
+    assert "001_a5b27a2b9793a65e.txt" in first.choices[0].message.content.split("Sources:")[1]
+    follow = client.chat.completions.create(model="extractive", messages=[
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": first.choices[0].message.content},
+        {"role": "user", "content": "Who wrote it?"}])
+    assert follow.model_extra["citations"][0]["source"] == "001_a5b27a2b9793a65e.txt"
+    assert "Taut Bataut" in follow.choices[0].message.content.split("Sources:")[0]
+
+
 def test_openai_client_answer_with_nothing_to_cite_has_no_empty_sources_heading(client):
     """The publisher only the manifest names: said to come from the metadata, citing nothing."""
     completion = client.chat.completions.create(model="extractive", messages=[
