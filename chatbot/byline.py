@@ -47,6 +47,8 @@ _REFERENCE = re.compile(rf"^(?:it|this|that|(?:the|this|that)\s+(?:{'|'.join(_KI
 _TOPIC = re.compile(r"^(?:about|on|regarding|concerning)\s", re.I)  # "who wrote about X": the documents about X
 _TOPIC_DOCUMENTS = 3  # a topic is in several documents; the answer names the few the search ranks first
 _LINE_LIMIT = 200  # a byline is a short line; a longer line is a paragraph, and its sentence is quoted instead
+# "Who wrote X, and when was it published?": each part asks its own field, "it" being the first part's document
+_PARTS = re.compile(r",?\s+and\s+(?=(?:who|whom|when|where|what|which|by\s+whom|on\s+what|in\s+what)\b)", re.I)
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,26 @@ def bylines(question: str, records: Mapping[str, DocRecord], text_of: Callable[[
     their titles; with no title matching, a document described ("the editorial on the delegation's
     visit") is the one the search ranks first; other words ("who wrote to parliament?") ask about
     the text, not a document. In a conversation, "it" or "the article" is the document the last
-    answer cited first (``previous``: doc ids).
+    answer cited first (``previous``: doc ids). Each part of "Who wrote X, and when was it
+    published?" is answered so, its "it" being the first part's document.
     """
-    ask = asked(question)
-    if ask is None:
+    parts = _PARTS.split(question)
+    asks = [a for a in map(asked, parts) if a is not None]
+    if not asks or len(asks) < len(parts):  # a part asks about the text, not a document: the ordinary path answers
         return None
+    found: list[Byline] = []
+    for ask in asks:
+        if found and _REFERENCE.match(ask.work):  # "... and when was it published?": the first part's document
+            ask = Asked(ask.field, asks[0].work)
+        one = _bylines_of(ask, records, text_of, ranked, previous)
+        if one is None:
+            return None
+        found += one
+    return found
+
+
+def _bylines_of(ask: Asked, records: Mapping[str, DocRecord], text_of: Callable[[str], str],
+                ranked: Iterable[str], previous: Sequence[str]) -> list[Byline] | None:
     order = list(dict.fromkeys(d for d in ranked if d in records))
     if _REFERENCE.match(ask.work):  # outside a conversation "it" refers to nothing
         # "it" is a document, never a subject an encyclopedia names in a title: one naming no

@@ -206,23 +206,36 @@ def _from_bylines(base: Answer, found: Sequence[byline.Byline], res: Resources, 
     """"Who wrote / who published / when was <title> published?" answered with each document's line
     stating it, the first value as the short answer; with the records' values and no citation when
     only the files' metadata states them; with a refusal when the document referred to names none."""
-    stated = [b for b in found if b.line is not None and b.mention is not None]
-    field = found[0].field
     if not any(b.value for b in found):  # "Who wrote it?" of a document that names no author
         said = not_said(base.question)
         return dataclasses.replace(base, abstained=True, answer=said, sentences=[Sentence(said, [], True, 0.0)],
-                                   notices=[f'refused: "{found[0].record.label}" names no {field}'])
+                                   notices=[f'refused: "{found[0].record.label}" names no {found[0].field}'])
+    # one line often states two fields ("Author: Taut Bataut 11.06.2024"): it is quoted once
+    lines: dict[tuple[str, int], byline.Byline] = {}
+    for b in found:
+        if b.line is not None and b.mention is not None:
+            lines.setdefault((b.record.doc_id, b.line.start), b)
+    stated = list(lines.values())
+    unstated = [b for b in found if (b.line is None or b.mention is None) and b.value]
+    told = [Sentence(load("byline_metadata").format(title=b.record.label, field=b.field, value=b.value), [], False, 0.0)
+            for b in unstated]
+    metadata = [f"answered from the files' metadata ({_fields(unstated)})"] if told else []
     if not stated:
-        told = [load("byline_metadata").format(title=b.record.label, field=field, value=b.value) for b in found]
-        return dataclasses.replace(base, answer=" ".join(told), sentences=[Sentence(t, [], False, 0.0) for t in told],
-                                   notices=[f"answered from the files' metadata ({field})"])
+        return dataclasses.replace(base, answer=" ".join(t.text for t in told), sentences=told, notices=metadata)
     passages = [_passage_holding(b.record.doc_id, b.line, res) for b in stated]
     rendered = render([(b.line.text, [i]) for i, b in enumerate(stated)], passages, res, settings.answer)
     result = _answered(base, rendered, 0, [load("byline").format(
-        titles=", ".join(f'"{b.record.label}"' for b in stated), field=field)])
+        titles=", ".join(dict.fromkeys(f'"{b.record.label}"' for b in stated)),
+        field=_fields([b for b in found if b not in unstated]))] + metadata)
     mention = stated[0].mention
-    return dataclasses.replace(result, answer_span=AnswerSpan(mention.text, mention.start, mention.end,
-                                                              rendered.sentences[0].citations[0], 0))
+    return dataclasses.replace(result, answer=" ".join([result.answer.rstrip()] + [t.text for t in told]),
+                               sentences=result.sentences + told,
+                               answer_span=AnswerSpan(mention.text, mention.start, mention.end,
+                                                      rendered.sentences[0].citations[0], 0))
+
+
+def _fields(found: Sequence[byline.Byline]) -> str:
+    return " and ".join(dict.fromkeys(b.field for b in found))
 
 
 def _passage_holding(doc_id: str, span: Span, res: Resources) -> Passage:

@@ -33,6 +33,7 @@ def library(settings, tmp_path, embeddings):
     (folder / "stocks.txt").write_text(SECOND, encoding="utf-8")
     (folder / "harbour.txt").write_text(NOVEL, encoding="utf-8")
     (folder / "lanes.txt.meta.json").write_text(json.dumps({"publisher": "Baltic Shipping Council"}), encoding="utf-8")
+    (folder / "quotas.txt.meta.json").write_text(json.dumps({"publisher": "Baltic Fisheries Review"}), encoding="utf-8")
     ingest([folder], settings, embeddings=embeddings, progress=False)
     return Library(settings)
 
@@ -64,6 +65,17 @@ def test_a_value_only_the_metadata_gives_is_said_to_come_from_it_and_cites_nothi
     answer = library.ask("Who published Baltic Sea Shipping Lanes?")
     assert not answer.abstained and "Baltic Shipping Council" in answer.answer and "metadata" in answer.answer
     assert not answer.citations and not answer.sentences[0].supported  # no badge claims a quote
+
+
+def test_each_part_of_a_two_part_byline_question_is_answered(library):
+    """"... and when was it published?": "it" is the first part's document; a line stating both is
+    quoted once, and a part only the metadata answers is said to come from there."""
+    answer = library.ask("Who wrote Fishing Quotas in the Baltic Sea, and when was it published?")
+    assert [c.quote for c in answer.citations] == ["By Maria Lindqvist", "Published March 12, 2024"]
+    assert answer.answer_span is not None and answer.answer_span.text == "Maria Lindqvist"
+    both = library.ask("Who wrote Fishing Quotas in the Baltic Sea, and who published it?")  # the publisher: metadata
+    assert [c.quote for c in both.citations] == ["By Maria Lindqvist"]
+    assert "Baltic Fisheries Review" in both.answer and not both.sentences[-1].supported
 
 
 def test_a_title_that_names_the_subject_is_answered_from_the_text(library):
