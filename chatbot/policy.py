@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from chatbot.chooser import Chooser, Unmentioned, counts_what_is_asked
 from chatbot.compose import Composition
-from chatbot.question import MEASURED, Analysis
+from chatbot.question import MEASURED, REASON, Analysis
 from prompts import load
 from ragchat.text.dates import ANY_YEAR
 from ragchat.text.facts import (contradicted_figures, facts_of, missing_facts, missing_names, missing_phrases,
@@ -128,9 +128,9 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     as many wrong answers and unanswerable questions as right answers, on the SQuAD articles as on
     the bundled set: a figure the question gives must not be given only as another figure, nor
     compared the other way ("$20 million more" asked, "$20 million less" said); a question asking
-    what did not happen needs a sentence that denies something, and a sentence denying the very verb
-    asked ("Who will return?", "he will not return") does not answer; a figure asked for one year must not be given
-    only for other years; a figure question needs a figure; a count the question qualifies with
+    what did not happen needs a sentence that denies something, and a sentence denying the very
+    verb asked ("Who will return?", "he will not return") does not answer; a figure asked for one
+    year must not be given only for other years; a figure question needs a figure; a count the question qualifies with
     names ("how many TTP fighters") must be counted, with them; a unit asked for must appear.
     Checks that asked for the question's own words ("the street address of ...", "how many units"
     answered "5.82 million copies") refused right answers written in other words and were dropped;
@@ -144,7 +144,8 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     if reversed_:  # "$20 million more than Skyfall" asked, "$20 million less than Skyfall" said
         return "the answer compares " + ", ".join(f'"{w}"' for w in reversed_) + " the other way"
     if asks_negated(analysis.text):
-        if not any(denies_anything(s) for s in sentences):  # "What was not used?" answered "the demo was used"
+        # "What was not used?" answered "the demo was used"; "Why didn't it ...?" is answered by a cause
+        if analysis.kind != REASON and not any(denies_anything(s) for s in sentences):
             return "the question asks what did not happen; no sentence says what did not"
     else:
         asked = set(tokenize(analysis.text))
