@@ -260,8 +260,9 @@ def missing_facts(facts: Facts, evidence: str) -> set[str]:
     numbers = numbers_in(evidence)
     lower = folded(evidence)
     undotted = lower.replace(".", "")  # "US" names what a text writes "U.S."
+    unspaced = lower.replace(" ", "")  # "Superbowl" names what a text writes "Super Bowl"
     missing = {n for n in facts.numbers if n not in numbers}
-    missing.update(n for n in facts.names if folded(name_stem(n)) not in lower and folded(name_stem(n)) not in undotted)
+    missing.update(n for n in facts.names if not any(folded(name_stem(n)) in form for form in (lower, undotted, unspaced)))
     return missing
 
 
@@ -271,5 +272,10 @@ def missing_names(names: frozenset[str], evidence: str) -> set[str]:
 
 
 def name_stem(name: str) -> str:
-    """Enough of a name to match its other forms: "Pakistani" finds "Pakistan", "Iranian" "Iran"."""
+    """Enough of a name to match its other forms: "Pakistani" finds "Pakistan", "Iranian" "Iran",
+    "Chinese" "China", and a model's plural ("DB10s") the model ("DB10")."""
+    if re.fullmatch(r"\w*\d[sS]", name):
+        return name[:-1]
+    if name.lower().endswith("ese") and len(name) >= 7:
+        return name[:-3]
     return name[:max(min(5, len(name)), len(name) - 3)]

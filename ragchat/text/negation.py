@@ -13,7 +13,10 @@ import re
 from ragchat.text.terms import tokenize
 
 _NEGATED = re.compile(r"\b(?:not|never|cannot|no longer)\b|n['’]t\b", re.I)
-_NOT_A_NEGATION = re.compile(r"\b(?:whether or not|if not|not only|or not)\b", re.I)
+# Not what the question asks about: "whether or not", "not only", what someone was convinced "not
+# to send", and a condition ("what did he threaten them with if they did not convert?").
+_NOT_A_NEGATION = re.compile(r"\b(?:whether or not|if not|not only|or not|not to)\b|\b(?:if|unless)\b[^,;?]*?"
+                             r"(?:\bnot\b|n['’]t\b)", re.I)
 # What a sentence can say to deny or exclude: a plain "not", and the words that do the same work.
 _DENIES = re.compile(r"\b(?:not|never|no|none|nor|neither|without|cannot|rather than|other than|instead|except|"
                      r"unlike|lack\w*|absent|unable|refus\w*|fail\w*|den(?:y|ied|ies)|declin\w*|discontinu\w*|"

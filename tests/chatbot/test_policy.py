@@ -65,6 +65,9 @@ def test_a_name_typed_without_its_accents_is_the_same_name(settings, tmp_path, e
      'the answer says "not return"'),
     ("When did the envoys return to Nanjing?", "The envoys did not return to Nanjing until 1407.", ""),
     ("Why hasn't Pakistan stopped the TTP?", "The border is porous and militants cross it at will.", ""),  # a cause
+    # a "not" the question does not ask about: what someone was persuaded not to do, a condition
+    ("Who persuaded the emperor not to send troops?", "The envoy persuaded the emperor to keep his troops home.", ""),
+    ("What were they threatened with if they did not convert?", "The khan threatened them with execution.", ""),
 ])
 def test_a_near_miss_is_told_by_what_the_sentence_lacks_not_by_its_wording(question, sentence, reason):
     assert unanswered_part(analyse(question), [sentence]) == reason

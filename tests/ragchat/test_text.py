@@ -19,6 +19,10 @@ def test_facts_match_figures_and_names_in_their_other_forms():
     assert {"7", "4000", "2023"} <= facts.numbers and "pakistani" in facts.names
     assert missing_facts(facts, "Pakistan saw 7 attacks, 4000 arrests, 2023") == set()
     assert missing_facts(facts, "Pakistan saw 8 attacks, 4000 arrests, 2023") == {"7"}
+    # a demonym in "-ese", a model's plural, a compound written apart are the names the text writes
+    asked = facts_of("What were the DB10s at the Superbowl used for in the Chinese market?")
+    assert missing_facts(asked, "Two DB10 cars appeared at Super Bowl 50 and in China.") == set()
+    assert missing_facts(asked, "Two DB10 cars appeared in Japan.") == {"superbowl", "chinese"}
 
 
 def test_dates_in_running_text():
