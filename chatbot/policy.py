@@ -156,7 +156,7 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     if analysis.kind in MEASURED and len(analysis.years) == 1 and stated and not stated & analysis.years:
         # "How many TTP attacks took place in 2024?" answered "789 TTP attacks ... in 2023 alone"
         return f"the answer gives figures for {', '.join(sorted(stated))}, not {next(iter(analysis.years))}"
-    if analysis.kind in MEASURED and not any(states_a_figure(s) for s in sentences):
+    if analysis.kind in MEASURED and not any(states_a_figure(s, analysis.numbers) for s in sentences):
         return "no sentence gives a figure"
     if analysis.counted_names and not any(counts_what_is_asked(analysis, s) for s in sentences):
         # a count named ("TTP fighters") is answered by a figure of that very thing, with its names

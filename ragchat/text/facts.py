@@ -65,10 +65,12 @@ _QUANTITY_WORDS = re.compile(r"\b(?:all|none|several|few|dozens|hundreds|thousan
                              r"quarter|third|twice|double|triple)\b", re.I)
 
 
-def states_a_figure(text: str) -> bool:
-    """Whether the text gives any quantity: numerals, number words, or words such as "thousands"
-    and "none", which answer a figure question as surely as a numeral does."""
-    return bool(numbers_in(text) or _QUANTITY_WORDS.search(text))
+def states_a_figure(text: str, given: frozenset[str] = frozenset()) -> bool:
+    """Whether the text gives any quantity besides the ``given`` ones (the question's own: "the
+    October 2023 earthquake" states 2023, which does not answer "how many died in it"): numerals,
+    number words, or words such as "thousands" and "none", which answer a figure question as surely
+    as a numeral does."""
+    return bool(numbers_in(text) - given or _QUANTITY_WORDS.search(text))
 
 
 def names_in(text: str) -> frozenset[str]:
