@@ -99,11 +99,12 @@ def bylines(question: str, records: Mapping[str, DocRecord], text_of: Callable[[
     asks = [a for a in map(asked, parts) if a is not None]
     if not asks or len(asks) < len(parts):  # a part asks about the text, not a document: the ordinary path answers
         return None
+    order = list(dict.fromkeys(d for d in ranked if d in records))
     found: list[Byline] = []
     for ask in asks:
         if found and _REFERENCE.match(ask.work):  # "... and when was it published?": the first part's document
             ask = Asked(ask.field, asks[0].work)
-        one = _bylines_of(ask, records, text_of, ranked, previous)
+        one = _bylines_of(ask, records, text_of, order, previous)
         if one is None:
             return None
         found += one
@@ -111,8 +112,8 @@ def bylines(question: str, records: Mapping[str, DocRecord], text_of: Callable[[
 
 
 def _bylines_of(ask: Asked, records: Mapping[str, DocRecord], text_of: Callable[[str], str],
-                ranked: Iterable[str], previous: Sequence[str]) -> list[Byline] | None:
-    order = list(dict.fromkeys(d for d in ranked if d in records))
+                order: Sequence[str], previous: Sequence[str]) -> list[Byline] | None:
+    """One part's documents: ``order`` is the search's ranking of ``records``' ids."""
     if _REFERENCE.match(ask.work):  # outside a conversation "it" refers to nothing
         # "it" is a document, never a subject an encyclopedia names in a title: one naming no
         # author is answered "the documents don't say"

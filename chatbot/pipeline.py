@@ -210,13 +210,12 @@ def _from_bylines(base: Answer, found: Sequence[byline.Byline], res: Resources, 
         said = not_said(base.question)
         return dataclasses.replace(base, abstained=True, answer=said, sentences=[Sentence(said, [], True, 0.0)],
                                    notices=[f'refused: "{found[0].record.label}" names no {found[0].field}'])
-    # one line often states two fields ("Author: Taut Bataut 11.06.2024"): it is quoted once
+    quoted = [b for b in found if b.line is not None and b.mention is not None]
+    unstated = [b for b in found if b not in quoted and b.value]
     lines: dict[tuple[str, int], byline.Byline] = {}
-    for b in found:
-        if b.line is not None and b.mention is not None:
-            lines.setdefault((b.record.doc_id, b.line.start), b)
+    for b in quoted:  # one line often states two fields ("Author: Taut Bataut 11.06.2024"): it is quoted once
+        lines.setdefault((b.record.doc_id, b.line.start), b)
     stated = list(lines.values())
-    unstated = [b for b in found if (b.line is None or b.mention is None) and b.value]
     told = [Sentence(load("byline_metadata").format(title=b.record.label, field=b.field, value=b.value), [], False, 0.0)
             for b in unstated]
     metadata = [f"answered from the files' metadata ({_fields(unstated)})"] if told else []
@@ -226,7 +225,7 @@ def _from_bylines(base: Answer, found: Sequence[byline.Byline], res: Resources, 
     rendered = render([(b.line.text, [i]) for i, b in enumerate(stated)], passages, res, settings.answer)
     result = _answered(base, rendered, 0, [load("byline").format(
         titles=", ".join(dict.fromkeys(f'"{b.record.label}"' for b in stated)),
-        field=_fields([b for b in found if b not in unstated]))] + metadata)
+        field=_fields(quoted))] + metadata)
     mention = stated[0].mention
     return dataclasses.replace(result, answer=" ".join([result.answer.rstrip()] + [t.text for t in told]),
                                sentences=result.sentences + told,

@@ -130,8 +130,9 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     compared the other way ("$20 million more" asked, "$20 million less" said); a question asking
     what did not happen needs a sentence that denies something, and a sentence denying the very
     verb asked ("Who will return?", "he will not return") does not answer; a figure asked for one
-    year must not be given only for other years; a figure question needs a figure; a count the question qualifies with
-    names ("how many TTP fighters") must be counted, with them; a unit asked for must appear.
+    year must not be given only for other years; a figure question needs a figure besides its own;
+    a count the question qualifies with names ("how many TTP fighters") must be counted, with them;
+    a unit asked for must appear.
     Checks that asked for the question's own words ("the street address of ...", "how many units"
     answered "5.82 million copies") refused right answers written in other words and were dropped;
     the count check stays where names qualify the count, which none of those right answers had.

@@ -87,13 +87,16 @@ class Library:
         report.txt - Title, chars 120-260, ...") are all that says which passages they cited, which a
         follow-up ("Who wrote it?", "And in 2024?") needs. Lines naming no document here are skipped.
         """
-        records = self.store.documents().values()
+        from chatbot.resources import resources
+
+        res = resources(self.settings)  # its records are read once per index version, not per request
+        records = res.current().documents.values()
         wanted: dict[str, list[tuple[int, int]]] = {}
         for where, start, end in quotes:
             named = [r for r in records if where == r.source or where.startswith(r.source + " ")]
             if named:
                 wanted.setdefault(max(named, key=lambda r: len(r.source)).doc_id, []).append((start, end))
-        chunks = self.store.chunks_of(wanted) if wanted else {}
+        chunks = res.store.chunks_of(wanted) if wanted else {}
         return tuple(dict.fromkeys(c.chunk_id for d, spans in wanted.items() for start, end in spans
                                    for c in chunks.get(d, ()) if c.start < end and start < c.end))
 

@@ -62,10 +62,9 @@ def iter_sentences(text: str, offset: int = 0) -> Iterator[Span]:
             last = _LAST_WORD.search(line[max(0, match.start() - _LOOK_BACK): match.start() + 1])
             if last and last.group(1).lower() in _ABBREVIATIONS:
                 continue
-            if last and len(last.group(1)) == 1 and last.group(1).isupper():  # initials: "A. Khan"
-                continue
-            lone = last is not None and len(last.group(1)) == 1 and line[match.start() - 2:match.start() - 1] in " ("
-            if lone and last.group(1).islower():  # a lone lower-case letter abbreviates: "(r. 1402–1424)", "(d. 1435)"
+            letter = last.group(1) if last and len(last.group(1)) == 1 else ""
+            # initials ("A. Khan"); a lone lower-case letter abbreviates too: "(r. 1402–1424)", "(d. 1435)"
+            if letter.isupper() or (letter.islower() and line[match.start() - 2:match.start() - 1] in " ("):
                 continue
             if last and _INITIALISM.fullmatch(last.group(1)):
                 continue
