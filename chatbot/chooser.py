@@ -33,7 +33,7 @@ from ragchat.text.abbreviations import definitions, same_abbreviation
 from ragchat.text.dates import ANY_YEAR, MONTH, months_in
 from ragchat.text.facts import missing_names, names_in, numbers_in
 from ragchat.text.sentences import Span, split_sentences, without_trailing_links
-from ragchat.text.terms import tokenize
+from ragchat.text.terms import folded, tokenize
 
 FEATURES: tuple[str, ...] = (
     "reader",  # the fine-tuned cross-encoder's score that the sentence answers the question (chatbot.reader)
@@ -73,7 +73,9 @@ FEATURES: tuple[str, ...] = (
 _CAUSE = re.compile(r"\b(because|due to|owing to|as a result|result(?:ed|s)? (?:in|from)|led to|leads to|lead to|caused|"
                     r"causes|in order to|so that|since|thanks to|reason|therefore|hence|aimed at|to protest|in response)\b",
                     re.I)
-_REFERENCE = re.compile(r"^\s*\d{1,3}\.\s|https?://|www\.|pic\.twitter|\(@\w+\)")
+_NUMBERED = re.compile(r"\s*\d{1,3}\.\s")  # "10. Baqai, Huma (2021) ...": a reference-list entry
+_REFERENCE = re.compile(rf"^{_NUMBERED.pattern}|https?://|www\.|pic\.twitter|\(@\w+\)")
+_POSSESSIVE = re.compile(r"['’]s\b")
 _CAPITALISED_RUN = re.compile(r"(?:\s+[A-Z][\w'’-]*)+")
 
 
@@ -150,6 +152,14 @@ def usable(text: str) -> bool:
     return text[-1] in ".!?\"”’)" or len(text.split()) >= 12
 
 
+def _later_in_entry(text: str, offset: int) -> bool:
+    """A later sentence of a numbered entry is as much a reference-list entry as its first, which
+    ``usable`` drops: "10. Islamabad, Kabul should work together. Islamabad, Kabul should work for
+    common goals (2023) Deccan Herald, 18 September, 2023." must not be quoted as an answer."""
+    line = text.rfind("\n", 0, offset) + 1
+    return line < offset and _NUMBERED.match(text, line) is not None
+
+
 @dataclass(frozen=True)
 class Shortlist:
     """The usable sentences of the retrieved passages most like the question, best first."""
@@ -177,7 +187,8 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
         spans = split_sentences(passage.text, passage.start)
         for j, s in enumerate(spans):
             s = without_trailing_links(s)  # a post's sentence is prose up to the link glued to its end
-            if usable(s.text) and (passage.doc_id, s.start) not in seen:
+            if usable(s.text) and not _later_in_entry(passage.text, s.start - passage.start) \
+                    and (passage.doc_id, s.start) not in seen:
                 seen.add((passage.doc_id, s.start))
                 rows.append((i, j, s, spans))
     if not rows:
@@ -226,7 +237,7 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
     best_sim, best_cov = float(sims[order].max()), float(coverage[order].max())
     top_score = max(p.score for p in passages) or 1.0
     facts_library = _library_share(question, unmentioned)
-    question_lower = question.text.lower()
+    question_folded = folded(question.text)
     result = []
     for k, (i, j, span, spans), entities, logit in zip(order, chosen, tags, read):
         passage = passages[i]
@@ -249,8 +260,8 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
             "names_passage": _share_named(question.names, passage.text + " " + title),
             "facts_library": facts_library,
             "typed": float(question.typed),
-            "answer_entity": float(bool(answer_entities(question, entities, question_lower))),
-            "new_entity": float(any(not _in_question(e.text, question_lower) for e in entities)),
+            "answer_entity": float(bool(answer_entities(question, entities, question_folded))),
+            "new_entity": float(any(not _in_question(e.text, question_folded) for e in entities)),
             "constraints_met": sum(c > 0 for c in constraints), "constraints_broken": sum(c < 0 for c in constraints),
             "counted": (1.0 if counts(span.text, question.counted) else -1.0) if question.counted else 0.0,
             "reason": float(question.kind == REASON and bool(_CAUSE.search(span.text))),
@@ -273,12 +284,12 @@ def scored(chooser: Chooser, found: Sequence[Candidate]) -> list[Candidate]:
     return sorted(ranked, key=lambda c: -c.probability)
 
 
-def answer_entities(question: Analysis, entities: Sequence[Entity], question_lower: str | None = None) -> list[Entity]:
+def answer_entities(question: Analysis, entities: Sequence[Entity], question_folded: str | None = None) -> list[Entity]:
     """Entities of the kind the question asks for that the question does not itself name."""
     if not question.typed:
         return []
-    lower = question_lower if question_lower is not None else question.text.lower()
-    return [e for e in entities if e.label in question.labels and not _in_question(e.text, lower)]
+    asked = question_folded if question_folded is not None else folded(question.text)
+    return [e for e in entities if e.label in question.labels and not _in_question(e.text, asked)]
 
 
 def long_forms(abbreviation: str, text: str) -> tuple[Entity, ...]:
@@ -287,10 +298,12 @@ def long_forms(abbreviation: str, text: str) -> tuple[Entity, ...]:
                  if same_abbreviation(d.short, abbreviation))
 
 
-def _in_question(entity: str, question_lower: str) -> bool:
-    """An entity the question already names ("Pakistan" in "Who attacked Pakistan?") does not answer it."""
-    words = [w for w in re.findall(r"\w+", entity.lower()) if w not in ("the", "a", "an", "of")]
-    return bool(words) and all(re.search(rf"\b{re.escape(w)}", question_lower) for w in words)
+def _in_question(entity: str, question_folded: str) -> bool:
+    """An entity the question already names ("Pakistan" in "Who attacked Pakistan?") does not answer it;
+    compared folded and without a possessive, so "Beyoncé" and "the Yongle Emperor's" are named by
+    a question typed "Beyonce" or "the Yongle emperor"."""
+    words = [w for w in re.findall(r"\w+", _POSSESSIVE.sub("", folded(entity))) if w not in ("the", "a", "an", "of")]
+    return bool(words) and all(re.search(rf"\b{re.escape(w)}", question_folded) for w in words)
 
 
 def _stems(text: str) -> set[str]:
@@ -380,8 +393,8 @@ def answer_span(question: Analysis, candidate: Candidate) -> Span | None:
     text = candidate.span.text
     found = answer_entities(question, candidate.entities)
     if not found and question.kind in (PERSON, PLACE, WORK):
-        lower = question.text.lower()
-        found = [e for e in fallback_entities(text) if e.label == "PROPER" and not _in_question(e.text, lower)]
+        asked = folded(question.text)
+        found = [e for e in fallback_entities(text) if e.label == "PROPER" and not _in_question(e.text, asked)]
     if not found:
         return None
     anchors = [m.start() for m in re.finditer(r"\w+", text) if _matches_any(m.group(), question.terms)]

@@ -52,6 +52,19 @@ def test_broad_question_gets_a_fuller_answer(corpus_settings):
     assert all(s.text in by_n[n].quote for s in result.sentences for n in s.citations)
 
 
+@pytest.mark.parametrize("question", [
+    "How could Pakistan and Afghanistan work together to fight terrorism?",
+    "Which border crossing had recently been closed when a Pakistani delegation visited Kabul in February 2023?",
+])
+def test_a_reference_list_entry_is_never_quoted_as_an_answer(corpus_settings, question):
+    """The second sentence of "10. Islamabad, Kabul should work together, ... tensions. Islamabad,
+    Kabul should work for common goals, ... (2023) Deccan Herald, 18 September, 2023." in a
+    References list was quoted as an answer, the first time as the lead."""
+    result = Library(corpus_settings).ask(question)
+    assert result.citations
+    assert not any("Deccan Herald" in c.quote for c in result.citations)
+
+
 @pytest.mark.parametrize("question", ["How do I cook chicken biryani?",
                                       "How many terrorist attacks did Pakistan record in 2025?"])
 def test_unanswerable_question_is_refused_plainly_with_the_closest_passages(corpus_settings, question):

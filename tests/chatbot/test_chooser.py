@@ -12,15 +12,18 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pytest
 
 from chatbot import chooser as ch
 from chatbot.entities import EntityTagger, fallback_entities
 from chatbot.policy import near_miss, not_in_library
+from chatbot.question import analyse
 from chatbot.schema import Answer
 from ingest.pipeline import ingest
 from ragchat.library import Library
 from ragchat.settings import Settings
+from ragchat.text.sentences import Span
 from tests.conftest import ROOT
 
 SQUAD = ROOT / "evals" / "datasets" / "squad2-train10"
@@ -206,3 +209,18 @@ def test_an_abbreviation_is_answered_by_the_sentence_that_defines_it(ipod_settin
     result = Library(ipod_settings).ask("What does DRM stand for?")
     assert not result.abstained and result.answer_span.text == "Digital Rights Management"
     _span_is_in_its_sentence(result)
+
+
+@pytest.mark.parametrize("question, sentence, span", [
+    # typed without the accent the text has: "Beyoncé" used to be the short answer, a tie on distance
+    ("Whom did Beyonce marry in 2008?", "Beyoncé married Jay Z on April 4, 2008.", "Jay Z"),
+    # a possessive of the name asked about ("s" counted as a word the question lacked)
+    ("Who rejected an invitation by the Hongwu Emperor?",
+     "Rolpe Dorje, 4th Karmapa Lama (1340–1383) rejected the Hongwu Emperor's invitation.", "Rolpe Dorje"),
+])
+def test_a_name_the_question_itself_names_is_never_its_short_answer(question, sentence, span):
+    entities = EntityTagger().tag([sentence])[0]
+    candidate = ch.Candidate(Span(sentence, 40, 40 + len(sentence)), 0, np.zeros(1), np.zeros(len(ch.FEATURES)), entities)
+    found = ch.answer_span(analyse(question), candidate)
+    assert found is not None and found.text == span and sentence[found.start - 40:found.end - 40] == span
+
