@@ -73,8 +73,9 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
 def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: float,
            config: ComposeSettings) -> list[Candidate]:
     """The lead, then sentences the chooser also judges answers that add a term the question asks
-    about and do not contradict it: one that names only another year, month or source than the
-    question asks for is about something else, however probable."""
+    about, or that it finds nearly as probable as the lead, and that do not contradict it: one that
+    names only another year, month or source than the question asks for is about something else,
+    however probable."""
     lead = ranked[0]
     limit = config.broad_limit if analysis.broad else config.plain_limit
     wanted = set(tokenize(analysis.text + " " + query))
@@ -88,7 +89,7 @@ def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: f
         if _off_constraint(cand):
             continue
         adds = (set(tokenize(cand.span.text)) & wanted) - covered
-        if analysis.broad or adds:
+        if analysis.broad or adds or cand.probability >= config.alternative_ratio * lead.probability:
             picks.append(cand)
             covered |= set(tokenize(cand.span.text)) & wanted
     return picks

@@ -123,6 +123,10 @@ class ComposeSettings:
     plain_limit: int = 3
     broad_limit: int = 5
     duplicate_similarity: float = 0.8  # a candidate this close (MiniLM cosine) to a picked sentence says the same
+    # a probable sentence at least this share as probable as the lead is quoted too, though it adds
+    # no asked word: the chooser cannot tell which of the two answers, so the reader sees both.
+    # Hand-set; docs/evaluation.md has what 0.3 / 0.5 / 0.7 cost and gain on both corpora.
+    alternative_ratio: float = 0.5
     entity_cache: int = 50_000  # sentences whose named entities are kept (a few hundred bytes each)
 
 

@@ -224,3 +224,12 @@ def test_a_name_the_question_itself_names_is_never_its_short_answer(question, se
     found = ch.answer_span(analyse(question), candidate)
     assert found is not None and found.text == span and sentence[found.start - 40:found.end - 40] == span
 
+
+def test_a_sentence_nearly_as_probable_as_the_lead_is_quoted_beside_it(spectre_settings):
+    """"Which actress portrayed Eve Moneypenny?": the lead names the character among others, the
+    sentence naming the actress adds no asked word and was dropped, though the chooser rated it
+    close to the lead; both are quoted now, the lead first."""
+    result = Library(spectre_settings).ask("Which actress portrayed Eve Moneypenny?")
+    assert not result.abstained and "Naomie Harris" in result.answer
+    answers = [s.answers for s in result.sentences]
+    assert answers == sorted(answers, reverse=True)
