@@ -146,8 +146,10 @@ def _rounded(values: np.ndarray) -> list[float]:
 
 
 def usable(text: str) -> bool:
-    """Whole prose sentences only: no headings, bylines, link lines or reference-list entries."""
-    if _REFERENCE.search(text) or len(text.split()) < 4:
+    """Whole prose sentences only: no headings, bylines, link lines or reference-list entries, and no
+    question the text itself asks ("The question is, how can Pakistan and Afghanistan ensure a
+    better response?"): it states nothing, so it answers nothing."""
+    if _REFERENCE.search(text) or len(text.split()) < 4 or text.endswith("?"):
         return False
     return text[-1] in ".!?\"”’)" or len(text.split()) >= 12
 

@@ -65,6 +65,14 @@ def test_a_reference_list_entry_is_never_quoted_as_an_answer(corpus_settings, qu
     assert not any("Deccan Herald" in c.quote for c in result.citations)
 
 
+def test_a_question_the_document_itself_asks_is_never_quoted_as_an_answer(corpus_settings):
+    """The article asks "The question is, how can Pakistan and Afghanistan ensure a better
+    response?": the closest sentence to the same question, and no answer to it."""
+    result = Library(corpus_settings).ask("How can Pakistan and Afghanistan ensure a better response to terrorism?")
+    assert result.citations
+    assert not any(c.quote.rstrip().endswith("?") for c in result.citations)
+
+
 @pytest.mark.parametrize("question", ["How do I cook chicken biryani?",
                                       "How many terrorist attacks did Pakistan record in 2025?"])
 def test_unanswerable_question_is_refused_plainly_with_the_closest_passages(corpus_settings, question):
