@@ -308,13 +308,23 @@ def _in_question(entity: str, question_folded: str) -> bool:
     return bool(words) and all(re.search(rf"\b{re.escape(w)}", question_folded) for w in words)
 
 
+def _inflected(word: str, form: str) -> bool:
+    """``form`` is ``word`` with a verb ending: the prefix rule below starts at five letters, so
+    "How long did the hiatus last?" never found "lasted"."""
+    if len(word) < 3 or not form.startswith(word):
+        return False
+    ending = form[len(word):]
+    return ending in ("ed", "ing") or ending == "d" and word.endswith("e")
+
+
 def _stems(text: str) -> set[str]:
     return set(tokenize(text))
 
 
 def _matches(term: str, stems: set[str]) -> bool:
-    """Equal stems, or one a prefix of the other past four letters: "injur" finds "injuri"."""
-    if term in stems:
+    """Equal stems, a word and its inflection ("last" finds "lasted", "close" "closed", "sign"
+    "signing"), or one a prefix of the other past four letters: "injur" finds "injuri"."""
+    if term in stems or any(_inflected(term, s) or _inflected(s, term) for s in stems):
         return True
     if len(term) < 5:
         return False
