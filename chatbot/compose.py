@@ -16,6 +16,7 @@ from chatbot import chooser as ch
 from chatbot.chooser import Candidate
 from chatbot.question import EXPANSION, Analysis, analyse
 from ragchat.settings import ComposeSettings
+from ragchat.text.facts import contradicted_figures
 from ragchat.text.sentences import Span
 from ragchat.text.terms import tokenize
 
@@ -74,7 +75,8 @@ def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: f
            config: ComposeSettings) -> list[Candidate]:
     """The lead, then sentences the chooser also judges answers that add a term the question asks
     about, or that it finds nearly as probable as the lead, and that do not contradict it: one that
-    names only another year, month or source than the question asks for is about something else,
+    names only another year, month or source than the question asks for, or another figure of what
+    it counts ("Beyoncé's third fragrance" for "her first fragrance"), is about something else,
     however probable."""
     lead = ranked[0]
     limit = config.broad_limit if analysis.broad else config.plain_limit
@@ -86,7 +88,7 @@ def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: f
             break
         if max(float(cand.vector @ p.vector) for p in picks) > config.duplicate_similarity:
             continue  # says what a picked sentence already says
-        if _off_constraint(cand):
+        if _off_constraint(cand) or contradicted_figures(analysis.text, cand.span.text):
             continue
         adds = (set(tokenize(cand.span.text)) & wanted) - covered
         if analysis.broad or adds or cand.probability >= config.alternative_ratio * lead.probability:

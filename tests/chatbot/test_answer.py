@@ -221,3 +221,17 @@ def test_a_post_s_sentence_with_a_link_glued_to_its_end_can_answer(corpus_settin
     result = Library(corpus_settings).ask("How many terrorist attacks took place on election day?")
     assert not result.abstained and "increased to 51 on election day" in result.sentences[0].text
     assert "https" not in result.answer and result.citations[0].quote.startswith("The Pakistani army says")
+
+
+def test_a_nearly_as_probable_sentence_about_another_figure_is_left_out_not_refused(settings, embeddings, tmp_path):
+    """SQuAD 2.0's "Beyonce's first fragrance had what name?": "her third fragrance, Pulse" rated
+    nearly as probable as the lead was quoted after it, and the answer, now stating a figure other
+    than the one asked, was refused as a near miss."""
+    (tmp_path / "fragrances.txt").write_text(
+        "Beyoncé launched her first official fragrance, Heat, in 2010. The fragrance was sold in department "
+        "stores across the United States and Europe.\n\nIn February 2011, Beyoncé launched her second "
+        "fragrance, Heat Rush. Beyoncé's third fragrance, Pulse, was launched in September 2011.\n")
+    ingest([tmp_path / "fragrances.txt"], settings, embeddings=embeddings, progress=False)
+    result = Library(settings).ask("Beyonce's first fragrance had what name?")
+    assert not result.abstained and result.answer.startswith("Beyoncé launched her first official fragrance, Heat")
+    assert "third fragrance" not in result.answer
