@@ -74,27 +74,38 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
 def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: float,
            config: ComposeSettings) -> list[Candidate]:
     """The lead, then sentences the chooser also judges answers that add a term the question asks
-    about, or that it finds nearly as probable as the lead, and that do not contradict it: one that
-    names only another year, month or source than the question asks for, or another figure of what
-    it counts ("Beyoncé's third fragrance" for "her first fragrance"), is about something else,
-    however probable."""
+    about and do not contradict it: one that names only another year, month or source than the
+    question asks for is about something else, however probable.
+
+    A sentence that adds no asked term follows too when the chooser finds it nearly as probable as
+    the lead, unless it gives another figure of what the question counts ("Beyoncé's third
+    fragrance" for "her first fragrance"): then it is another thing, not another answer. One that
+    adds a term and gives such a figure stays, and the policy judges the answer by it ("released on
+    26 October" for "16 October" is a near miss)."""
     lead = ranked[0]
     limit = config.broad_limit if analysis.broad else config.plain_limit
-    wanted = set(tokenize(analysis.text + " " + query))
+    wanted = _terms(analysis.text + " " + query)
     picks = [lead]
-    covered = set(tokenize(lead.span.text)) & wanted
+    covered = _terms(lead.span.text) & wanted
     for cand in ranked[1:]:
         if len(picks) >= limit or cand.probability < threshold:
             break
         if max(float(cand.vector @ p.vector) for p in picks) > config.duplicate_similarity:
             continue  # says what a picked sentence already says
-        if _off_constraint(cand) or contradicted_figures(analysis.text, cand.span.text):
+        if _off_constraint(cand):
             continue
-        adds = (set(tokenize(cand.span.text)) & wanted) - covered
-        if analysis.broad or adds or cand.probability >= config.alternative_ratio * lead.probability:
+        adds = (_terms(cand.span.text) & wanted) - covered
+        alternative = cand.probability >= config.alternative_ratio * lead.probability \
+            and not contradicted_figures(analysis.text, cand.span.text)
+        if analysis.broad or adds or alternative:
             picks.append(cand)
-            covered |= set(tokenize(cand.span.text)) & wanted
+            covered |= _terms(cand.span.text) & wanted
     return picks
+
+
+def _terms(text: str) -> set[str]:
+    """Words a sentence can add: not the "s" that "Beyonce's" leaves, which every possessive adds."""
+    return {t for t in tokenize(text) if len(t) > 1 or t.isdigit()}
 
 
 def _off_constraint(candidate: Candidate) -> bool:
