@@ -23,6 +23,7 @@ import re
 import statistics
 import string
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -92,9 +93,12 @@ _SPACED_MARKER = re.compile(r"\s*" + MARKER.pattern)
 
 
 def has_answer_keys(text: str, must: Sequence[Sequence[str]]) -> bool:
-    """True when ``text`` holds one acceptable string of every group, ignoring case and spacing."""
-    haystack = " ".join(text.split()).casefold()
-    return all(any(" ".join(option.split()).casefold() in haystack for option in group) for group in must)
+    """True when ``text`` holds one acceptable string of every group as whole words, normalised as
+    SQuAD's scorer does: "Destiny Fulfilled." is found in "Destiny Fulfilled, the final album",
+    while the key "C" is not found in any text with a letter c, nor "four" in "fourth"."""
+    normal = f" {_normalised(text)} "
+    return all(any(f" {_normalised(option)} " in normal for option in group if _normalised(option))
+               for group in must)
 
 
 def citation_recall(answer: Answer) -> float:
@@ -113,12 +117,14 @@ def citation_precision(answer: Answer, support_threshold: float) -> float:
 
 
 def _normalised(text: str) -> str:
-    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    """SQuAD's answer normalisation (lower case, no punctuation, no articles, single spaces), with
+    punctuation read as a space so a key stays a whole word beside a dash or hyphen ("Khitan-ruled")."""
+    text = "".join(" " if _is_punctuation(ch) else ch for ch in text.lower())
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
 
 
-_PUNCTUATION = frozenset(string.punctuation) | frozenset("’‘“”")
+def _is_punctuation(ch: str) -> bool:
+    return ch in string.punctuation or unicodedata.category(ch).startswith("P")
 
 
 def span_holds_answer(span: str, must: Sequence[Sequence[str]]) -> bool:

@@ -173,3 +173,15 @@ def test_a_gold_answer_ending_a_quoted_sentence_is_found_past_its_citation_marke
     answer = "Beyoncé is a descendant of Acadian leader Joseph Broussard [1]. It sold 4 [2, 3] copies."
     assert has_answer_keys(plain_text(answer), [["Joseph Broussard."]])
     assert has_answer_keys(plain_text(answer), [["4 copies"]]) and not has_answer_keys(plain_text(answer), [["1"]])
+
+
+def test_an_answer_key_counts_only_as_whole_words():
+    """A one-letter key ("Who does M fight with?" -> "C") or "four" must not be found inside other
+    words, or a wrong answer scores as correct; a hyphen or dash still separates words."""
+    from evals.metrics import has_answer_keys
+
+    wrong = "Christoph Waltz returns for a fourth film."
+    assert not has_answer_keys(wrong, [["C"]]) and not has_answer_keys(wrong, [["four"]])
+    assert has_answer_keys("Bond fights C, the head of the service.", [["C"]])
+    assert has_answer_keys("the Khitan-ruled Liao dynasty", [["the Khitan"]])
+    assert has_answer_keys("the great-grandson of Altan Khan—the 4th Dalai Lama", [["great-grandson of Altan Khan"]])
