@@ -130,7 +130,7 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
 
 def gather(question: str, request: RetrievalRequest, retrieval: Retrieval, res: Resources,
            settings: Settings) -> Evidence:
-    """The retrieval's passages and the chooser's picks from them, one pick per part of a multi-part question."""
+    """The retrieval's passages and the chooser's picks from them, part by part for a multi-part question."""
     passages = list(retrieval.passages)
     if not passages:
         return Evidence(retrieval, passages, None)
@@ -147,16 +147,19 @@ def _compose(question: str, retrieval: Retrieval, res: Resources, settings: Sett
 
 def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Composition, passages: list[Passage],
                    res: Resources, settings: Settings) -> tuple[compose.Composition, list[Passage]]:
-    """For a question asking several things, one best sentence per part, each from its own search.
+    """For a question asking several things, each part's answer sentences, each from its own search.
 
     "How many attacks in 2023 and how many in 2024?" is two questions; answered as one, its best
     sentence answers one part and the rest of the answer repeats that part. Each part is searched
-    separately (the passages it brings are added, so they can be cited) and contributes its
-    leading sentence if the chooser judges that it answers the part (and the part names nothing
-    that no document mentions, and the sentence states what the part asks: the policy's checks of a
-    near miss, part by part), in the order the parts were asked; a part nothing answers is named
-    in ``uncovered``, so the answer says what it leaves out
-    instead of refusing the whole. The whole question's picks stand only if no part is answered.
+    separately (the passages it brings are added, so they can be cited) and answered as a question
+    of its own: its leading sentence if the chooser judges that it answers the part (and the part
+    names nothing that no document mentions, and the sentence states what the part asks: the
+    policy's checks of a near miss, part by part), then the sentences its composition picks beside
+    the lead, as many as the part asked alone would quote: the lead of "which Afghan district was
+    struck in December?" can be the sentence about the raids, with the district in a later pick.
+    Parts come in the order they were asked; a part nothing answers is named in ``uncovered``, so
+    the answer says what it leaves out instead of refusing the whole. The whole question's picks
+    stand only if no part is answered.
     """
     parts = whole.analysis.parts if whole.analysis else (question,)
     if len(parts) < 2:
@@ -185,10 +188,13 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
                 composed.analysis is not None and unanswered_part(composed.analysis, [lead.span.text])):
             uncovered.append(part)
             continue
-        picks.append(dataclasses.replace(lead, passage=place[lead.passage]))
-        if span is None and composed.span is not None and lead.span.start <= composed.span.start \
-                and composed.span.end <= lead.span.end:
-            span = composed.span
+        beside = [c for c in composed.picks
+                  if c is not lead and (found.passages[c.passage].doc_id, c.span.start) not in chosen]
+        for c in [lead, *beside]:
+            picks.append(dataclasses.replace(c, passage=place[c.passage]))
+            if span is None and composed.span is not None and c.span.start <= composed.span.start \
+                    and composed.span.end <= c.span.end:
+                span = composed.span
     if not picks:
         return whole, passages
     return dataclasses.replace(whole, picks=picks, evidence=max(c.probability for c in picks), span=span,

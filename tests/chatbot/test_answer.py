@@ -146,6 +146,18 @@ def test_a_two_part_question_gets_a_cited_sentence_for_each_part(corpus_settings
     assert result.answer.index("789") < result.answer.index("521")  # in the order the parts were asked
 
 
+def test_each_part_of_a_question_quotes_what_it_would_quote_asked_alone(corpus_settings):
+    """The December part's own answer leads with the sentence about the raids and names the district
+    in a later sentence; answering each part with its lead only left the district out."""
+    library = Library(corpus_settings)
+    preamble = "Pakistan launched air raids into Afghanistan twice in 2024: "
+    whole = library.ask(preamble + "where was the attack that prompted the March raids, and which Afghan district "
+                        "was struck in December?")
+    alone = library.ask(preamble + "which Afghan district was struck in December?")
+    assert not whole.abstained and "Barmal" in alone.answer and "Barmal" in whole.answer
+    assert {s.text for s in alone.sentences} <= {s.text for s in whole.sentences}
+
+
 def test_a_question_asked_of_two_sources_answers_from_each(corpus_settings):
     result = Library(corpus_settings).ask("How much money has gone into Iran's Chabahar port from the 2016 India-Iran-Afghanistan "
                     "partnership and from the Taliban?")
