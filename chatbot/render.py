@@ -75,6 +75,8 @@ def with_markers(text: str, numbers: list[int]) -> str:
     stop = re.search(r"[.!?][\"'”’)\]]*$", body)
     if stop:
         return f"{body[: stop.start()]} {marks}{body[stop.start():]}"
+    if re.search(r"[\w\"'”’)\]]$", body):  # a post or a heading: a full stop keeps the next sentence apart
+        return f"{body} {marks}."
     return f"{body} {marks}"
 
 

@@ -53,6 +53,13 @@ def test_markers_stay_with_their_sentence_wherever_the_model_puts_them():
     assert with_markers("It rose by 73 percent.", [1, 2]) == "It rose by 73 percent [1][2]."
 
 
+def test_a_quoted_sentence_without_a_full_stop_does_not_run_into_the_next():
+    """A post or a heading ends without punctuation: "... launched in Pakistan [3] The latest ..." read as one sentence."""
+    assert with_markers("And from those hideouts, terrorist attacks are launched in Pakistan", [3]) == \
+        "And from those hideouts, terrorist attacks are launched in Pakistan [3]."
+    assert with_markers("Key findings:", [1]) == "Key findings: [1]"
+
+
 def test_numbers_compare_across_spelling():
     assert numbers_in("seven soldiers and 4,000 fighters") == {"7", "4000"}
     assert numbers_in("a stalemate1. After all") == frozenset()  # a glued footnote is not a figure
