@@ -3,8 +3,9 @@
 Every sentence is quoted verbatim, so nothing can be misquoted; the work is in choosing, which
 the learned chooser (``chatbot.chooser``) does: it scores each sentence with the probability that
 it answers the question. The most probable sentence leads; more follow only while they are
-probable answers too and add something the question asks. For a typed question ("how many",
-"who", "when") the short answer phrase inside the chosen sentence is located as well.
+probable answers too and add something the question asks, or are nearly as probable as the lead.
+For a typed question ("how many", "who", "when") the short answer phrase inside the chosen
+sentence is located as well.
 """
 
 from __future__ import annotations
