@@ -368,8 +368,13 @@ def _constraint(asked: frozenset[str], stated: set[str]) -> float:
 def _source_match(source: str, text: str) -> float:
     if not source:
         return 0.0
+    return 1.0 if names_source(source, text) else -1.0
+
+
+def names_source(source: str, text: str) -> bool:
+    """``text`` (a passage, or a document's author) names every name of "according to <source>"."""
     names = names_in("according to " + source) or frozenset(tokenize(source))
-    return 1.0 if names and _share_named(frozenset(names), text) == 1.0 else -1.0
+    return bool(names) and _share_named(frozenset(names), text) == 1.0
 
 
 def counts_what_is_asked(question: Analysis, text: str) -> bool:

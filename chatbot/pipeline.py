@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from chatbot import backends, byline, compose
 from chatbot.backends.extractive import quoted
-from chatbot.chooser import Candidate
+from chatbot.chooser import Candidate, names_source
 from chatbot.policy import Refusal, near_miss, never_mentioned, not_said, refusal, unanswered_part
+from chatbot.question import analyse
 from chatbot.render import Rendered, marked_sentences, refusal_citations, render, with_markers
 from chatbot.resources import Resources, resources
 from chatbot.schema import Answer, AnswerSpan, Citation, Retrieved, Sentence
@@ -61,7 +62,7 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     started = time.perf_counter()
     res = resources(settings)
     rewriter = writer.rewriter(settings) if request.history else None
-    retrieval = res.retriever.retrieve(question, request, rewriter=rewriter)
+    retrieval = res.retriever.retrieve(question, _attributed(question, request, res), rewriter=rewriter)
     timings = {f"retrieve_{name}" if not name.startswith("retriev") else name: ms
                for name, ms in retrieval.timings_ms.items()}
     # "And in 2024?" is answered, and refused, as the whole question it stands for
@@ -128,6 +129,20 @@ def stream_answer(question: str, request: RetrievalRequest = RetrievalRequest(),
     yield _finish(result, timings, started)
 
 
+def _attributed(question: str, request: RetrievalRequest, res: Resources) -> RetrievalRequest:
+    """"According to Taut Bataut, ...?" asks what Taut Bataut's documents say: when the source it
+    names is a document's author, the search is limited to that author's documents, as if the user
+    had chosen them. A library-wide search ranks another writer's sentence on the same subject as
+    high, and quoting it would answer for the wrong source. A source that is no author ("according
+    to Afghanistan") leaves the search alone, as does a user's own choice of documents."""
+    source = analyse(question).source
+    if not source or request.docs is not None:
+        return request
+    written = tuple(doc for doc, record in res.current().documents.items()
+                    if record.author and names_source(source, record.author))
+    return dataclasses.replace(request, docs=written) if written else request
+
+
 def gather(question: str, request: RetrievalRequest, retrieval: Retrieval, res: Resources,
            settings: Settings) -> Evidence:
     """The retrieval's passages and the chooser's picks from them, part by part for a multi-part question."""
@@ -171,7 +186,7 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
     span = None
     titles = " ".join(res.about().values())
     for part in parts:
-        found = res.retriever.retrieve(part, request)
+        found = res.retriever.retrieve(part, _attributed(part, request, res))
         place = {}
         for p in found.passages:
             key = (p.doc_id, p.start, p.end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -156,6 +157,29 @@ def test_each_part_of_a_question_quotes_what_it_would_quote_asked_alone(corpus_s
     alone = library.ask(preamble + "which Afghan district was struck in December?")
     assert not whole.abstained and "Barmal" in alone.answer and "Barmal" in whole.answer
     assert {s.text for s in alone.sentences} <= {s.text for s in whole.sentences}
+
+
+def test_according_to_an_author_answers_from_that_author_s_documents(settings, embeddings, tmp_path):
+    """Sixteen surveys each count the valley's new wells; Jane Roe's long notes give her count deep
+    in a chunk that never names her. The library-wide search ranks the surveys above it, and the
+    answer quoted another writer's figure as hers."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    manifest = {"roe.txt": {"title": "Notes from the basin", "author": "Jane Roe"}}
+    for i, place in enumerate("Arden Brook Carrow Dunmore Elm Fenwick Glen Harrow Iver Jarrow Kirk Leigh Marsh "
+                              "Nether Oak Pell".split()):
+        (docs / f"survey{i}.txt").write_text(
+            f"River survey of {place}.\n\nThe river valley saw {10 + i} new wells drilled last year, the survey of "
+            f"{place} found. Farmers in the valley dug the wells to water their crops through the dry summer.\n")
+        manifest[f"survey{i}.txt"] = {"title": f"River survey of {place}", "author": f"Surveyor {place}"}
+    filler = " ".join(f"Paragraph {n} of these notes describes the weather, the roads and the markets of the "
+                      "basin towns in some detail." for n in range(12))
+    (docs / "roe.txt").write_text("Notes from the basin, by Jane Roe.\n\n" + "\n\n".join([filler] * 4) +
+                                  "\n\nCrews drilled 42 new wells in the basin over the past year.\n")
+    (docs / "manifest.json").write_text(json.dumps({"documents": manifest}))
+    ingest([docs], settings, embeddings=embeddings, progress=False)
+    result = Library(settings).ask("How many wells were drilled in the valley last year, according to Jane Roe?")
+    assert "42" in result.answer and {c.source for c in result.citations} == {"roe.txt"}
 
 
 def test_a_question_asked_of_two_sources_answers_from_each(corpus_settings):
