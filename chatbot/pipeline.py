@@ -17,7 +17,7 @@ from chatbot import backends, byline, compose
 from chatbot.backends.extractive import quoted
 from chatbot.chooser import Candidate, names_source
 from chatbot.policy import Refusal, near_miss, never_mentioned, not_said, refusal, unanswered_part
-from chatbot.question import analyse
+from chatbot.question import attributed_source
 from chatbot.render import Rendered, marked_sentences, refusal_citations, render, with_markers
 from chatbot.resources import Resources, resources
 from chatbot.schema import Answer, AnswerSpan, Citation, Retrieved, Sentence
@@ -135,7 +135,7 @@ def _attributed(question: str, request: RetrievalRequest, res: Resources) -> Ret
     had chosen them. A library-wide search ranks another writer's sentence on the same subject as
     high, and quoting it would answer for the wrong source. A source that is no author ("according
     to Afghanistan") leaves the search alone, as does a user's own choice of documents."""
-    source = analyse(question).source
+    source = attributed_source(question)
     if not source or request.docs is not None:
         return request
     written = tuple(doc for doc, record in res.current().documents.items()

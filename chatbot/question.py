@@ -136,7 +136,7 @@ class Analysis:
 
 def analyse(question: str) -> Analysis:
     text = " ".join(question.strip().split())
-    source = _source(text)
+    source = attributed_source(text)
     kind = answer_kind(text)
     counted = counted_phrase(text)
     return Analysis(
@@ -223,8 +223,9 @@ def counted_names(phrase: str) -> frozenset[str]:
     return names_in("of " + " ".join(leading)) if leading and len(leading) < len(words) else frozenset()
 
 
-def _source(question: str) -> str:
-    match = _ATTRIBUTION.search(question)
+def attributed_source(question: str) -> str:
+    """Who the answer must come from: "according to X" -> "X"; "" when the question names no one."""
+    match = _ATTRIBUTION.search(" ".join(question.split()))
     return match.group(1).strip(" ,.") if match else ""
 
 

@@ -97,8 +97,7 @@ def has_answer_keys(text: str, must: Sequence[Sequence[str]]) -> bool:
     SQuAD's scorer does: "Destiny Fulfilled." is found in "Destiny Fulfilled, the final album",
     while the key "C" is not found in any text with a letter c, nor "four" in "fourth"."""
     normal = f" {_normalised(text)} "
-    return all(any(f" {_normalised(option)} " in normal for option in group if _normalised(option))
-               for group in must)
+    return all(any(_in_words(option, normal) for option in group) for group in must)
 
 
 def citation_recall(answer: Answer) -> float:
@@ -130,7 +129,13 @@ def _is_punctuation(ch: str) -> bool:
 def span_holds_answer(span: str, must: Sequence[Sequence[str]]) -> bool:
     """The short answer span contains one gold string (any group: a span answers one part)."""
     normal = f" {_normalised(span)} "
-    return any(f" {_normalised(option)} " in normal for group in must for option in group if _normalised(option))
+    return any(_in_words(option, normal) for group in must for option in group)
+
+
+def _in_words(option: str, normal: str) -> bool:
+    """``option`` occurs as whole words in ``normal``, a normalised text padded with spaces."""
+    key = _normalised(option)
+    return bool(key) and f" {key} " in normal
 
 
 def score(question: Question, answer: Answer, passage_texts: Sequence[str], latency_ms: float, *,
