@@ -11,10 +11,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# A sentence ends at . ! or ? (plus closing quotes/brackets and a glued footnote number such as
-# "stalemate1.") when the next word starts a new sentence; line breaks always end one, because
-# headings, list items and tweets in cleaned documents have no final punctuation.
-_END = re.compile(r"[.!?][\"'”’)\]]*(?:\d{1,3}(?=\s))?(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+# A sentence ends at . ! or ? (plus closing quotes/brackets) when the next word starts a new
+# sentence; line breaks always end one, because headings, list items and tweets in cleaned
+# documents have no final punctuation. A footnote number glued after the stop ("soldiers.10 The")
+# is passed over and left out of both sentences: quoted, it read as part of the sentence, and a
+# "how many" question could take it for the count.
+_END = re.compile(r"[.!?][\"'”’)\]]*(?P<note>\d{1,3}(?=\s))?(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 _ABBREVIATIONS = frozenset(
     "dr mr mrs ms prof st no vs v etc op jan feb mar apr jun jul aug sep sept oct nov dec gen lt col "
     "capt sgt rev fig approx inc ltd co jr sr".split()
@@ -70,7 +72,7 @@ def iter_sentences(text: str, offset: int = 0) -> Iterator[Span]:
                 continue
             if match.start() - cut <= _LOOK_BACK and line[cut:match.start()].strip().isdigit():  # "54. Islamabad ..."
                 continue
-            yield from _trimmed(line, cut, match.end(), line_start + offset)
+            yield from _trimmed(line, cut, match.start("note") if match["note"] else match.end(), line_start + offset)
             cut = match.end()
         yield from _trimmed(line, cut, len(line), line_start + offset)
         line_start += len(line) + 1

@@ -29,6 +29,13 @@ def test_sentence_offsets_give_back_the_exact_text():
     assert "54. Reuters (2023) A reference entry." in [s.text for s in spans]  # a list number does not either
 
 
+def test_a_footnote_number_after_a_full_stop_belongs_to_neither_sentence():
+    """Quoted, "... seventeen soldiers.10 [2]." read as part of the sentence, and 10 as a figure of it."""
+    text = "The raid killed seventeen soldiers.10 The army answered within a week."
+    assert [s.text for s in split_sentences(text)] == ["The raid killed seventeen soldiers.",
+                                                      "The army answered within a week."]
+
+
 @pytest.mark.parametrize("text, first", [
     ("The ex-President of Def Jam L.A. Reid has described her as the greatest entertainer alive. She thanked him.",
      "The ex-President of Def Jam L.A. Reid has described her as the greatest entertainer alive."),
