@@ -53,8 +53,9 @@ from chatbot.question import analyse
 from chatbot.reader import ReaderFile
 from chatbot.resources import reader
 from chatbot.verify import SentenceEncoder
+from evals.keys import holds_a_key
 from evals.questions import CORPUS, QUESTIONS, Question, load_questions
-from evals.retrieval import PrimedEmbeddings, sentence_holds_answer
+from evals.retrieval import PrimedEmbeddings
 from evals.squad import (
     HELDOUT,
     HELDOUT_EVAL,
@@ -172,7 +173,7 @@ def extract(corpus: Corpus, out: Path, refresh: bool = False) -> Rows:
                              about=about, unmentioned=retriever.index.unmentioned, idf=retriever.index.idf)
         for c in rows:
             xs.append(c.features)
-            ys.append(float(sentence_holds_answer(c.span.text, q.must)))
+            ys.append(float(holds_a_key(c.span.text, q.must)))
             owner.append(n)
             sentences.append(c.span.text)
             passage = found.passages[c.passage]

@@ -13,8 +13,8 @@ import argparse
 import random
 from pathlib import Path
 
+from evals.keys import context_holds_answer
 from evals.questions import QUESTIONS, Question, load_questions
-from evals.retrieval import context_holds_answer
 from evals.squad import SQUAD
 from ingest.pipeline import ingest
 from ragchat.settings import Settings

@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import re
 import statistics
-import string
 import time
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from chatbot.question import answer_kind
 from chatbot.render import MARKER
 from chatbot.schema import Answer
+from evals.keys import context_holds_answer, has_answer_keys, holds_a_key
 from evals.questions import Question
-from evals.retrieval import context_holds_answer, hit_at_k, reciprocal_rank
+from evals.retrieval import hit_at_k, reciprocal_rank
 
 
 @dataclass(frozen=True)
@@ -92,14 +91,6 @@ def plain_text(answer_text: str) -> str:
 _SPACED_MARKER = re.compile(r"\s*" + MARKER.pattern)
 
 
-def has_answer_keys(text: str, must: Sequence[Sequence[str]]) -> bool:
-    """True when ``text`` holds one acceptable string of every group as whole words, normalised as
-    SQuAD's scorer does: "Destiny Fulfilled." is found in "Destiny Fulfilled, the final album",
-    while the key "C" is not found in any text with a letter c, nor "four" in "fourth"."""
-    normal = f" {_normalised(text)} "
-    return all(any(_in_words(option, normal) for option in group) for group in must)
-
-
 def citation_recall(answer: Answer) -> float:
     if not answer.sentences:
         return 0.0
@@ -113,29 +104,6 @@ def citation_precision(answer: Answer, support_threshold: float) -> float:
         return 0.0
     precise = sum(1 for s, c in pairs if s.supported and c is not None and c.support >= support_threshold)
     return precise / len(pairs)
-
-
-def _normalised(text: str) -> str:
-    """SQuAD's answer normalisation (lower case, no punctuation, no articles, single spaces), with
-    punctuation read as a space so a key stays a whole word beside a dash or hyphen ("Khitan-ruled")."""
-    text = "".join(" " if _is_punctuation(ch) else ch for ch in text.lower())
-    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
-
-
-def _is_punctuation(ch: str) -> bool:
-    return ch in string.punctuation or unicodedata.category(ch).startswith("P")
-
-
-def span_holds_answer(span: str, must: Sequence[Sequence[str]]) -> bool:
-    """The short answer span contains one gold string (any group: a span answers one part)."""
-    normal = f" {_normalised(span)} "
-    return any(_in_words(option, normal) for group in must for option in group)
-
-
-def _in_words(option: str, normal: str) -> bool:
-    """``option`` occurs as whole words in ``normal``, a normalised text padded with spaces."""
-    key = _normalised(option)
-    return bool(key) and f" {key} " in normal
 
 
 def score(question: Question, answer: Answer, passage_texts: Sequence[str], latency_ms: float, *,
@@ -157,7 +125,7 @@ def score(question: Question, answer: Answer, passage_texts: Sequence[str], late
         citation_precision=citation_precision(answer, support_threshold) if answered else None,
         gold_citation=float(bool({c.source for c in answer.citations} & set(gold))) if answered and retrieval_applies else None,
         latency_ms=latency_ms,
-        span_correct=span_holds_answer(answer.answer_span.text, question.must)
+        span_correct=holds_a_key(answer.answer_span.text, question.must)
         if answered and question.answerable and answer.answer_span is not None else None,
     )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evals.keys import context_holds_answer
 from evals.questions import CORPUS, Question, load_questions
 from ragchat.settings import Settings
 from vectorstore.embeddings import LocalEmbeddings
@@ -35,19 +36,6 @@ def hit_at_k(retrieved_sources: Sequence[str], gold_sources: Collection[str], k:
 def reciprocal_rank(retrieved_sources: Sequence[str], gold_sources: Collection[str]) -> float:
     """1/rank of the first passage from a gold document; 0 when none is retrieved."""
     return next((1.0 / rank for rank, s in enumerate(retrieved_sources, start=1) if s in gold_sources), 0.0)
-
-
-def context_holds_answer(passage_texts: Sequence[str], must_groups: Sequence[Sequence[str]]) -> bool:
-    """Every answer-key group has one of its strings somewhere in the passages (case-insensitive)."""
-    context = "\n".join(passage_texts).lower()
-    return all(any(option.lower() in context for option in group) for group in must_groups)
-
-
-def sentence_holds_answer(text: str, must_groups: Sequence[Sequence[str]]) -> bool:
-    """One gold string of any group is in the sentence (whitespace and case aside): the label the
-    chooser and the reader learn from, since one sentence may answer one part of a two-part key."""
-    lower = " ".join(text.split()).casefold()
-    return any(" ".join(o.split()).casefold() in lower for group in must_groups for o in group)
 
 
 class PrimedEmbeddings(LocalEmbeddings):

@@ -28,8 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from chatbot.pipeline import answer
-from chatbot.schema import turn_of
-from chatbot.schema import Answer, Citation, Retrieved, Sentence
+from chatbot.schema import Answer, Citation, Retrieved, Sentence, turn_of
 from chatbot.verify import SentenceEncoder, check
 from evals import metrics
 from evals.baseline import baseline_retrieve

@@ -49,8 +49,9 @@ from chatbot.entities import Entity, EntityTagger
 from chatbot.question import analyse
 from chatbot.verify import SentenceEncoder
 from evals.fit import SHORTLIST
+from evals.keys import holds_a_key
 from evals.questions import Question
-from evals.retrieval import PrimedEmbeddings, sentence_holds_answer
+from evals.retrieval import PrimedEmbeddings
 from evals.squad import SQUAD, article_of, chooser_sample, load_squad, squad_split
 from ragchat.settings import Settings
 
@@ -112,7 +113,7 @@ def candidates(questions: Sequence[Question], out: Path) -> list[Group]:
         found = retriever.retrieve(q.question, RetrievalRequest())
         short = ch.shortlisted(analyse(q.question), found.query, found.passages, encoder, SHORTLIST)
         sentences = short.texts if short else []
-        labels = [float(sentence_holds_answer(s, q.must)) for s in sentences]
+        labels = [float(holds_a_key(s, q.must)) for s in sentences]
         if any(labels):
             keep = [i for i, y in enumerate(labels) if y] + [i for i, y in enumerate(labels) if not y][:NEGATIVES]
             groups.append(Group(q.question, tuple(sentences[i] for i in keep), tuple(labels[i] for i in keep), n,

@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 
 from chatbot.schema import Answer
 from evals.metrics import METRICS
-from evals.report import load_last
-from evals.questions import load_questions
 from evals.questions import QUESTIONS as DEFAULT_QUESTIONS
+from evals.questions import load_questions
+from evals.report import load_last
 from ragchat.cli import main
 from tests.conftest import OUTPUT
 
@@ -158,17 +158,18 @@ def test_a_missed_threshold_exits_1_naming_it_and_the_report_escapes_question_te
 
 
 def test_a_span_counts_when_it_holds_one_gold_answer_normalised_as_squad_does():
-    from evals.metrics import span_holds_answer
+    from evals.keys import holds_a_key
 
-    assert span_holds_answer("the Mianwali Training Air Base,", [["Mianwali Training Air Base"]])
-    assert span_holds_answer("789", [["789"], ["2023"]])  # a span answers one part of a two-part key
-    assert not span_holds_answer("78", [["789"]]) and not span_holds_answer("Air Base", [["Mianwali Air Base"]])
+    assert holds_a_key("the Mianwali Training Air Base,", [["Mianwali Training Air Base"]])
+    assert holds_a_key("789", [["789"], ["2023"]])  # a span answers one part of a two-part key
+    assert not holds_a_key("78", [["789"]]) and not holds_a_key("Air Base", [["Mianwali Air Base"]])
 
 
 def test_a_gold_answer_ending_a_quoted_sentence_is_found_past_its_citation_marker():
     """SQuAD's gold strings often keep the sentence's full stop ("Joseph Broussard."); the marker
     the answer puts before it must not hide them, nor count as a number."""
-    from evals.metrics import has_answer_keys, plain_text
+    from evals.keys import has_answer_keys
+    from evals.metrics import plain_text
 
     answer = "Beyoncé is a descendant of Acadian leader Joseph Broussard [1]. It sold 4 [2, 3] copies."
     assert has_answer_keys(plain_text(answer), [["Joseph Broussard."]])
@@ -178,7 +179,7 @@ def test_a_gold_answer_ending_a_quoted_sentence_is_found_past_its_citation_marke
 def test_an_answer_key_counts_only_as_whole_words():
     """A one-letter key ("Who does M fight with?" -> "C") or "four" must not be found inside other
     words, or a wrong answer scores as correct; a hyphen or dash still separates words."""
-    from evals.metrics import has_answer_keys
+    from evals.keys import has_answer_keys
 
     wrong = "Christoph Waltz returns for a fourth film."
     assert not has_answer_keys(wrong, [["C"]]) and not has_answer_keys(wrong, [["four"]])

@@ -10,7 +10,8 @@ import sys
 import pytest
 from langchain_core.runnables import RunnableLambda
 
-from evals.retrieval import context_holds_answer, hit_at_k, reciprocal_rank
+from evals.keys import context_holds_answer
+from evals.retrieval import hit_at_k, reciprocal_rank
 from ingest.pipeline import ingest
 from ragchat.settings import Settings
 from tests.conftest import CORPUS, ROOT
