@@ -41,11 +41,11 @@ import tantivy
 from ragchat.settings import Settings
 from ragchat.text.abbreviations import abbreviation_key, definitions
 from ragchat.text.display import one_line
-from ragchat.text.facts import name_stem, numbers_in
+from ragchat.text.facts import MISSPELT_LENGTH, name_stem, numbers_in
 from ragchat.text.terms import folded, tokenize
 from vectorstore.store import StoreError
 
-SCHEMA_VERSION = "4"  # bump when the fields, the tokenisation or what `definitions` finds change: the index is then rebuilt
+SCHEMA_VERSION = "5"  # bump when the fields, the tokenisation or what `definitions` finds change: the index is then rebuilt
 _VERSION_FILE = "ragchat-version"
 _WRITER_HEAP = 15_000_000  # bytes; one writer thread, a document's chunks at a time
 _LOCK_WAIT_S = 30.0  # another process's commit takes well under a second; a hung one is reported
@@ -216,9 +216,18 @@ class LexicalIndex:
             query = last if len(parts) == 1 else tantivy.Query.boolean_query(
                 [(tantivy.Occur.Must, tantivy.Query.term_query(_SCHEMA, "words", p)) for p in parts[:-1]]
                 + [(tantivy.Occur.Must, last)])
-            if not self._count(query):
+            if not self._count(query) and not self._spelt_alike(name):
                 missing.add(name)
         return missing
+
+    def _spelt_alike(self, name: str) -> bool:
+        """Some word of the library is the name one letter off ("Khurram" asked, "Khuram" written).
+        Any letter may differ here, the first too; the check of the chosen documents' text that
+        follows (``ragchat.text.facts.spelt_alike``) keeps the first letter."""
+        words = _words(name)
+        if len(words) != 1 or len(words[0]) < MISSPELT_LENGTH:
+            return False
+        return bool(self._count(tantivy.Query.fuzzy_term_query(_SCHEMA, "words", words[0], distance=1)))
 
     def _count(self, query: tantivy.Query) -> int:
         searcher = self._searcher

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")
-_MONTH_NAMES = "|".join(MONTHS)
-MONTH = re.compile(rf"\b({_MONTH_NAMES})\b", re.I)
+# Any case ("in january 2023", as users type), except "May", which only its capital tells from the verb.
+_MONTH_NAMES = "(?i:" + "|".join(m for m in MONTHS if m != "may") + ")|May"
+MONTH = re.compile(rf"\b({_MONTH_NAMES})\b")
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Any year a question or an encyclopaedia may name (1500-2099: "Chopin was born in 1810").
 ANY_YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 # A sentence that can answer "when": it names a year (1800-2099) or a month.
-DATE_MENTION = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTH_NAMES})\b", re.I)
+DATE_MENTION = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTH_NAMES})\b")
 
 
 # A full date as documents write it: ISO, day.month.year, "June 11, 2024".

@@ -134,8 +134,17 @@ def missing_phrases(phrases: list[str], evidence: str) -> set[str]:
     if not phrases:
         return set()
     text = folded(evidence).replace(".", "")
-    return {phrase for phrase in phrases if not re.search(
-        _BETWEEN.join(re.escape(folded(name_stem(w.lower())).replace(".", "")) + r"\w*" for w in phrase.split()), text)}
+    missing = {phrase for phrase in phrases if not _phrase_in(phrase.split(), text)}
+    if missing:  # a word typed one letter off: "Khurram Iqbal" for the text's "Khuram Iqbal"
+        words = set(re.findall(r"\w+", text))
+        missing = {phrase for phrase in missing if not _phrase_in(
+            [next((w for w in words if spelt_alike(folded(p.lower()), w)), p) for p in phrase.split()], text)}
+    return missing
+
+
+def _phrase_in(words: list[str], text: str) -> bool:
+    return bool(re.search(_BETWEEN.join(re.escape(folded(name_stem(w.lower())).replace(".", "")) + r"\w*" for w in words),
+                          text))
 
 
 def figures_of(text: str) -> dict[str, tuple[str, set[tuple[bool, float]]]]:
@@ -265,7 +274,30 @@ def missing_facts(facts: Facts, evidence: str) -> set[str]:
     unspaced = lower.replace(" ", "")  # "Superbowl" names what a text writes "Super Bowl"
     missing = {n for n in facts.numbers if n not in numbers}
     missing.update(n for n in facts.names if not any(folded(name_stem(n)) in form for form in (lower, undotted, unspaced)))
+    if any(len(n) >= MISSPELT_LENGTH for n in missing):
+        words = set(re.findall(r"\w+", lower))
+        missing -= {n for n in missing if any(spelt_alike(folded(n), w) for w in words)}
     return missing
+
+
+# A name of at least this many letters may be typed one letter off; a shorter one differs in meaning
+# as often ("Iran", "Iraq").
+MISSPELT_LENGTH = 5
+
+
+def spelt_alike(name: str, word: str) -> bool:
+    """``word`` is ``name`` (both folded) with one letter added, dropped, changed, or two neighbours
+    swapped: "Khurram" typed for "Khuram", "Batut" for "Bataut". The first letter must agree, which
+    keeps "Prussia" from naming "Russia". Written out rather than taken from a fuzzy-matching
+    library: one bounded comparison, where a library would be another dependency."""
+    if len(name) < MISSPELT_LENGTH or name[0] != word[:1] or abs(len(name) - len(word)) > 1 or name == word:
+        return False
+    short, long_ = sorted((name, word), key=len)
+    i = next((k for k, (a, b) in enumerate(zip(short, long_)) if a != b), len(short))
+    if len(short) < len(long_):
+        return short[i:] == long_[i + 1:]
+    swapped = short[i + 1:i + 2] == long_[i:i + 1] and short[i:i + 1] == long_[i + 1:i + 2] and short[i + 2:] == long_[i + 2:]
+    return short[i + 1:] == long_[i + 1:] or swapped
 
 
 def missing_names(names: frozenset[str], evidence: str) -> set[str]:

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 # A sentence ends at . ! or ? (plus closing quotes/brackets) when the next word starts a new
 # sentence; line breaks always end one, because headings, list items and tweets in cleaned
-# documents have no final punctuation. A footnote number glued after the stop ("soldiers.10 The")
-# is passed over and left out of both sentences: quoted, it read as part of the sentence, and a
-# "how many" question could take it for the count.
-_END = re.compile(r"[.!?][\"'”’)\]]*(?P<note>\d{1,3}(?=\s))?(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+# documents have no final punctuation. A footnote number glued after the stop ("soldiers.10 The",
+# "massacre.7" at a line's end) is passed over and left out of both sentences: quoted, it read as
+# part of the sentence, and a "how many" question could take it for the count.
+_END = re.compile(r"[.!?][\"'”’)\]]*(?P<note>\d{1,3}(?=\s|$))?(?=\s+[\"'“‘(\[]?[A-Z0-9]|\s*$)")
+# Words whose full stop ends no sentence ("Dr. Iqbal"). Not "etc.": before a capital it ends one
+# ("... next track, etc. The iPod Touch has ...").
 _ABBREVIATIONS = frozenset(
-    "dr mr mrs ms prof st no vs v etc op jan feb mar apr jun jul aug sep sept oct nov dec gen lt col "
+    "dr mr mrs ms prof st no vs v op jan feb mar apr jun jul aug sep sept oct nov dec gen lt col "
     "capt sgt rev fig approx inc ltd co jr sr".split()
 )
 _INITIALISM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")  # "U.S.", "e.g.", "L.A. Reid", "J.S. Bach"

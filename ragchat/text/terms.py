@@ -10,6 +10,8 @@ import re
 import unicodedata
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)  # index terms: letters and digits only
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+_FOOTNOTE = re.compile(r"(?<=[^\W\d_]{3})\d{1,3}\b")  # three letters, then digits: "refugees36", not "G20" or "mp3"
 # Words as a reader sees them, inner punctuation kept: "4,000", "72%", "$5", "Pakistan-Afghanistan".
 _WORD = re.compile(r"[\w$%][\w,.'%$-]*[\w%]|\w")
 STOPWORDS = frozenset(
@@ -21,8 +23,13 @@ STOPWORDS = frozenset(
 
 
 def tokenize(text: str) -> list[str]:
-    """Folded (lower case, no accents), stemmed content words in order (stopwords dropped)."""
-    return [stem(w) for w in _TOKEN.findall(folded(text)) if w not in STOPWORDS]
+    """Folded (lower case, no accents), stemmed content words in order (stopwords dropped).
+
+    A possessive adds no word ("Pakistan's" is "pakistan", not "pakistan" and "s"), and a footnote
+    number glued to a word is not part of it ("refugees36" is "refugee": "how many refugees" must
+    find it)."""
+    text = _FOOTNOTE.sub("", _POSSESSIVE.sub("", folded(text)))
+    return [stem(w) for w in _TOKEN.findall(text) if w not in STOPWORDS]
 
 
 def folded(text: str) -> str:

@@ -31,9 +31,10 @@ def test_sentence_offsets_give_back_the_exact_text():
 
 def test_a_footnote_number_after_a_full_stop_belongs_to_neither_sentence():
     """Quoted, "... seventeen soldiers.10 [2]." read as part of the sentence, and 10 as a figure of it."""
-    text = "The raid killed seventeen soldiers.10 The army answered within a week."
+    text = "The raid killed seventeen soldiers.10 The army answered within a week.\nHe blamed the premeditated massacre.7"
     assert [s.text for s in split_sentences(text)] == ["The raid killed seventeen soldiers.",
-                                                      "The army answered within a week."]
+                                                      "The army answered within a week.",
+                                                      "He blamed the premeditated massacre."]
 
 
 @pytest.mark.parametrize("text, first", [
