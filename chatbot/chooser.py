@@ -30,8 +30,8 @@ from chatbot.question import EXPANSION, PERSON, PLACE, REASON, WORK, Analysis, c
 from chatbot.reader import Reader
 from chatbot.verify import SentenceEncoder
 from ragchat.text.abbreviations import definitions, same_abbreviation
-from ragchat.text.dates import ANY_YEAR, MONTH, months_in
-from ragchat.text.facts import missing_names, names_in, numbers_in
+from ragchat.text.dates import ANY_YEAR, MONTHS, months_in
+from ragchat.text.facts import missing_names, names_in, numbers_in, spelt_alike
 from ragchat.text.sentences import Span, split_sentences, without_trailing_links
 from ragchat.text.terms import folded, tokenize
 
@@ -70,13 +70,16 @@ FEATURES: tuple[str, ...] = (
     "length",  # log of its word count
 )
 
-_CAUSE = re.compile(r"\b(because|due to|owing to|as a result|result(?:ed|s)? (?:in|from)|led to|leads to|lead to|caused|"
-                    r"causes|in order to|so that|since|thanks to|reason|therefore|hence|aimed at|to protest|in response)\b",
-                    re.I)
+_CAUSE = re.compile(r"\b(because|due to|owing to|on account of|as a result|result(?:ed|s)? (?:in|from)|led to|leads to|lead to|"
+                    r"caused|causes|in order to|so that|since|thanks to|reason|therefore|hence|aimed at|to protest|"
+                    r"in response|rooted in|driven by|stem(?:s|med)? from|attributed to|motivated by|prompted by|"
+                    r"triggered by|fu?ell?ed by|in an attempt to|an attempt to|given that|for fear)\b", re.I)
 _NUMBERED = re.compile(r"\s*\d{1,3}\.\s")  # "10. Baqai, Huma (2021) ...": a reference-list entry
 _REFERENCE = re.compile(rf"^{_NUMBERED.pattern}|https?://|www\.|pic\.twitter|\(@\w+\)")
 _POSSESSIVE = re.compile(r"['’]s\b")
 _CAPITALISED_RUN = re.compile(r"(?:\s+[A-Z][\w'’-]*)+")
+_LIST_JOIN = re.compile(r"[\s”\"’]*(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)[\s“\"‘]*")  # ", ", " and ", "”, “"
+_WORD = re.compile(r"[\w,.%]+")  # a word with the figures' punctuation: "1,087", "3.5", "95%"
 
 
 @dataclass(frozen=True)
@@ -303,9 +306,11 @@ def long_forms(abbreviation: str, text: str) -> tuple[Entity, ...]:
 def _in_question(entity: str, question_folded: str) -> bool:
     """An entity the question already names ("Pakistan" in "Who attacked Pakistan?") does not answer it;
     compared folded and without a possessive, so "Beyoncé" and "the Yongle Emperor's" are named by
-    a question typed "Beyonce" or "the Yongle emperor"."""
+    a question typed "Beyonce" or "the Yongle emperor", and "Jan Achakzai" by one typed "Achakzay"."""
     words = [w for w in re.findall(r"\w+", _POSSESSIVE.sub("", folded(entity))) if w not in ("the", "a", "an", "of")]
-    return bool(words) and all(re.search(rf"\b{re.escape(w)}", question_folded) for w in words)
+    asked = re.findall(r"\w+", question_folded)
+    return bool(words) and all(re.search(rf"\b{re.escape(w)}", question_folded) or any(spelt_alike(w, a) for a in asked)
+                               for w in words)
 
 
 def _inflected(word: str, form: str) -> bool:
@@ -386,11 +391,11 @@ def counts_what_is_asked(question: Analysis, text: str) -> bool:
 
 def counts(text: str, nouns: frozenset[str]) -> bool:
     """Whether a number in the text counts the thing asked: "521 total attacks", "seven soldiers"."""
-    words = re.findall(r"[\w,.%]+", text.lower())
+    words = _WORD.findall(text.lower())
     for i, word in enumerate(words):
         if word.endswith("%") or i + 1 < len(words) and words[i + 1].startswith("percent"):
             continue  # a share is not a count
-        if ANY_YEAR.fullmatch(word.strip(",.")) or i and MONTH.fullmatch(words[i - 1].strip(",.")):
+        if ANY_YEAR.fullmatch(word.strip(",.")) or i and words[i - 1].strip(",.") in MONTHS:
             continue  # nor is a date: "in 2024, ...", "March 26, 2024"
         if numbers_in(word.strip(",.")) and any(set(tokenize(w)) & nouns for w in words[i + 1:i + 4]):
             return True
@@ -414,13 +419,37 @@ def answer_span(question: Analysis, candidate: Candidate) -> Span | None:
         found = [e for e in fallback_entities(text) if e.label == "PROPER" and not _in_question(e.text, asked)]
     if not found:
         return None
+    found = _counting(question, text, found)
     anchors = [m.start() for m in re.finditer(r"\w+", text) if _matches_any(m.group(), question.terms)]
     best = min(found, key=lambda e: (min(abs(a - e.start) for a in anchors), e.start)) if anchors else found[0]
     start, end = best.start, best.end
     if question.kind in (PERSON, PLACE, WORK):
         follow = _CAPITALISED_RUN.match(text, end)
         end = follow.end() if follow else end
+    if question.several:
+        end = _listed(question, candidate.entities, text, end)
     return Span(text[start:end], candidate.span.start + start, candidate.span.start + end)
+
+
+def _listed(question: Analysis, entities: Sequence[Entity], text: str, end: int) -> int:
+    """Where a list that the short answer starts ends: "Which countries ...?" is answered by "Iran,
+    Tajikistan and China", and "What books ...?" by three titles, not by the first of them."""
+    for entity in sorted(entities, key=lambda e: e.start):
+        if entity.start < end:
+            continue
+        if entity.label not in question.labels or not _LIST_JOIN.fullmatch(text, end, entity.start):
+            break
+        end = entity.end
+    return end
+
+
+def _counting(question: Analysis, text: str, found: list[Entity]) -> list[Entity]:
+    """For "how many X", the figures followed by X: in "445 people lost their lives and 440 suffered
+    injuries from as many as 190 terror attacks", "how many attacks" is 190, though 440 stands as
+    near the words of the question. All of them when none counts X."""
+    nouns = question.counted - question.counted_names or question.counted
+    near = [e for e in found if any(set(tokenize(w)) & nouns for w in _WORD.findall(text[e.end:].lower())[:3])]
+    return near or found
 
 
 def _matches_any(word: str, terms: frozenset[str]) -> bool:

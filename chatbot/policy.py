@@ -24,7 +24,7 @@ from chatbot.chooser import Chooser, Unmentioned, counts_what_is_asked
 from chatbot.compose import Composition
 from chatbot.question import MEASURED, REASON, Analysis
 from prompts import load
-from ragchat.text.dates import ANY_YEAR
+from ragchat.text.dates import ANY_YEAR, months_in
 from ragchat.text.facts import (contradicted_figures, facts_of, missing_facts, missing_names, missing_phrases,
                                 name_phrases, reversed_comparisons, states_a_figure)
 from ragchat.text.negation import asks_negated, denied_terms, denies_anything
@@ -123,15 +123,15 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     population of Kabul?" answered with a sentence about a population that gives no figure, "How
     many TTP fighters ...?" with Daesh-K's fighters, "How long ..., in kilometres?" with a figure
     in years, "Who tells Bond he has five minutes?" with "three minutes", "What was not used?" with
-    "the demo was used". Eight checks, each only when the question has that shape, each kept because
+    "the demo was used". Nine checks, each only when the question has that shape, each kept because
     on the leads the shipped thresholds answer (``python -m evals.near_misses``) it refuses at least
     as many wrong answers and unanswerable questions as right answers, on the SQuAD articles as on
     the bundled set: a figure the question gives must not be given only as another figure, nor
     compared the other way ("$20 million more" asked, "$20 million less" said); a question asking
     what did not happen needs a sentence that denies something, and a sentence denying the very
     verb asked ("Who will return?", "he will not return") does not answer; a figure asked for one
-    year must not be given only for other years; a figure question needs a figure besides its own;
-    a count the question qualifies with names ("how many TTP fighters") must be counted, with them;
+    year, or one month, must not be given only for other years or months; a figure question needs
+    a figure besides its own; a count the question qualifies with names ("how many TTP fighters") must be counted, with them;
     a unit asked for must appear.
     Checks that asked for the question's own words ("the street address of ...", "how many units"
     answered "5.82 million copies") refused right answers written in other words and were dropped;
@@ -157,6 +157,11 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     if analysis.kind in MEASURED and len(analysis.years) == 1 and stated and not stated & analysis.years:
         # "How many TTP attacks took place in 2024?" answered "789 TTP attacks ... in 2023 alone"
         return f"the answer gives figures for {', '.join(sorted(stated))}, not {next(iter(analysis.years))}"
+    told = months_in(text)
+    if analysis.kind in MEASURED and len(analysis.months) == 1 and told and not told & analysis.months:
+        # "How many died in February 2023?" answered "January 2023 ... 134 people lost their lives"
+        return f"the answer gives figures for {', '.join(m.title() for m in sorted(told))}, not " \
+               f"{next(iter(analysis.months)).title()}"
     if analysis.kind in MEASURED and not any(states_a_figure(s, analysis.numbers) for s in sentences):
         return "no sentence gives a figure"
     if analysis.counted_names and not any(counts_what_is_asked(analysis, s) for s in sentences):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ragchat.text.abbreviations import ASKS_LONG_FORM, abbreviation_asked
@@ -63,6 +64,8 @@ for _kind, _nouns in {
 
 _AUX = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|may|might|must)"
 _WHAT = re.compile(r"\b(?:what|which|whose)\b", re.I)
+_VERBS = frozenset(_AUX[3:-1].split("|"))
+_DOING = frozenset("do does did has have had can could will would should may might must".split())
 _SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts form forms one ones two three four five "
                   "other another first last main major largest biggest most only original new".replace("|", " ").split())
 _AGENT = re.compile(r"^[a-z]{3,}(?:ist|ian|ess)s?$")  # journalist, historian, actress: people
@@ -117,6 +120,7 @@ class Analysis:
     counted: frozenset[str]  # its stems
     counted_names: frozenset[str]  # the names qualifying it ("ttp" in "how many TTP fighters")
     parts: tuple[str, ...]  # the separate questions of a multi-part question; (text,) if one
+    several: bool  # it asks for more than one thing of its kind: "Which countries ...", "What books ..."
     abbreviation: str = ""  # what an EXPANSION question asks to spell out ("ISPR")
 
     @property
@@ -145,7 +149,7 @@ def analyse(question: str) -> Analysis:
         numbers=numbers_in(text), years=frozenset(ANY_YEAR.findall(text)),
         months=frozenset(m.lower() for m in MONTH.findall(text)), source=source,
         counted_phrase=counted, counted=frozenset(tokenize(counted)), counted_names=counted_names(counted),
-        parts=tuple(sub_questions(text)), abbreviation=abbreviation_asked(text) if kind == EXPANSION else "")
+        parts=tuple(sub_questions(text)), several=asks_several(text), abbreviation=abbreviation_asked(text) if kind == EXPANSION else "")
 
 
 def answer_kind(question: str) -> str:
@@ -176,16 +180,39 @@ def answer_kind(question: str) -> str:
 
 def _head_kind(question: str) -> str:
     """The kind named by a noun among the first words after "what"/"which" ("which music journalist" -> person)."""
-    for match in _WHAT.finditer(question):
-        words = re.findall(r"[A-Za-z-]+", question[match.end():])[:6]
-        # The noun may follow modifiers and names: "music journalist", "Pakistan Air Force base".
-        own = [w.lower() for w in words if w.lower() not in _SKIP and not w[:1].isupper()][:3]
+    for own in _head_words(question):
         for word in own:
             if word in _HEAD_KINDS:
                 return _HEAD_KINDS[word]
             if _AGENT.match(word):
                 return PERSON
     return ""
+
+
+def asks_several(question: str) -> bool:
+    """The noun after the first "what"/"which" is plural: "Which countries have echoed ...?" is
+    answered by "Iran, Tajikistan and China", not by "Iran"."""
+    for word in next(_head_words(question), [])[:2]:
+        if _plural(word):
+            return True
+        if word in _HEAD_KINDS:  # a singular head: "Which city hosts ...?"
+            return False
+    return False
+
+
+def _head_words(question: str) -> Iterator[list[str]]:
+    """For each "what"/"which", up to three lower-case words after it that are not function words.
+    None after "what did", "what has", "what can" ...: the noun that follows is the subject, not what
+    is asked ("What did the monitoring team say?" asks no team), unlike after "what is the" ("What is
+    the capital ...?")."""
+    for match in _WHAT.finditer(question):
+        words = re.findall(r"[A-Za-z-]+", question[match.end():])[:6]
+        if words and words[0].lower() in _DOING:
+            continue
+        # the question's subject follows its verb: "What economic option does the author recommend?"
+        words = words[:next((i for i, w in enumerate(words) if i and w.lower() in _VERBS), len(words))]
+        # The noun may follow modifiers and names: "music journalist", "Pakistan Air Force base".
+        yield [w.lower() for w in words if w.lower() not in _SKIP and not w[:1].isupper()][:3]
 
 
 def content_terms(text: str) -> list[str]:

@@ -219,6 +219,15 @@ def test_an_abbreviation_is_answered_by_the_sentence_that_defines_it(ipod_settin
     # a possessive of the name asked about ("s" counted as a word the question lacked)
     ("Who rejected an invitation by the Hongwu Emperor?",
      "Rolpe Dorje, 4th Karmapa Lama (1340–1383) rejected the Hongwu Emperor's invitation.", "Rolpe Dorje"),
+    # "how many attacks" is the figure that counts attacks, not the one nearest the asked words
+    ("How many terror attacks did the country suffer in the third quarter?", "In the third quarter some 445 people "
+     "lost their lives and 440 suffered injuries from as many as 190 terror attacks.", "190"),
+    # a question asking for several things gets the whole list, not its first item
+    ("Which countries have echoed these concerns?", "The concerns have been echoed by regional countries including "
+     "Iran, Tajikistan and China.", "Iran, Tajikistan and China"),
+    ("What books has she written?", "She is the author of three books, including “Ground Zero”, “The Siege of "
+     "Lal Masjid” and “The Making of Human Bombs”.", "Ground Zero”, “The Siege of Lal Masjid” and “The Making of Human Bombs"),
+    ("Which country did the envoy visit first?", "The envoy visited Iran, Tajikistan and China.", "Iran"),
 ])
 def test_the_short_answer_is_the_asked_kind_beside_the_question_s_words_and_not_named_in_it(question, sentence, span):
     entities = EntityTagger().tag([sentence])[0]

@@ -27,16 +27,20 @@ def test_never_mentioned_is_said_only_while_no_document_mentions_it(settings, co
     assert not any("never mention" in n for n in notices), notices
 
 
-def test_a_name_typed_without_its_accents_is_the_same_name(settings, tmp_path, embeddings):
-    """Users type "Dereon" for "Deréon": the library mentions it, so it is no reason to refuse."""
+@pytest.mark.parametrize("question", [
+    "When did Tina Arnaud found Maison Dereon?",  # typed without the accent: "Deréon"
+    "When did Tina Arnoud found Maison Dereon?",  # and a name one letter off: "Arnaud"
+])
+def test_a_name_typed_as_users_type_it_is_the_same_name(settings, tmp_path, embeddings, question):
+    """The library mentions the label and its designer, so how the user spells them is no reason to refuse."""
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "label.txt").write_text(
         "Maison Deréon\n\nMaison Deréon is a clothing label. The designer Tina Arnaud founded Maison Deréon in 2005 "
         "in Houston. Its first collection sold in department stores across Texas.\n", encoding="utf-8")
     ingest([folder], settings, embeddings=embeddings, progress=False)
-    answer = Library(settings).ask("When did Tina Arnaud found Maison Dereon?")
-    assert not any("never mention" in n for n in answer.notices), answer.notices
+    answer = Library(settings).ask(question)
+    assert not any("mention" in n for n in answer.notices), answer.notices
     assert not answer.abstained and "2005" in answer.answer
 
 
@@ -58,6 +62,11 @@ def test_a_name_typed_without_its_accents_is_the_same_name(settings, tmp_path, e
     ("Which club finished second in the league?", "Rovers finished first in the league.",
      'the answer gives other figures for "finished" than the question'),
     ("Where was the concert held on June 1, 2013?", "A concert took place on June 1, 2013 in London.", ""),
+    # a figure asked for one month, given only for another; "may" the verb names no month
+    ("How many people died in militant attacks in february 2023?", "In January 2023, 134 people lost their lives in "
+     "44 militant attacks.", "the answer gives figures for January, not February"),
+    ("How many people may have died in March 2023?", "In March 2023, 98 people lost their lives.", ""),
+    ("How many people died in March 2023?", "In March 2023 alone 98 people may have lost their lives.", ""),
     ("What grossed $20 million more than its predecessor?", "It grossed $70 million, about $20 million less than "
      "its predecessor.", 'the answer compares "$20 million more" the other way'),
     # negation: asked what did not happen, or answered with the asked verb denied
