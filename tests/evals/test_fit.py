@@ -13,7 +13,7 @@ def _tree(root, files):
 def test_editing_the_code_of_a_policy_check_makes_cached_features_stale(tmp_path, monkeypatch):
     _tree(tmp_path, {"chatbot/policy.py": "LIMIT = 1\n", "ragchat/settings.py": "K = 5\n", "ragchat/cli.py": "x = 1\n",
                      "ragchat/text/facts.py": "", "vectorstore/retrieval.py": "", "ingest/pipeline.py": "",
-                     "evals/retrieval.py": ""})
+                     "evals/retrieval.py": "", "evals/keys.py": "def holds(text): return 'x' in text\n"})
     monkeypatch.setattr(fit, "ROOT", tmp_path)
     before = fit.source_digest()
     (tmp_path / "ragchat/cli.py").write_text("x = 2\n", encoding="utf-8")  # a shell, not how rows are computed
@@ -25,3 +25,6 @@ def test_editing_the_code_of_a_policy_check_makes_cached_features_stale(tmp_path
     assert fit.source_digest() == edited  # rewording a docstring or a comment changes no row
     (tmp_path / "ragchat/settings.py").write_text("K = 60\n", encoding="utf-8")
     assert fit.source_digest() != edited
+    edited = fit.source_digest()
+    (tmp_path / "evals/keys.py").write_text("def holds(text): return ' x ' in text\n", encoding="utf-8")
+    assert fit.source_digest() != edited  # how a sentence is labelled an answer
