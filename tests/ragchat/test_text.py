@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from ragchat.text.abbreviations import definitions
 from ragchat.text.dates import months_in, years_in
-from ragchat.text.facts import contradicted_figures, facts_of, missing_facts, missing_names, missing_phrases
+from ragchat.text.facts import (
+    contradicted_figures,
+    facts_of,
+    missing_facts,
+    missing_names,
+    missing_phrases,
+)
 from ragchat.text.sentences import Span, without_trailing_links
 from ragchat.text.terms import lexical_overlap, tokenize
 
