@@ -31,9 +31,9 @@ from chatbot.reader import Reader
 from chatbot.verify import SentenceEncoder
 from ragchat.text.abbreviations import definitions, same_abbreviation
 from ragchat.text.dates import ANY_YEAR, MONTHS, months_in
-from ragchat.text.facts import missing_names, names_in, numbers_in, spelt_alike
+from ragchat.text.facts import missing_names, names_in, numbers_in, respelt
 from ragchat.text.sentences import Span, split_sentences, without_trailing_links
-from ragchat.text.terms import folded, tokenize
+from ragchat.text.terms import folded, tokenize, without_possessives
 
 FEATURES: tuple[str, ...] = (
     "reader",  # the fine-tuned cross-encoder's score that the sentence answers the question (chatbot.reader)
@@ -70,15 +70,15 @@ FEATURES: tuple[str, ...] = (
     "length",  # log of its word count
 )
 
-_CAUSE = re.compile(r"\b(because|due to|owing to|on account of|as a result|result(?:ed|s)? (?:in|from)|led to|leads to|lead to|"
-                    r"caused|causes|in order to|so that|since|thanks to|reason|therefore|hence|aimed at|to protest|"
+_CAUSE = re.compile(r"\b(because|due to|owing to|on account of|as a result|result(?:ed|s)? (?:in|from)|led to|"
+                    r"leads to|lead to|caused|causes|in order to|so that|since|thanks to|reason|therefore|hence|aimed at|to protest|"
                     r"in response|rooted in|driven by|stem(?:s|med)? from|attributed to|motivated by|prompted by|"
                     r"triggered by|fu?ell?ed by|in an attempt to|an attempt to|given that|for fear)\b", re.I)
 _NUMBERED = re.compile(r"\s*\d{1,3}\.\s")  # "10. Baqai, Huma (2021) ...": a reference-list entry
 _REFERENCE = re.compile(rf"^{_NUMBERED.pattern}|https?://|www\.|pic\.twitter|\(@\w+\)")
-_POSSESSIVE = re.compile(r"['’]s\b")
 _CAPITALISED_RUN = re.compile(r"(?:\s+[A-Z][\w'’-]*)+")
-_LIST_JOIN = re.compile(r"[\s”\"’]*(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)[\s“\"‘]*")  # ", ", " and ", "”, “"
+# between two items of a list: ", ", " and ", ", or ", "”, “"
+_LIST_JOIN = re.compile(r"[\s”\"’]*(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)[\s“\"‘]*")
 _WORD = re.compile(r"[\w,.%]+")  # a word with the figures' punctuation: "1,087", "3.5", "95%"
 
 
@@ -307,10 +307,9 @@ def _in_question(entity: str, question_folded: str) -> bool:
     """An entity the question already names ("Pakistan" in "Who attacked Pakistan?") does not answer it;
     compared folded and without a possessive, so "Beyoncé" and "the Yongle Emperor's" are named by
     a question typed "Beyonce" or "the Yongle emperor", and "Jan Achakzai" by one typed "Achakzay"."""
-    words = [w for w in re.findall(r"\w+", _POSSESSIVE.sub("", folded(entity))) if w not in ("the", "a", "an", "of")]
+    words = [w for w in re.findall(r"\w+", without_possessives(folded(entity))) if w not in ("the", "a", "an", "of")]
     asked = re.findall(r"\w+", question_folded)
-    return bool(words) and all(re.search(rf"\b{re.escape(w)}", question_folded) or any(spelt_alike(w, a) for a in asked)
-                               for w in words)
+    return bool(words) and all(re.search(rf"\b{re.escape(w)}", question_folded) or respelt(w, asked) for w in words)
 
 
 def _inflected(word: str, form: str) -> bool:
@@ -385,8 +384,11 @@ def names_source(source: str, text: str) -> bool:
 def counts_what_is_asked(question: Analysis, text: str) -> bool:
     """Whether the text counts what "how many" asks, with the names that qualify it ("TTP fighters"):
     the figure must count the noun, not the name ("two hundred TTP militants" counts no fighters)."""
-    nouns = question.counted - question.counted_names or question.counted
-    return counts(text, nouns) and not missing_names(question.counted_names, text)
+    return counts(text, _counted_nouns(question)) and not missing_names(question.counted_names, text)
+
+
+def _counted_nouns(question: Analysis) -> frozenset[str]:
+    return question.counted - question.counted_names or question.counted
 
 
 def counts(text: str, nouns: frozenset[str]) -> bool:
@@ -397,9 +399,14 @@ def counts(text: str, nouns: frozenset[str]) -> bool:
             continue  # a share is not a count
         if ANY_YEAR.fullmatch(word.strip(",.")) or i and words[i - 1].strip(",.") in MONTHS:
             continue  # nor is a date: "in 2024, ...", "March 26, 2024"
-        if numbers_in(word.strip(",.")) and any(set(tokenize(w)) & nouns for w in words[i + 1:i + 4]):
+        if numbers_in(word.strip(",.")) and _counted_by(words[i + 1:], nouns):
             return True
     return False
+
+
+def _counted_by(following: Sequence[str], nouns: frozenset[str]) -> bool:
+    """The three words after a figure name what it counts: "521 total attacks", "seven soldiers"."""
+    return any(set(tokenize(w)) & nouns for w in following[:3])
 
 
 def answer_span(question: Analysis, candidate: Candidate) -> Span | None:
@@ -447,8 +454,7 @@ def _counting(question: Analysis, text: str, found: list[Entity]) -> list[Entity
     """For "how many X", the figures followed by X: in "445 people lost their lives and 440 suffered
     injuries from as many as 190 terror attacks", "how many attacks" is 190, though 440 stands as
     near the words of the question. All of them when none counts X."""
-    nouns = question.counted - question.counted_names or question.counted
-    near = [e for e in found if any(set(tokenize(w)) & nouns for w in _WORD.findall(text[e.end:].lower())[:3])]
+    near = [e for e in found if _counted_by(_WORD.findall(text[e.end:].lower()), _counted_nouns(question))]
     return near or found
 
 

@@ -131,8 +131,8 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     what did not happen needs a sentence that denies something, and a sentence denying the very
     verb asked ("Who will return?", "he will not return") does not answer; a figure asked for one
     year, or one month, must not be given only for other years or months; a figure question needs
-    a figure besides its own; a count the question qualifies with names ("how many TTP fighters") must be counted, with them;
-    a unit asked for must appear.
+    a figure besides its own; a count the question qualifies with names ("how many TTP fighters")
+    must be counted, with them; a unit asked for must appear.
     Checks that asked for the question's own words ("the street address of ...", "how many units"
     answered "5.82 million copies") refused right answers written in other words and were dropped;
     the count check stays where names qualify the count, which none of those right answers had.
@@ -153,15 +153,12 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
         denied = [denied_terms(s) & asked for s in sentences]
         if sentences and all(denied):  # "Who will return to direct?" answered "he will not return to direct"
             return "the answer says " + ", ".join(f'"not {w}"' for w in sorted(set().union(*denied)))
-    stated = set(ANY_YEAR.findall(text))
-    if analysis.kind in MEASURED and len(analysis.years) == 1 and stated and not stated & analysis.years:
-        # "How many TTP attacks took place in 2024?" answered "789 TTP attacks ... in 2023 alone"
-        return f"the answer gives figures for {', '.join(sorted(stated))}, not {next(iter(analysis.years))}"
-    told = months_in(text)
-    if analysis.kind in MEASURED and len(analysis.months) == 1 and told and not told & analysis.months:
-        # "How many died in February 2023?" answered "January 2023 ... 134 people lost their lives"
-        return f"the answer gives figures for {', '.join(m.title() for m in sorted(told))}, not " \
-               f"{next(iter(analysis.months)).title()}"
+    # "How many TTP attacks took place in 2024?" answered "789 TTP attacks ... in 2023 alone", "How many
+    # died in February 2023?" answered "January 2023 ... 134 people lost their lives"
+    for asked, stated in ((analysis.years, set(ANY_YEAR.findall(text))), (analysis.months, months_in(text))):
+        if analysis.kind in MEASURED and len(asked) == 1 and stated and not stated & asked:
+            return f"the answer gives figures for {', '.join(s.title() for s in sorted(stated))}, not " \
+                   f"{next(iter(asked)).title()}"
     if analysis.kind in MEASURED and not any(states_a_figure(s, analysis.numbers) for s in sentences):
         return "no sentence gives a figure"
     if analysis.counted_names and not any(counts_what_is_asked(analysis, s) for s in sentences):

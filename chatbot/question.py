@@ -65,7 +65,7 @@ for _kind, _nouns in {
 _AUX = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|may|might|must)"
 _WHAT = re.compile(r"\b(?:what|which|whose)\b", re.I)
 _VERBS = frozenset(_AUX[3:-1].split("|"))
-_DOING = frozenset("do does did has have had can could will would should may might must".split())
+_DOING = _VERBS - {"is", "are", "was", "were"}  # "what did X ...": the noun after it is the subject
 _SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts form forms one ones two three four five "
                   "other another first last main major largest biggest most only original new".replace("|", " ").split())
 _AGENT = re.compile(r"^[a-z]{3,}(?:ist|ian|ess)s?$")  # journalist, historian, actress: people
@@ -149,7 +149,8 @@ def analyse(question: str) -> Analysis:
         numbers=numbers_in(text), years=frozenset(ANY_YEAR.findall(text)),
         months=frozenset(m.lower() for m in MONTH.findall(text)), source=source,
         counted_phrase=counted, counted=frozenset(tokenize(counted)), counted_names=counted_names(counted),
-        parts=tuple(sub_questions(text)), several=asks_several(text), abbreviation=abbreviation_asked(text) if kind == EXPANSION else "")
+        parts=tuple(sub_questions(text)), several=asks_several(text),
+        abbreviation=abbreviation_asked(text) if kind == EXPANSION else "")
 
 
 def answer_kind(question: str) -> str:

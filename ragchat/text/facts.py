@@ -8,6 +8,7 @@ one notion of a number and of a name.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ragchat.text.dates import MONTHS
@@ -137,14 +138,14 @@ def missing_phrases(phrases: list[str], evidence: str) -> set[str]:
     missing = {phrase for phrase in phrases if not _phrase_in(phrase.split(), text)}
     if missing:  # a word typed one letter off: "Khurram Iqbal" for the text's "Khuram Iqbal"
         words = set(re.findall(r"\w+", text))
-        missing = {phrase for phrase in missing if not _phrase_in(
-            [next((w for w in words if spelt_alike(folded(p.lower()), w)), p) for p in phrase.split()], text)}
+        missing = {phrase for phrase in missing
+                   if not _phrase_in([respelt(folded(p.lower()), words) or p for p in phrase.split()], text)}
     return missing
 
 
 def _phrase_in(words: list[str], text: str) -> bool:
-    return bool(re.search(_BETWEEN.join(re.escape(folded(name_stem(w.lower())).replace(".", "")) + r"\w*" for w in words),
-                          text))
+    pattern = _BETWEEN.join(re.escape(folded(name_stem(w.lower())).replace(".", "")) + r"\w*" for w in words)
+    return bool(re.search(pattern, text))
 
 
 def figures_of(text: str) -> dict[str, tuple[str, set[tuple[bool, float]]]]:
@@ -276,13 +277,18 @@ def missing_facts(facts: Facts, evidence: str) -> set[str]:
     missing.update(n for n in facts.names if not any(folded(name_stem(n)) in form for form in (lower, undotted, unspaced)))
     if any(len(n) >= MISSPELT_LENGTH for n in missing):
         words = set(re.findall(r"\w+", lower))
-        missing -= {n for n in missing if any(spelt_alike(folded(n), w) for w in words)}
+        missing -= {n for n in missing if respelt(folded(n), words)}
     return missing
 
 
 # A name of at least this many letters may be typed one letter off; a shorter one differs in meaning
 # as often ("Iran", "Iraq").
 MISSPELT_LENGTH = 5
+
+
+def respelt(name: str, words: Iterable[str]) -> str | None:
+    """The word of ``words`` that ``name`` is typed one letter off for, if any (``spelt_alike``)."""
+    return next((w for w in words if spelt_alike(name, w)), None)
 
 
 def spelt_alike(name: str, word: str) -> bool:
@@ -296,7 +302,8 @@ def spelt_alike(name: str, word: str) -> bool:
     i = next((k for k, (a, b) in enumerate(zip(short, long_)) if a != b), len(short))
     if len(short) < len(long_):
         return short[i:] == long_[i + 1:]
-    swapped = short[i + 1:i + 2] == long_[i:i + 1] and short[i:i + 1] == long_[i + 1:i + 2] and short[i + 2:] == long_[i + 2:]
+    swapped = (short[i + 1:i + 2] == long_[i:i + 1] and short[i:i + 1] == long_[i + 1:i + 2]
+               and short[i + 2:] == long_[i + 2:])
     return short[i + 1:] == long_[i + 1:] or swapped
 
 

@@ -28,8 +28,13 @@ def tokenize(text: str) -> list[str]:
     A possessive adds no word ("Pakistan's" is "pakistan", not "pakistan" and "s"), and a footnote
     number glued to a word is not part of it ("refugees36" is "refugee": "how many refugees" must
     find it)."""
-    text = _FOOTNOTE.sub("", _POSSESSIVE.sub("", folded(text)))
+    text = _FOOTNOTE.sub("", without_possessives(folded(text)))
     return [stem(w) for w in _TOKEN.findall(text) if w not in STOPWORDS]
+
+
+def without_possessives(text: str) -> str:
+    """``text`` without the "'s" of its possessives: "the Yongle Emperor's" names the Yongle Emperor."""
+    return _POSSESSIVE.sub("", text)
 
 
 def folded(text: str) -> str:
