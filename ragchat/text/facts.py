@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import permutations
 
 from ragchat.text.dates import MONTHS
 from ragchat.text.terms import STOPWORDS, folded, tokenize
@@ -98,6 +99,7 @@ def _capitalised_name(word: str) -> bool:
 _TITLES = frozenset("dr doctor mr mrs ms prof professor sir lord lady president general king queen pm".split())
 _RUN_ENDS = tuple(",;:?!\"”")
 _BETWEEN = r"(?:[\W_]+\w+){0,3}?[\W_]+"  # up to three words between two of a name's words
+_REORDERED = 3  # names of up to this many words may be written in another order
 
 
 def name_phrases(text: str) -> list[str]:
@@ -144,8 +146,12 @@ def missing_phrases(phrases: list[str], evidence: str) -> set[str]:
 
 
 def _phrase_in(words: list[str], text: str) -> bool:
-    pattern = _BETWEEN.join(re.escape(folded(name_stem(w.lower())).replace(".", "")) + r"\w*" for w in words)
-    return bool(re.search(pattern, text))
+    """The words close together in any order: a question's "the Williams Formula One team" is the
+    text's "Formula One racing team Williams". Longer names keep their order (permutations grow fast
+    and a name of four words is rarely reordered)."""
+    stems = [re.escape(folded(name_stem(w.lower())).replace(".", "")) + r"\w*" for w in words]
+    orders = permutations(stems) if len(stems) <= _REORDERED else [stems]
+    return any(re.search(_BETWEEN.join(order), text) for order in orders)
 
 
 def figures_of(text: str) -> dict[str, tuple[str, set[tuple[bool, float]]]]:
@@ -155,7 +161,8 @@ def figures_of(text: str) -> dict[str, tuple[str, set[tuple[bool, float]]]]:
 
     A figure with no word after it is filed under the word right before it, over "about", "over"
     and the like: "the crew numbered over one thousand," -> {"<number": ("numbered", {1000})},
-    "finished second at" -> {"<finish": ("finished", {2nd})}. One after a function word ("in
+    "finished second at" -> {"<finish": ("finished", {2nd})}. "2 other women" counts three women
+    as well as two: whoever joins them is one more. One after a function word ("in
     2015", "of 0.6") or a year or decade ("by 1730,", "the 1700s") counts nothing and is left out.
     """
     words = _FIGURE_WORD.findall(re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text.lower()))
@@ -176,6 +183,8 @@ def figures_of(text: str) -> dict[str, tuple[str, set[tuple[bool, float]]]]:
         stems = tokenize(word)
         if value is not None and stems:
             found.setdefault(stems[0], (word, set()))[1].add(value)
+            if "other" in words[j:after] and not value[0]:  # "she joined 2 other women": three women in all
+                found[stems[0]][1].add((False, value[1] + 1))
         elif value is not None and not _YEAR_LIKE.fullmatch(words[i]):
             before = i - 1
             while before >= 0 and words[before] in _APPROXIMATELY:

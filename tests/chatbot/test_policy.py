@@ -97,6 +97,10 @@ def test_a_many_word_name_the_documents_never_write_is_not_answered_by_its_words
     assert unnamed_in("Lawrence Rosenberg writes for which paper?", article) == {"Lawrence Rosenberg"}
     assert unnamed_in("Columnist Alyssa Rosenberg wrote for which paper?", article) == {"Columnist Alyssa Rosenberg"}
     assert unnamed_in("Upon Craig's performance, what did Lawrence Toppman say?", article) == set()
+    # a name's words in another order are still the name: "the Williams Formula One team"
+    built = "The cars were built by the engineering division of Formula One racing team Williams."
+    assert unnamed_in("What did the Williams Formula One team build?", built) == set()
+    assert "Williams Formula Two" in unnamed_in("What did the Williams Formula Two team build?", built)
 
 
 def test_a_named_count_is_answered_only_by_a_count_of_that_thing():

@@ -75,6 +75,10 @@ def test_a_figure_the_question_counts_is_contradicted_only_by_another_figure_of_
     assert contradicted_figures("When was her third album released?", "She had 2 albums by then.") == []
     assert contradicted_figures("Which of the 3 films came in 2015?", "One of them came in 2016.") == []
     assert contradicted_figures("Did it rise 72%?", "It rose 70% in a year.") == ["percent"]
+    # whoever joins "2 other women" makes three women in all
+    asked = "She joined 2 other women on which list?"
+    assert contradicted_figures(asked, "She was one of three women on that list.") == []
+    assert contradicted_figures(asked, "She was one of five women on that list.") == ["women"]
 
 
 def test_a_link_glued_to_a_sentence_s_end_is_not_part_of_the_sentence():
