@@ -294,7 +294,7 @@ def answer_entities(question: Analysis, entities: Sequence[Entity], question_fol
     if not question.typed:
         return []
     asked = question_folded if question_folded is not None else folded(question.text)
-    return [e for e in entities if e.label in question.labels and not _in_question(e.text, asked)]
+    return [e for e in entities if question.answered_by(e.label, e.text) and not _in_question(e.text, asked)]
 
 
 def long_forms(abbreviation: str, text: str) -> tuple[Entity, ...]:

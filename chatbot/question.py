@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ragchat.text.abbreviations import ASKS_LONG_FORM, abbreviation_asked
-from ragchat.text.dates import ANY_YEAR, MONTH
+from ragchat.text.dates import ANY_YEAR, LENGTH_OF_TIME, MONTH
 from ragchat.text.facts import names_in, numbers_in
 from ragchat.text.terms import STOPWORDS, tokenize
 
@@ -33,8 +33,9 @@ ENTITY_LABELS: dict[str, frozenset[str]] = {
     PLACE: frozenset({"GPE", "LOC", "FAC", "PROPER"}),
     DATE: frozenset({"DATE", "TIME"}),
     NUMBER: frozenset({"CARDINAL", "QUANTITY", "MONEY"}),
-    # OntoNotes labels a span of time ("five years", "nine months", "25 years old") DATE or TIME;
-    # "how long" may also ask a length, which is a QUANTITY
+    # OntoNotes labels a span of time ("five years", "nine months", "25 years old") DATE or TIME, as
+    # it does a point in time: Analysis.answered_by tells them apart. "How long" may also ask a
+    # length, a QUANTITY, and "how old" an age written as a bare figure, a CARDINAL.
     DURATION: frozenset({"DATE", "TIME", "QUANTITY", "CARDINAL"}),
     PERCENT: frozenset({"PERCENT"}),
     WORK: frozenset({"WORK_OF_ART", "PRODUCT", "EVENT", "LAW", "ORG", "PROPER"}),
@@ -71,6 +72,7 @@ _SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts fo
 _AGENT = re.compile(r"^[a-z]{3,}(?:ist|ian|ess)s?$")  # journalist, historian, actress: people
 _PERCENT = re.compile(r"\b(what|which) (?:percentage|percent|share|proportion|fraction)\b|\bhow much of\b|"
                       r"\bby (?:what|how much) (?:percentage|percent)\b", re.I)
+_AGE = re.compile(r"\bhow old\b|\bat what age\b", re.I)
 _DURATION = re.compile(r"\bhow (?:long|old|often)\b|\bat what age\b|\bfor how many (?:years|months|weeks|days|hours)\b", re.I)
 _NUMBER = re.compile(r"\bhow (?:many|much|far|big|large|tall|high|fast|deep|wide)\b|"
                      r"\bwhat (?:was |is |were |are )?the (?:number|amount|total|population|size|area|cost|price)\b", re.I)
@@ -131,6 +133,16 @@ class Analysis:
     def labels(self) -> frozenset[str]:
         """Entity labels that would answer it (empty for untyped kinds)."""
         return ENTITY_LABELS.get(self.kind, frozenset())
+
+    def answered_by(self, label: str, text: str) -> bool:
+        """An entity of this label and text is of the kind asked: "How long did the hiatus last?"
+        is answered by "nine months" (a DATE to spaCy) but not by "October 2001" (a DATE too); a
+        bare figure answers "how old", not "how long"."""
+        if label not in self.labels:
+            return False
+        if self.kind != DURATION or label == "QUANTITY" or LENGTH_OF_TIME.search(text):
+            return True
+        return label == "CARDINAL" and bool(_AGE.search(self.text))
 
     @property
     def broad(self) -> bool:

@@ -15,6 +15,11 @@ YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 ANY_YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 # A sentence that can answer "when": it names a year (1800-2099) or a month.
 DATE_MENTION = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTH_NAMES})\b")
+# A length of time rather than a point in it: "nine months", "two decades", "25 years old", "aged
+# 21", "1939 to 1945"; not "October 2001" or "2010", which say when, not how long.
+LENGTH_OF_TIME = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|nights?|weeks?|fortnights?|months?|years?|"
+                            r"decades?|centur(?:y|ies)|millenni(?:um|a)|age|aged|old)\b|"
+                            r"\b\d{4}\s*(?:-|–|—|to|until|till)\s*\d{2,4}\b", re.I)
 
 
 # A full date as documents write it: ISO, day.month.year, "June 11, 2024".

@@ -216,6 +216,9 @@ def test_an_abbreviation_is_answered_by_the_sentence_that_defines_it(ipod_settin
     ("Whom did Beyonce marry in 2008?", "Beyoncé married Jay Z on April 4, 2008.", "Jay Z"),
     # "last" finds "lasted", the word beside the answer ("January 2010" is nearer "hiatus")
     ("How long did the hiatus last?", "The hiatus, announced in January 2010, lasted nine months.", "nine months"),
+    # "how long" asks a length of time, not the date beside the asked words; "how old" takes a bare figure
+    ("How long did the hiatus last?", "The hiatus lasted from October 2001 for nine months.", "nine months"),
+    ("How old was Chopin when he left Warsaw?", "In 1830, Chopin left Warsaw at 20.", "20"),
     # a possessive of the name asked about ("s" counted as a word the question lacked)
     ("Who rejected an invitation by the Hongwu Emperor?",
      "Rolpe Dorje, 4th Karmapa Lama (1340–1383) rejected the Hongwu Emperor's invitation.", "Rolpe Dorje"),
