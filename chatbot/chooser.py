@@ -160,7 +160,8 @@ def usable(text: str) -> bool:
 def _later_in_entry(text: str, offset: int) -> bool:
     """A later sentence of a numbered entry is as much a reference-list entry as its first, which
     ``usable`` drops: "10. Islamabad, Kabul should work together. Islamabad, Kabul should work for
-    common goals (2023) Deccan Herald, 18 September, 2023." must not be quoted as an answer."""
+    common goals (2023) Deccan Herald, 18 September, 2023." must not be quoted as an answer.
+    ``text`` begins with the passage's ``line_before``: a passage may begin after the number."""
     line = text.rfind("\n", 0, offset) + 1
     return line < offset and _NUMBERED.match(text, line) is not None
 
@@ -192,7 +193,8 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
         spans = split_sentences(passage.text, passage.start)
         for j, s in enumerate(spans):
             s = without_trailing_links(s)  # a post's sentence is prose up to the link glued to its end
-            if usable(s.text) and not _later_in_entry(passage.text, s.start - passage.start) \
+            if usable(s.text) and not _later_in_entry(passage.line_before + passage.text,
+                                                      len(passage.line_before) + s.start - passage.start) \
                     and (passage.doc_id, s.start) not in seen:
                 seen.add((passage.doc_id, s.start))
                 rows.append((i, j, s, spans))

@@ -16,6 +16,9 @@ from ragchat.text.terms import tokenize
 from vectorstore.store import StoredChunk
 
 
+_LINE_BEFORE = 1000  # characters looked back for a passage's line start; a longer line is prose
+
+
 @dataclass(frozen=True)
 class Passage:
     chunk_ids: tuple[str, ...]
@@ -29,6 +32,10 @@ class Passage:
     score: float  # fused (RRF) score of its best chunk
     dense: float  # cosine similarity of the query to its best-matching chunk
     page: int = 0
+    # Where the passage begins mid-line, the document's text from that line's start up to ``start``:
+    # "Islamabad, Kabul should work for common goals ... (2023) Deccan Herald" reads as prose unless
+    # one sees the "57. " its line starts with (chatbot.chooser drops reference-list entries).
+    line_before: str = ""
 
 
 def group_chunks(ranked: list[StoredChunk], k: int, settings: RetrievalSettings) -> list[list[StoredChunk]]:
@@ -57,14 +64,17 @@ def group_chunks(ranked: list[StoredChunk], k: int, settings: RetrievalSettings)
     return groups
 
 
-def passage_of(group: list[StoredChunk], text: str, score: dict[str, float], similarity: dict[str, float]) -> Passage:
-    """One passage from a group; ``text`` is the group's span of the document (or its only chunk)."""
+def passage_of(group: list[StoredChunk], document: str, score: dict[str, float], similarity: dict[str, float]) -> Passage:
+    """One passage from a group, sliced from its ``document``'s cleaned text."""
     group = sorted(group, key=lambda c: c.start)
     first = group[0]
+    start, end = span_of(group)
+    newline = document.rfind("\n", max(0, start - _LINE_BEFORE), start)
+    line = newline + 1 if newline >= 0 or start <= _LINE_BEFORE else start
     return Passage(chunk_ids=tuple(c.chunk_id for c in group), doc_id=first.doc_id, source=first.source,
-                   title=first.title, date=first.date, text=text, start=first.start, end=max(c.end for c in group),
+                   title=first.title, date=first.date, text=document[start:end], start=start, end=end,
                    score=max(score[c.chunk_id] for c in group), dense=max(similarity[c.chunk_id] for c in group),
-                   page=first.page)
+                   page=first.page, line_before=document[line:start])
 
 
 def span_of(group: list[StoredChunk]) -> tuple[int, int]:

@@ -11,6 +11,7 @@ the embedded store and a Chroma server behave the same.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,11 +25,12 @@ from ragchat.text.abbreviations import abbreviation_asked
 from vectorstore import followups, lexical
 from vectorstore.embeddings import LocalEmbeddings, embeddings_for
 from vectorstore.fusion import fuse
-from vectorstore.passages import Passage, evidence_strength, group_chunks, passage_of, span_of, term_coverage
+from vectorstore.passages import Passage, evidence_strength, group_chunks, passage_of, term_coverage
 from vectorstore.request import RetrievalRequest, Turn
 from vectorstore.store import Store, StoredChunk, StoreError, doc_id_of
 
 Rewriter = Callable[[str, Sequence[Turn]], str]
+_TEXTS_KEPT = 32  # documents whose text is kept between questions (a question reads at most top_k of them)
 
 
 @dataclass
@@ -48,7 +50,9 @@ class HybridRetriever:
         self.store = store
         self.embeddings = embeddings
         self.index = index
-        self._texts: dict[str, str] = {}
+        # Every passage is sliced from its document's text. A few dozen recent documents are kept, so
+        # a server answering over thousands of them holds a bounded share of the library in memory.
+        self._document_text = functools.lru_cache(maxsize=_TEXTS_KEPT)(store.document_text)
 
     @property
     def config(self) -> RetrievalSettings:
@@ -133,13 +137,7 @@ class HybridRetriever:
         groups = group_chunks([chunks[i] for i, _ in fused], k, self.config)
         similarity = self._similarities([c for g in groups for c in g], vector)
         score = dict(fused)
-        return [passage_of(g, self._text_of(g), score, similarity) for g in groups]
-
-    def _text_of(self, group: list[StoredChunk]) -> str:
-        if len(group) == 1:
-            return group[0].text
-        start, end = span_of(group)
-        return self._document_text(group[0].doc_id)[start:end]
+        return [passage_of(g, self._document_text(g[0].doc_id), score, similarity) for g in groups]
 
     def _similarities(self, group: list[StoredChunk], vector: Sequence[float]) -> dict[str, float]:
         """Cosine similarity of the query to each chunk, from the vectors Chroma already holds.
@@ -156,15 +154,10 @@ class HybridRetriever:
             found.update(zip([c.chunk_id for c in missing], self.embeddings.encode([c.text for c in missing])))
         return {i: float(np.asarray(v, dtype=np.float32) @ query) for i, v in found.items()}
 
-    def _document_text(self, doc_id: str) -> str:
-        if doc_id not in self._texts:
-            self._texts[doc_id] = self.store.document_text(doc_id)
-        return self._texts[doc_id]
-
     def _refresh_index(self) -> None:
         """Pick up an ingest (this process or another) that committed to the index since the last query."""
         if self.index.refresh():
-            self._texts.clear()
+            self._document_text.cache_clear()
 
 
 def _standalone(question: str, history: Sequence[Turn], rewriter: Rewriter | None) -> str:
