@@ -239,11 +239,20 @@ def test_the_short_answer_is_the_asked_kind_beside_the_question_s_words_and_not_
     assert found is not None and found.text == span and sentence[found.start - 40:found.end - 40] == span
 
 
-def test_a_sentence_nearly_as_probable_as_the_lead_is_quoted_beside_it(spectre_settings):
-    """"Which actress portrayed Eve Moneypenny?": the lead names the character among others, the
-    sentence naming the actress adds no asked word and was dropped, though the chooser rated it
-    close to the lead; both are quoted now, the lead first."""
-    result = Library(spectre_settings).ask("Which actress portrayed Eve Moneypenny?")
-    assert not result.abstained and "Naomie Harris" in result.answer
+@pytest.fixture(scope="module")
+def beyonce_settings(tmp_path_factory, embeddings) -> Settings:
+    settings = Settings().replace(data_dir=tmp_path_factory.mktemp("beyonce"))
+    ingest([SQUAD / "corpus" / "Beyoncé.txt"], settings, embeddings=embeddings, progress=False)
+    return settings
+
+
+def test_a_sentence_nearly_as_probable_as_the_lead_is_quoted_beside_it(beyonce_settings):
+    """"When did Beyonce and her mother start Dereon?": the chooser rates the 2009 junior label and
+    the 2005 House of Deréon alike; the second adds no asked word and was dropped, and with it the
+    answer. Both are quoted now, the more probable first. (This test asked "Which actress portrayed
+    Eve Moneypenny?" until a refit put the sentence naming her at 0.49 of the lead, just under
+    ``alternative_ratio``: a boundary a refit may move, so the example is one well inside it.)"""
+    result = Library(beyonce_settings).ask("When did Beyonce and her mother start Dereon?")
+    assert not result.abstained and "House of Deréon" in result.answer and "2005" in result.answer
     answers = [s.answers for s in result.sentences]
     assert answers == sorted(answers, reverse=True)
