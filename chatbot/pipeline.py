@@ -25,7 +25,7 @@ from prompts import load
 from ragchat.settings import Settings
 from ragchat.text.sentences import Span
 from vectorstore.followups import swapped
-from vectorstore.passages import Passage, passage_of, span_of
+from vectorstore.passages import Passage, passage_of
 from vectorstore.request import RetrievalRequest
 from vectorstore.retrieval import Retrieval
 from vectorstore.store import doc_id_of
@@ -261,9 +261,8 @@ def _fields(found: Sequence[byline.Byline]) -> str:
 def _passage_holding(doc_id: str, span: Span, res: Resources) -> Passage:
     """The passage of the document's chunks that hold the span, looked up rather than found by a search."""
     group = [c for c in res.store.chunks_of([doc_id])[doc_id] if c.start < span.end and span.start < c.end]
-    start, end = span_of(group)
     unsearched = dict.fromkeys((c.chunk_id for c in group), 0.0)
-    return passage_of(group, res.document_text(doc_id)[start:end], unsearched, unsearched)
+    return passage_of(group, res.document_text(doc_id), unsearched, unsearched)
 
 
 def _refusal(base: Answer, evidence: Evidence, res: Resources, refused: Refusal) -> Answer:

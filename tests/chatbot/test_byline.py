@@ -108,3 +108,20 @@ def test_who_wrote_it_of_a_document_that_names_no_author_says_so(library):
     follow = library.ask("Who wrote it?", history=[turn_of(first)])
     assert follow.abstained and follow.answer.startswith("The documents don't say who wrote it")
     assert "Jonas Berg" not in follow.answer  # the minister the text mentions is not its author
+
+
+def test_a_byline_below_the_first_chunk_is_quoted_from_its_own_passage(settings, tmp_path, embeddings):
+    """A front page long enough that the author's line falls in a later chunk: the cited passage is
+    that chunk's text, holding the quoted line, not a slice of the wrong part of the document."""
+    front = "".join(f"Section {n} of this report covers the harbour dredging work done in the year before.\n"
+                    for n in range(1, 26))
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "dredging.txt").write_text(f"Harbour Dredging Report\n\n{front}Author: Anna Berg\n\nThe harbour was "
+                                         "dredged to nine metres.\n", encoding="utf-8")
+    ingest([folder], settings, embeddings=embeddings, progress=False)
+    library = Library(settings)
+    [citation] = library.ask("Who wrote Harbour Dredging Report?").citations
+    document = library.document_text(citation.doc_id)
+    assert citation.quote == "Author: Anna Berg" and document[citation.start:citation.end] == citation.quote
+    assert document[citation.passage_start:citation.passage_start + len(citation.passage)] == citation.passage
