@@ -3,16 +3,16 @@
 The embedding model, spaCy's entity model, the answer reader and the fitted chooser weights are loaded once per
 process; the store's retriever and what is read from it, once per store.
 
-What is read from the store (document records, titles, recent documents' texts, chunk offsets) is
-reread together whenever the retriever's index fingerprint changes, i.e. after any ingest: chunk
-ids are positional, so an offset cached before a document changed would point at the wrong text.
+What is read from the store (document records, titles, chunk offsets) is reread together whenever
+the retriever's index fingerprint changes, i.e. after any ingest: chunk ids are positional, so an
+offset cached before a document changed would point at the wrong text. Recent documents' texts are
+the retriever's, which forgets them at the same moment.
 Nothing here holds the library's text: "is this mentioned anywhere" is asked of the lexical index.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,8 +39,6 @@ class Resources:
     documents: dict[str, DocRecord] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)  # doc id -> "title author"
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
-    texts: OrderedDict[str, str] = field(default_factory=OrderedDict)  # the last documents answered from
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def sentence_models(self) -> SentenceModels:
@@ -55,7 +53,7 @@ class Resources:
         if version != self.version:
             self.documents = self.store.documents()
             self.titles = {d: f"{r.title} {r.author}" for d, r in self.documents.items()}
-            self.spans, self.texts, self.version = {}, OrderedDict(), version
+            self.spans, self.version = {}, version
         return self
 
     def unmentioned(self, numbers: frozenset[str], names: frozenset[str]) -> set[str]:
@@ -64,19 +62,9 @@ class Resources:
         return self.retriever.index.unmentioned(numbers, names)
 
     def document_text(self, doc_id: str) -> str:
-        """One document's text; the refusal checks ask for the documents answered from on every
-        question, so the last few are kept (a bounded cache, not the library)."""
-        known = doc_id in self.current().documents
-        with self.lock:
-            if doc_id in self.texts:
-                self.texts.move_to_end(doc_id)
-                return self.texts[doc_id]
-        text = self.store.document_text(doc_id) if known else ""
-        with self.lock:
-            self.texts[doc_id] = text
-            while len(self.texts) > _DOCUMENT_TEXTS:
-                self.texts.popitem(last=False)
-        return text
+        """One document's text ("" for one the store no longer holds), from the retriever's bounded
+        cache: the refusal checks read the very documents the passages were sliced from."""
+        return self.retriever.document_text(doc_id) if doc_id in self.current().documents else ""
 
     def document(self, doc_id: str) -> DocRecord | None:
         return self.current().documents.get(doc_id)
@@ -94,7 +82,6 @@ class Resources:
 
 
 _OPENING = threading.Lock()
-_DOCUMENT_TEXTS = 32  # a question answers from a handful of documents; a follow-up reuses them
 
 
 def resources(settings: Settings) -> Resources:

@@ -50,9 +50,10 @@ class HybridRetriever:
         self.store = store
         self.embeddings = embeddings
         self.index = index
-        # Every passage is sliced from its document's text. A few dozen recent documents are kept, so
-        # a server answering over thousands of them holds a bounded share of the library in memory.
-        self._document_text = functools.lru_cache(maxsize=_TEXTS_KEPT)(store.document_text)
+        # One document's text. Every passage is sliced from it, and the answering step's checks read
+        # the documents answered from: a few dozen recent ones are kept, so a server answering over
+        # thousands of documents holds a bounded share of the library in memory.
+        self.document_text = functools.lru_cache(maxsize=_TEXTS_KEPT)(store.document_text)
 
     @property
     def config(self) -> RetrievalSettings:
@@ -137,7 +138,7 @@ class HybridRetriever:
         groups = group_chunks([chunks[i] for i, _ in fused], k, self.config)
         similarity = self._similarities([c for g in groups for c in g], vector)
         score = dict(fused)
-        return [passage_of(g, self._document_text(g[0].doc_id), score, similarity) for g in groups]
+        return [passage_of(g, self.document_text(g[0].doc_id), score, similarity) for g in groups]
 
     def _similarities(self, group: list[StoredChunk], vector: Sequence[float]) -> dict[str, float]:
         """Cosine similarity of the query to each chunk, from the vectors Chroma already holds.
@@ -157,7 +158,7 @@ class HybridRetriever:
     def _refresh_index(self) -> None:
         """Pick up an ingest (this process or another) that committed to the index since the last query."""
         if self.index.refresh():
-            self._document_text.cache_clear()
+            self.document_text.cache_clear()
 
 
 def _standalone(question: str, history: Sequence[Turn], rewriter: Rewriter | None) -> str:
