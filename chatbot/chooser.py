@@ -456,7 +456,10 @@ def _counting(question: Analysis, text: str, found: list[Entity]) -> list[Entity
     """For "how many X", the figures followed by X: in "445 people lost their lives and 440 suffered
     injuries from as many as 190 terror attacks", "how many attacks" is 190, though 440 stands as
     near the words of the question. All of them when none counts X."""
-    near = [e for e in found if _counted_by(_WORD.findall(text[e.end:].lower()), _counted_nouns(question))]
+    if not question.counted:
+        return found
+    nouns = _counted_nouns(question)
+    near = [e for e in found if _counted_by(_WORD.findall(text[e.end:].lower()), nouns)]
     return near or found
 
 
