@@ -176,12 +176,16 @@ def test_a_count_for_another_year_does_not_answer_the_year_asked(corpus_settings
                                              "refused: the answer gives figures for 2017, 2023, not 2024"))
 
 
+def _article_store(tmp_path_factory, embeddings, article: str) -> Settings:
+    """A store of one Wikipedia article of the held-out half of squad2-train10: never fitted on."""
+    settings = Settings().replace(data_dir=tmp_path_factory.mktemp(article.split(".")[0]))
+    ingest([SQUAD / "corpus" / article], settings, embeddings=embeddings, progress=False)
+    return settings
+
+
 @pytest.fixture(scope="module")
 def spectre_settings(tmp_path_factory, embeddings) -> Settings:
-    """A store of one Wikipedia article of the held-out half of squad2-train10: never fitted on."""
-    settings = Settings().replace(data_dir=tmp_path_factory.mktemp("spectre"))
-    ingest([SQUAD / "corpus" / "Spectre__2015_film.txt"], settings, embeddings=embeddings, progress=False)
-    return settings
+    return _article_store(tmp_path_factory, embeddings, "Spectre__2015_film.txt")
 
 
 @pytest.mark.parametrize("question", [  # SQuAD 2.0's questions written to look answerable from the article
@@ -198,9 +202,7 @@ def test_on_a_wikipedia_article_a_plausible_but_unanswerable_question_is_a_near_
 
 @pytest.fixture(scope="module")
 def ipod_settings(tmp_path_factory, embeddings) -> Settings:
-    settings = Settings().replace(data_dir=tmp_path_factory.mktemp("ipod"))
-    ingest([SQUAD / "corpus" / "IPod.txt"], settings, embeddings=embeddings, progress=False)
-    return settings
+    return _article_store(tmp_path_factory, embeddings, "IPod.txt")
 
 
 def test_an_abbreviation_is_answered_by_the_sentence_that_defines_it(ipod_settings):
@@ -241,9 +243,7 @@ def test_the_short_answer_is_the_asked_kind_beside_the_question_s_words_and_not_
 
 @pytest.fixture(scope="module")
 def beyonce_settings(tmp_path_factory, embeddings) -> Settings:
-    settings = Settings().replace(data_dir=tmp_path_factory.mktemp("beyonce"))
-    ingest([SQUAD / "corpus" / "Beyoncé.txt"], settings, embeddings=embeddings, progress=False)
-    return settings
+    return _article_store(tmp_path_factory, embeddings, "Beyoncé.txt")
 
 
 def test_a_sentence_nearly_as_probable_as_the_lead_is_quoted_beside_it(beyonce_settings):
