@@ -35,6 +35,7 @@ from chatbot.schema import Answer
 from chatbot.terminal import details
 from ragchat.library import Library
 from ragchat.net import is_loopback
+from vectorstore.passages import Passage
 from vectorstore.request import Turn
 from vectorstore.store import DocRecord, StoreError
 
@@ -159,7 +160,7 @@ def create_app(library: Library, *, loopback: bool = True) -> FastAPI:
             body.question, _turns(body.history), k=body.k, docs=body.docs, date_from=body.date_from,
             date_to=body.date_to))
         return {"question": found.question, "query": found.query, "strength": round(found.strength, 3),
-                "passages": [asdict(p) for p in found.passages]}
+                "passages": [_passage_json(p) for p in found.passages]}
 
     @app.get("/v1/documents", tags=["documents"], dependencies=authorized)
     async def documents() -> dict:
@@ -238,6 +239,14 @@ def _authorize(api_key: str) -> Callable:
                            kind="authentication_error")
 
     return check
+
+
+def _passage_json(passage: Passage) -> dict:
+    """A passage as docs/api.md describes it: its text and where it lies, not the start of its line
+    kept for the chooser (``line_before``, up to a thousand characters each)."""
+    found = asdict(passage)
+    del found["line_before"]
+    return found
 
 
 def _check_question(question: str, limit: int) -> None:

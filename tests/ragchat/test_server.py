@@ -100,6 +100,8 @@ def test_search_gives_passages_that_are_the_documents_text_at_their_offsets(api)
     assert found.status_code == 200, found.text
     passages = found.json()["passages"]
     assert 1 <= len(passages) <= 3 and "answer" not in found.json()
+    assert all(set(p) == {"chunk_ids", "doc_id", "source", "title", "date", "text", "start", "end", "score", "dense",
+                          "page"} for p in passages)  # the fields docs/api.md lists
     for p in passages:
         text = api.get(f"/v1/documents/{p['doc_id']}").json()["text"]
         assert text[p["start"]:p["end"]] == p["text"] and p["source"].endswith(".txt") and p["score"] > 0
