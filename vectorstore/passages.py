@@ -15,7 +15,6 @@ from ragchat.text.abbreviations import ASKS_LONG_FORM
 from ragchat.text.terms import tokenize
 from vectorstore.store import StoredChunk
 
-
 _LINE_BEFORE = 1000  # characters looked back for a passage's line start; a longer line is prose
 
 
