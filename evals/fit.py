@@ -325,7 +325,7 @@ def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(roc_auc_score(labels, scores)) if 0 < labels.sum() < len(labels) else float("nan")
 
 
-def out_of_fold(corpora: Sequence[Rows], c: float) -> list[Best]:
+def out_of_fold(corpora: Sequence[Rows], c: float, columns: Sequence[int] | None = None) -> list[Best]:
     """Each question's lead as a model fitted on the same corpora without that question ranks it.
 
     Thresholds are chosen on these, not on the model's own training rows: on those the answer
@@ -335,11 +335,57 @@ def out_of_fold(corpora: Sequence[Rows], c: float) -> list[Best]:
     """
     probs = [np.zeros(len(rows.y)) for rows in corpora]
     for k in range(FOLDS):
-        model = fit([rows.subset([q for i, q in enumerate(rows.ids) if i % FOLDS != k]) for rows in corpora], c)
+        model = fit([rows.subset([q for i, q in enumerate(rows.ids) if i % FOLDS != k]) for rows in corpora], c, columns)
         for rows, p in zip(corpora, probs):
             held = rows.question % FOLDS == k
             p[held] = model.probabilities(rows.x[held])
     return [best_of(p, rows) for p, rows in zip(probs, corpora)]
+
+
+def select_features(first: Rows, second: Rows, c: float) -> list[int]:
+    """The features kept: backward elimination on cross-corpus scores, dropping, one at a time, the
+    feature whose removal most raises the mean of both directions' best sentence right (fitted on
+    one corpus, scored on the other), until no removal raises it by one question of the smaller
+    corpus. A smaller gain is a question or two of the larger corpus: two near-copies of one feature
+    (the similarity to the question and to the standalone query, which differ only for follow-ups)
+    would lose one of them to it.
+
+    A feature can describe its training corpus rather than answers: the similarity of a sentence's
+    neighbours to the question was weighted positive on either corpus alone, yet removing it made
+    the other corpus's best sentence right more often in both directions. Only features that tell a
+    question's sentences apart are candidates: one the same for all of them (the retrieval's
+    strength, the question's type) cannot change which sentence leads, only whether to answer,
+    which the thresholds are chosen for.
+    """
+    def score(columns: list[int]) -> float:
+        return float(np.mean([outcome(fit([a], c, columns), b, Decision(0.5, 0.0), auc=False).chosen_right
+                              for a, b in ((first, second), (second, first))]))
+
+    kept = list(range(len(ch.FEATURES)))
+    ranking = [i for i in kept if _varies_within_questions(i, first) or _varies_within_questions(i, second)]
+    least = 1 / (2 * min(_answer_found(first), _answer_found(second)))  # one question of the smaller corpus, in the mean
+    current = score(kept)
+    while True:
+        trials = [(score([k for k in kept if k != i]), i) for i in ranking if i in kept]
+        best, dropped = max(trials, default=(current, -1))
+        if best < current + least:
+            return kept
+        kept.remove(dropped)
+        current = best
+        print(f"  dropped {ch.FEATURES[dropped]}: mean cross-corpus best sentence right {best:.4f}")
+
+
+def _answer_found(rows: Rows) -> int:
+    """Answerable questions some shortlisted sentence answers: those best sentence right is over."""
+    return int((rows.answerable & best_of(np.zeros(len(rows.y)), rows).holds).sum())
+
+
+def _varies_within_questions(column: int, rows: Rows) -> bool:
+    values = rows.x[:, column]
+    lowest, highest = np.full(len(rows.ids), np.inf), np.full(len(rows.ids), -np.inf)
+    np.minimum.at(lowest, rows.question, values)
+    np.maximum.at(highest, rows.question, values)
+    return bool(np.any(highest > lowest))
 
 
 def choose_decision(bests: Sequence[Best], corpora: Sequence[Rows], max_false_refusals: float,
@@ -435,18 +481,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     c = max(c_scores, key=c_scores.get)
     print("C by mean cross-corpus AUC: " + ", ".join(f"{k}: {v:.3f}" for k, v in c_scores.items()) + f" -> {c}")
 
-    on_squad, on_bundled = fit([squad_fit], c), fit([bundled], c)
+    print("Features by backward elimination on cross-corpus best sentence right:")
+    columns = select_features(squad_fit, bundled, c)
+    dropped = [name for i, name in enumerate(ch.FEATURES) if i not in columns]
+    print(f"  kept {len(columns)} of {len(ch.FEATURES)}; dropped: {', '.join(dropped) or 'none'}")
+
+    on_squad, on_bundled = fit([squad_fit], c, columns), fit([bundled], c, columns)
     # Each direction's thresholds are chosen on its own training corpus, then scored on the other.
-    d_squad = choose_decision(out_of_fold([squad_fit], c), [squad_fit], TARGET_FALSE_REFUSALS)
-    d_bundled = choose_decision(out_of_fold([bundled], c), [bundled], TARGET_FALSE_REFUSALS)
+    d_squad = choose_decision(out_of_fold([squad_fit], c, columns), [squad_fit], TARGET_FALSE_REFUSALS)
+    d_bundled = choose_decision(out_of_fold([bundled], c, columns), [bundled], TARGET_FALSE_REFUSALS)
     print("\nCross-corpus (model and thresholds chosen on the training corpus, false refusals <= "
           f"{TARGET_FALSE_REFUSALS} there):\n" + HEADER)
     print(_line("squad fit half -> bundled", outcome(on_squad, bundled, d_squad), d_squad))
     print(_line("bundled -> squad held-out", outcome(on_bundled, squad_held, d_bundled), d_bundled))
     print(_line("squad fit half -> squad held-out", outcome(on_squad, squad_held, d_squad), d_squad))
 
-    final = fit([bundled, squad_fit], c)
-    decision = choose_decision(out_of_fold([bundled, squad_fit], c), [bundled, squad_fit], TARGET_FALSE_REFUSALS,
+    final = fit([bundled, squad_fit], c, columns)
+    decision = choose_decision(out_of_fold([bundled, squad_fit], c, columns), [bundled, squad_fit], TARGET_FALSE_REFUSALS,
                                [(BUNDLED_FALSE_REFUSALS, best_per_question(final, bundled)), None])
     print("\nShipped model (bundled + squad fit half), thresholds for mean false refusals <= "
           f"{TARGET_FALSE_REFUSALS} over both and <= {BUNDLED_FALSE_REFUSALS} on bundled:\n" + HEADER)
@@ -461,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {name:18s} {w:+.3f}")
     if args.dry_run:
         return 0
-    meta = {"fitted_on": ["bundled", "squad2-train10 " + ", ".join(fit_articles)], "c": c,
+    meta = {"fitted_on": ["bundled", "squad2-train10 " + ", ".join(fit_articles)], "c": c, "dropped": dropped,
             "target_false_refusals": TARGET_FALSE_REFUSALS, "bundled_false_refusals": BUNDLED_FALSE_REFUSALS,
             "command": "python -m evals.fit",
             "rows": int(len(bundled.y) + len(squad_fit.y)),
