@@ -10,7 +10,9 @@ probability that the sentence holds the answer.
 
 The weights, the feature scaling and the decision thresholds are fitted by ``python -m evals.fit``
 on two corpora with cross-corpus checks and stored in ``chooser.json`` beside this module
-(``settings.compose.chooser_file``); no weight is written in code. The same ``candidates``
+(``settings.compose.chooser_file``); no weight is written in code. The fit also chooses which
+features to use: one that helps on its training corpus but not on the other gets weight 0
+(``chooser.json``'s ``"dropped"``), and is still computed, so a refit on other data may take it back. The same ``candidates``
 function serves fitting and answering, so what is fitted is what runs.
 """
 
