@@ -81,6 +81,7 @@ _REFERENCE = re.compile(rf"^{_NUMBERED.pattern}|https?://|www\.|pic\.twitter|\(@
 _CAPITALISED_RUN = re.compile(r"(?:\s+[A-Z][\w'’-]*)+")
 # between two items of a list: ", ", " and ", ", or ", "”, “"
 _LIST_JOIN = re.compile(r"[\s”\"’]*(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)[\s“\"‘]*")
+_WORD_AFTER = re.compile(r"[ \u00a0]+[^\W\d_]")  # a word follows, not a comma or a full stop
 _WORD = re.compile(r"[\w,.%]+")  # a word with the figures' punctuation: "1,087", "3.5", "95%"
 
 
@@ -269,7 +270,7 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
             "names_passage": _share_named(question.names, passage.text + " " + title),
             "facts_library": facts_library,
             "typed": float(question.typed),
-            "answer_entity": float(bool(answer_entities(question, entities, question_folded))),
+            "answer_entity": float(bool(answer_entities(question, entities, span.text, question_folded))),
             "new_entity": float(any(not _in_question(e.text, question_folded) for e in entities)),
             "constraints_met": sum(c > 0 for c in constraints), "constraints_broken": sum(c < 0 for c in constraints),
             "counted": (1.0 if counts(span.text, question.counted) else -1.0) if question.counted else 0.0,
@@ -293,12 +294,21 @@ def scored(chooser: Chooser, found: Sequence[Candidate]) -> list[Candidate]:
     return sorted(ranked, key=lambda c: -c.probability)
 
 
-def answer_entities(question: Analysis, entities: Sequence[Entity], question_folded: str | None = None) -> list[Entity]:
-    """Entities of the kind the question asks for that the question does not itself name."""
+def answer_entities(question: Analysis, entities: Sequence[Entity], text: str,
+                    question_folded: str | None = None) -> list[Entity]:
+    """Entities of the kind the question asks for that the question does not itself name, in ``text``."""
     if not question.typed:
         return []
     asked = question_folded if question_folded is not None else folded(question.text)
-    return [e for e in entities if question.answered_by(e.label, e.text) and not _in_question(e.text, asked)]
+    return [e for e in entities if question.answered_by(e.label, e.text) and not _in_question(e.text, asked)
+            and not _describes(e, text)]
+
+
+def _describes(entity: Entity, text: str) -> bool:
+    """A nationality or group before another word describes something rather than naming who:
+    "Afghan soil", "an Afghan delegation led by ...", "Chinese writers". A plural ("the Afghans
+    met") names people."""
+    return entity.label == "NORP" and not entity.text.endswith("s") and bool(_WORD_AFTER.match(text, entity.end))
 
 
 def long_forms(abbreviation: str, text: str) -> tuple[Entity, ...]:
@@ -424,7 +434,7 @@ def answer_span(question: Analysis, candidate: Candidate) -> Span | None:
     extended over the capitalised words that follow it.
     """
     text = candidate.span.text
-    found = answer_entities(question, candidate.entities)
+    found = answer_entities(question, candidate.entities, text)
     if not found and question.kind in (PERSON, PLACE, WORK):
         asked = folded(question.text)
         found = [e for e in fallback_entities(text) if e.label == "PROPER" and not _in_question(e.text, asked)]
