@@ -13,10 +13,9 @@ helps on the corpus it was not chosen on (docs/retrieval.md).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from evals.keys import context_holds_answer
@@ -41,7 +40,7 @@ class Setting:
 
 def score(store: Path, questions: list[Question], setting: Setting) -> tuple[float, float, float]:
     """(context holds the answer, gold-document MRR, characters handed over) per answerable, standalone question."""
-    retriever = open_retriever(Settings().replace(data_dir=store, **dataclasses.asdict(setting)))
+    retriever = open_retriever(Settings().replace(data_dir=store, **asdict(setting)))
     held = reciprocal = chars = 0.0
     for q in questions:
         passages = retriever.retrieve(q.question).passages
