@@ -12,8 +12,8 @@ The weights, the feature scaling and the decision thresholds are fitted by ``pyt
 on two corpora with cross-corpus checks and stored in ``chooser.json`` beside this module
 (``settings.compose.chooser_file``); no weight is written in code. The fit also chooses which
 features to use: one that helps on its training corpus but not on the other gets weight 0
-(``chooser.json``'s ``"dropped"``), and is still computed, so a refit on other data may take it back. The same ``candidates``
-function serves fitting and answering, so what is fitted is what runs.
+(``chooser.json``'s ``"dropped"``), and is still computed, so a refit on other data may take it
+back. The same ``candidates`` function serves fitting and answering, so what is fitted is what runs.
 """
 
 from __future__ import annotations
@@ -194,10 +194,11 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
     seen: set[tuple[str, int]] = set()  # two passages of one document can share sentences: each is read once
     for i, passage in enumerate(passages):
         spans = split_sentences(passage.text, passage.start)
+        lines = passage.line_before + passage.text  # what a sentence's entry number is looked for in
+        offset = len(passage.line_before) - passage.start  # a document offset's place in ``lines``
         for j, s in enumerate(spans):
             s = without_trailing_links(s)  # a post's sentence is prose up to the link glued to its end
-            if usable(s.text) and not _later_in_entry(passage.line_before + passage.text,
-                                                      len(passage.line_before) + s.start - passage.start) \
+            if usable(s.text) and not _later_in_entry(lines, s.start + offset) \
                     and (passage.doc_id, s.start) not in seen:
                 seen.add((passage.doc_id, s.start))
                 rows.append((i, j, s, spans))

@@ -261,6 +261,10 @@ class Decision:
     strength: float  # the retrieval's evidence strength
 
 
+# Thresholds for figures that judge the ranking alone (AUC, best sentence right), not the answer decision.
+RANKING = Decision(0.5, 0.0)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """Question-level figures of one model on one corpus with one decision."""
@@ -358,7 +362,7 @@ def select_features(first: Rows, second: Rows, c: float) -> list[int]:
     which the thresholds are chosen for.
     """
     def score(columns: list[int]) -> float:
-        return float(np.mean([outcome(fit([a], c, columns), b, Decision(0.5, 0.0), auc=False).chosen_right
+        return float(np.mean([outcome(fit([a], c, columns), b, RANKING, auc=False).chosen_right
                               for a, b in ((first, second), (second, first))]))
 
     kept = list(range(len(ch.FEATURES)))
@@ -475,8 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({len(squad_fit.ids)}), squad held-out sample {len(squad_held.y)} ({len(squad_held.ids)})")
 
     # Regularisation by cross-corpus AUC: fitted on one corpus, scored on the other.
-    anyway = Decision(0.5, 0.0)
-    c_scores = {c: (outcome(fit([squad_fit], c), bundled, anyway).auc + outcome(fit([bundled], c), squad_held, anyway).auc) / 2
+    c_scores = {c: (outcome(fit([squad_fit], c), bundled, RANKING).auc + outcome(fit([bundled], c), squad_held, RANKING).auc) / 2
                 for c in C_GRID}
     c = max(c_scores, key=c_scores.get)
     print("C by mean cross-corpus AUC: " + ", ".join(f"{k}: {v:.3f}" for k, v in c_scores.items()) + f" -> {c}")
