@@ -23,7 +23,9 @@ from ingest.wordpieces import Wordpieces
 from ragchat.text.sentences import iter_sentences
 
 # Bump when the same text and settings would give other chunks: stores re-chunk on the next ingest.
-VERSION = 2  # 1: tiktoken cl100k tokens; 2: the embedding model's wordpieces
+# 1: tiktoken cl100k tokens; 2: the embedding model's wordpieces; 3: hard-wrapped lines joined into
+# their paragraphs first (ingest.cleaning.unwrapped), so sentences, and chunks, end elsewhere
+VERSION = 3
 
 _LINE_BREAKS = re.compile(r"\n+")  # every line is a paragraph: headings, list items, tweets
 _HEADING_LINE = re.compile(r"^#[^\n]*", re.MULTILINE)

@@ -2,12 +2,19 @@
 
 The cleaned text is what chunk offsets point into and what the UI shows around a quote, so every
 later step treats it as the document's one true text.
+
+Hard-wrapped paragraphs are joined back into one line. A PDF's text comes out one printed line
+per line, and many plain-text and Markdown files are wrapped at 70-100 columns; a line break ends
+a sentence for ``ragchat.text.sentences`` (headings and list items have no full stop), so without
+this every printed line was a "sentence": quotes were fragments ("Officials said"), and an answer
+split over two lines could not be quoted whole.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 
 # C0 and C1 controls but NEL (white space; a C1 CSI, \x9b, drives some terminals as ESC [ does),
 # zero-width characters.
@@ -15,13 +22,83 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\u200b\u200c\u200d\
 _SPACES = re.compile(r"[^\S\n]+")
 _LINE_EDGES = re.compile(r" ?\n ?")  # after _SPACES, a line's white space at either end is one space
 _BLANKS = re.compile(r"\n{3,}")
+# A line break between two lines of text; a blank line (a paragraph break) is never joined.
+_BREAK = re.compile(r"(?<=[^\n])\n(?=[^\n])")
+_LINE = re.compile(r"[^\n]+")
+# A line that starts a block of its own: a list item, a Markdown heading, table row, quote or fence.
+_BLOCK_START = re.compile(r"(?:[-*+\u2022\u25aa\u2013]\s|\d{1,3}[.)]\s|[#|>]|```|~~~)")
+_FENCED = re.compile(r"^(?:```|~~~)[^\n]*\n.*?^(?:```|~~~)[^\n]*$", re.MULTILINE | re.DOTALL)
+_ENDS = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*$")  # a line ending a sentence or introducing a list
+# A wrapped document's lines are about as long as its wrap width; a line this much shorter ended
+# its paragraph (a heading, a title, a paragraph's last line), so a capital after it starts anew.
+_FULL_LINE = 0.7
+# A document is wrapped when its long lines stay within this many characters (printed lines and
+# text wrapped at 70-100 columns; a paragraph per line runs longer) and a tenth of its breaks fall
+# in mid-sentence before a lower-case word. Elsewhere only such breaks are joined: a capital after
+# an unpunctuated line there is a heading's or a new paragraph's.
+_WRAP_WIDTH = 200
+_WRAPPED_SHARE = 0.1
 
 
 def clean(text: str) -> str:
     """Without splitting into lines: a million short lines would cost a million string objects."""
     text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _SPACES.sub(" ", _CONTROL.sub("", text.replace("\t", " ")))
-    return _BLANKS.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
+    return unwrapped(_BLANKS.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip())
+
+
+def unwrapped(text: str) -> str:
+    """Hard-wrapped paragraphs as one line each; fenced code, lists, tables and headings as they were.
+
+    A line break is joined when the line before it does not end a sentence and the next line does
+    not start a block, and either the next line goes on in lower case ("... arrived in Islamabad on
+    Monday | for three days of talks", the bar marking the break) or, in a wrapped document, the line
+    before is as long as its wrapped lines (a name or figure starts the next line). A word
+    hyphenated at the break keeps its hyphen and loses the space ("cross- | border" reads "cross-border").
+    """
+    width = _wrap_width(text)
+    pieces, done = [], 0
+    for fence in _FENCED.finditer(text):
+        pieces += [_joined_lines(text[done:fence.start()], width), fence.group()]
+        done = fence.end()
+    pieces.append(_joined_lines(text[done:], width))
+    return "".join(pieces)
+
+
+def _wrap_width(text: str) -> int:
+    """The length most long lines stay within: the 90th percentile of line lengths."""
+    lengths = Counter(len(m.group()) for m in _LINE.finditer(text))
+    total, seen = sum(lengths.values()), 0
+    for length in sorted(lengths):
+        seen += lengths[length]
+        if seen >= 0.9 * total:
+            return length
+    return 0
+
+
+def _joined_lines(text: str, width: int) -> str:
+    def joins(match: re.Match, wrapped: bool) -> bool:
+        at = match.start()
+        before = text[text.rfind("\n", 0, at) + 1:at]
+        after = text[at + 1:at + 12]
+        if _ENDS.search(before) or _BLOCK_START.match(after) or before.startswith(("#", "|")):
+            return False
+        return after[:1].islower() or (wrapped and len(before) >= _FULL_LINE * width)
+
+    def looks_wrapped() -> bool:
+        breaks = sum(1 for _ in _BREAK.finditer(text))
+        continued = sum(joins(m, False) for m in _BREAK.finditer(text))
+        return continued >= max(2, _WRAPPED_SHARE * breaks)
+
+    wrapped = width <= _WRAP_WIDTH and looks_wrapped()
+
+    def join(match: re.Match) -> str:
+        if not joins(match, wrapped):
+            return "\n"
+        hyphenated = text[match.start() - 1] == "-" and text[match.start() - 2].isalpha() and text[match.end()].islower()
+        return "" if hyphenated else " "
+
+    return _BREAK.sub(join, text)
 
 
 def join_pages(pages: list[str]) -> tuple[str, list[int]]:

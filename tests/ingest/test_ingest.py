@@ -12,6 +12,7 @@ from fpdf import FPDF
 
 from ingest.chunking import chunk_text
 from ingest.pipeline import ingest
+from ragchat.library import Library
 from vectorstore import lexical
 from vectorstore.embeddings import LocalEmbeddings
 from vectorstore.store import Store, StoreError
@@ -181,6 +182,28 @@ def test_every_supported_format_is_ingested_with_its_structure(settings, tmp_pat
     pdf_chunks = _chunks_by_source(store)["report.pdf"]
     assert pdf_chunks[0].page == 1
     assert "Second page" in store.document_text(docs["report.pdf"].doc_id)
+
+
+def test_a_pdf_paragraph_printed_over_several_lines_is_quoted_whole(settings, tmp_path, embeddings):
+    """A PDF's text comes out a printed line per line; the answer quotes the sentence, not a line of it."""
+    sentence = ("The delegation, led by the deputy foreign minister of the interim government, arrived in Islamabad "
+                "on Monday for three days of talks about border security, trade through Torkham and the return of "
+                "refugees.")
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    for block in ["Border talks", f"{sentence} Officials said the visit was the first of its kind since the new "
+                  "year began.", "- Trade through Torkham resumed.", "- Refugee returns were paused."]:
+        pdf.multi_cell(0, 8, block, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "talks.pdf"))
+    ingest([tmp_path / "talks.pdf"], settings, embeddings=embeddings, progress=False)
+
+    library = Library(settings)
+    lines = library.document_text(library.documents()[0].doc_id).split("\n")
+    assert lines[0] == "Border talks" and lines[-2:] == ["- Trade through Torkham resumed.", "- Refugee returns were paused."]
+    result = library.ask("How long did the delegation's talks in Islamabad last?")
+    assert result.citations[0].quote == sentence
+    assert result.answer_span is not None and result.answer_span.text == "three days"
 
 
 def test_a_sidecar_overrides_what_the_text_says(settings, tmp_path, embeddings):

@@ -1,0 +1,57 @@
+"""Hard-wrapped text read back as the paragraphs its writer meant, and nothing else joined."""
+
+from __future__ import annotations
+
+from ingest.cleaning import clean
+from ragchat.text.sentences import split_sentences
+
+WRAPPED_MARKDOWN = """# Border notes
+
+The delegation, led by the deputy foreign minister of the interim government,
+arrived in Islamabad on Monday for three days of talks about border security.
+Officials said the visit was the first of its kind since 2021, and that trade
+through the Torkham crossing would resume on 12 March after a five-week
+closure. A second round is planned in Kabul, with cross-
+border trade on its agenda.
+
+Topics:
+- trade through Torkham and Chaman, which had been closed to lorries for
+  most of February
+- refugee returns
+
+| crossing | status |
+| Torkham | open |
+
+```
+make run
+make test
+```
+"""
+
+
+def test_a_wrapped_markdown_paragraph_becomes_whole_sentences():
+    sentences = [s.text for s in split_sentences(clean(WRAPPED_MARKDOWN))]
+    assert ("The delegation, led by the deputy foreign minister of the interim government, arrived in Islamabad "
+            "on Monday for three days of talks about border security.") in sentences
+    # a line that ends in mid-sentence before a figure or a name is joined too
+    assert ("Officials said the visit was the first of its kind since 2021, and that trade through the Torkham "
+            "crossing would resume on 12 March after a five-week closure.") in sentences
+    assert "A second round is planned in Kabul, with cross-border trade on its agenda." in sentences
+
+
+def test_headings_lists_tables_and_code_keep_their_lines():
+    lines = clean(WRAPPED_MARKDOWN).split("\n")
+    assert lines[0] == "# Border notes"
+    assert "Topics:" in lines
+    assert "- trade through Torkham and Chaman, which had been closed to lorries for most of February" in lines
+    assert "- refugee returns" in lines
+    assert "| crossing | status |" in lines and "| Torkham | open |" in lines
+    assert "```\nmake run\nmake test\n```" in clean(WRAPPED_MARKDOWN)
+
+
+def test_a_document_written_a_paragraph_per_line_is_left_as_it_is():
+    paragraph = ("Pakistan and Afghanistan agreed to reopen the crossing after talks that lasted three days and "
+                 "ended without a joint statement, according to officials from both sides who spoke to reporters")
+    text = "\n".join(["Border talks", paragraph, "Trade resumed the following week, officials said.",
+                      "Key points", "Refugee returns were paused until further notice."])
+    assert clean(text) == text
