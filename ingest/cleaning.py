@@ -40,11 +40,13 @@ _WRAP_WIDTH = 200
 _WRAPPED_SHARE = 0.1
 
 
-def clean(text: str) -> str:
-    """Without splitting into lines: a million short lines would cost a million string objects."""
+def clean(text: str, wrapped: bool = True) -> str:
+    """Without splitting into lines: a million short lines would cost a million string objects.
+    ``wrapped``: the text's line breaks may fall inside paragraphs (``unwrapped`` joins them)."""
     text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _SPACES.sub(" ", _CONTROL.sub("", text.replace("\t", " ")))
-    return unwrapped(_BLANKS.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip())
+    text = _BLANKS.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
+    return unwrapped(text) if wrapped else text
 
 
 def unwrapped(text: str) -> str:
@@ -101,11 +103,11 @@ def _joined_lines(text: str, width: int) -> str:
     return _BREAK.sub(join, text)
 
 
-def join_pages(pages: list[str]) -> tuple[str, list[int]]:
+def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
     """Clean each page and join them; returns the text and each page's start offset."""
     parts, starts, offset = [], [], 0
     for page in pages:
-        cleaned = clean(page)
+        cleaned = clean(page, wrapped)
         starts.append(offset)
         parts.append(cleaned)
         offset += len(cleaned) + 2

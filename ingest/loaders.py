@@ -41,6 +41,9 @@ class LoadedFile:
     pages: list[str]  # one entry for page-less formats
     paged: bool = False  # True when pages are real (PDF), so page numbers are worth keeping
     found: dict[str, str] = field(default_factory=dict)  # metadata the format itself carries
+    # Its line breaks may fall inside paragraphs (a PDF's printed lines, text wrapped at 80 columns),
+    # so cleaning joins them back; HTML and DOCX mark their paragraphs, and their line breaks stay.
+    wrapped: bool = True
 
 
 def load(path: Path, settings: Settings) -> LoadedFile:
@@ -181,11 +184,14 @@ def _joined(blocks: Iterable[str], settings: Settings) -> str:
 _BLOCK_TAGS = frozenset(("p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "td", "th"))
 _HIDDEN_TAGS = frozenset(("script", "style", "noscript", "template", "head", "svg", "iframe"))
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
+_WHITE_SPACE = re.compile(r"\s+")
 
 
 class _VisibleText:
     """lxml parser target collecting what a browser shows: headings become markdown headings so
-    chunking sees the structure, block tags start paragraphs, scripts and styles are dropped.
+    chunking sees the structure, block tags start paragraphs, scripts and styles are dropped, and
+    line breaks in the markup are spaces as a browser shows them (outside ``<pre>``): a paragraph
+    wrapped in the source is one line, not a "sentence" per source line.
 
     A target parser keeps no tree, so memory does not grow with the markup.
     """
@@ -197,8 +203,10 @@ class _VisibleText:
         self.heading: tuple[int, list[str]] | None = None
         self.title: list[str] | None = None
         self.in_title = False
+        self.preformatted = 0  # depth inside <pre>, whose line breaks are shown
 
     def start(self, tag: str, attrib) -> None:
+        self.preformatted += tag == "pre"
         if tag == "title" and self.title is None:
             self.title, self.in_title = [], True
         if self.hidden or tag in _HIDDEN_TAGS:
@@ -211,6 +219,7 @@ class _VisibleText:
             self.text.write(self.budget.spend("\n\n"))
 
     def end(self, tag: str) -> None:
+        self.preformatted -= tag == "pre" and self.preformatted > 0
         if tag == "title":
             self.in_title = False
         if self.hidden:
@@ -228,7 +237,7 @@ class _VisibleText:
         if self.heading is not None:
             self.heading[1].extend(text.split())
         else:
-            self.text.write(self.budget.spend(text))
+            self.text.write(self.budget.spend(text if self.preformatted else _WHITE_SPACE.sub(" ", text)))
 
     def close(self) -> None:
         return None
@@ -249,7 +258,7 @@ def _load_html(blocks: Iterable[str], settings: Settings) -> LoadedFile:
     except Exception as exc:  # lxml's errors have many types; any of them means this file only
         raise UnreadableFile(f"unreadable HTML ({one_line(exc)})") from None
     title = " ".join(" ".join(target.title or []).split())
-    return LoadedFile(pages=[target.text.getvalue()], found={"title": title} if title else {})
+    return LoadedFile(pages=[target.text.getvalue()], found={"title": title} if title else {}, wrapped=False)
 
 
 # -- PDF -------------------------------------------------------------------------------------------
@@ -301,7 +310,7 @@ def _load_docx(path: Path, settings: Settings) -> LoadedFile:
         raise
     except Exception as exc:  # zipfile, lxml and python-docx raise many types; each is this file's problem
         raise UnreadableFile(f"corrupt .docx ({one_line(exc)})") from None
-    return LoadedFile(pages=["\n\n".join(lines)], found={k: v for k, v in found.items() if v})
+    return LoadedFile(pages=["\n\n".join(lines)], found={k: v for k, v in found.items() if v}, wrapped=False)
 
 
 def _check_unpacked(archive: zipfile.ZipFile, parts: list[str | None], settings: Settings) -> None:

@@ -206,6 +206,17 @@ def test_a_pdf_paragraph_printed_over_several_lines_is_quoted_whole(settings, tm
     assert result.answer_span is not None and result.answer_span.text == "three days"
 
 
+def test_html_reads_as_a_browser_shows_it_paragraphs_whole_and_preformatted_lines_kept(settings, tmp_path, embeddings):
+    (tmp_path / "page.html").write_text(
+        "<html><body><p>The delegation met officials in\n    Islamabad on Monday.\n    It left for\n    Kabul on "
+        "Wednesday.</p><pre>make run\nmake test</pre></body></html>", encoding="utf-8")
+    ingest([tmp_path / "page.html"], settings, embeddings=embeddings, progress=False)
+    store = Store(settings)
+    text = store.document_text(next(iter(store.documents())))
+    assert "The delegation met officials in Islamabad on Monday. It left for Kabul on Wednesday." in text.split("\n")
+    assert "make run\nmake test" in text
+
+
 def test_a_sidecar_overrides_what_the_text_says(settings, tmp_path, embeddings):
     folder = tmp_path / "docs"
     folder.mkdir()
