@@ -7,7 +7,8 @@ Hard-wrapped paragraphs are joined back into one line. A PDF's text comes out on
 per line, and many plain-text and Markdown files are wrapped at 70-100 columns; a line break ends
 a sentence for ``ragchat.text.sentences`` (headings and list items have no full stop), so without
 this every printed line was a "sentence": quotes were fragments ("Officials said"), and an answer
-split over two lines could not be quoted whole.
+split over two lines could not be quoted whole. For the same reason a PDF's running headers and
+page numbers are dropped and a sentence cut by a page break is joined across it.
 """
 
 from __future__ import annotations
@@ -38,15 +39,14 @@ _FULL_LINE = 0.7
 # an unpunctuated line there is a heading's or a new paragraph's.
 _WRAP_WIDTH = 200
 _WRAPPED_SHARE = 0.1
+_FURNITURE_PAGES = 3  # a header or footer is told by recurring; fewer pages than this cannot show it
 
 
-def clean(text: str, wrapped: bool = True) -> str:
-    """Without splitting into lines: a million short lines would cost a million string objects.
-    ``wrapped``: the text's line breaks may fall inside paragraphs (``unwrapped`` joins them)."""
+def clean(text: str) -> str:
+    """Without splitting into lines: a million short lines would cost a million string objects."""
     text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _SPACES.sub(" ", _CONTROL.sub("", text.replace("\t", " ")))
-    text = _BLANKS.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
-    return unwrapped(text) if wrapped else text
+    return _BLANKS.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
 
 
 def unwrapped(text: str) -> str:
@@ -104,11 +104,46 @@ def _joined_lines(text: str, width: int) -> str:
 
 
 def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
-    """Clean each page and join them; returns the text and each page's start offset."""
-    parts, starts, offset = [], [], 0
-    for page in pages:
-        cleaned = clean(page, wrapped)
-        starts.append(offset)
-        parts.append(cleaned)
-        offset += len(cleaned) + 2
-    return "\n\n".join(parts), starts
+    """Clean each page and join them; returns the text and each page's start offset.
+
+    Of a wrapped format's pages (a PDF's), the running headers and footers go (a line at a page's
+    top or bottom that recurs, digits aside, on half the pages or more: "Border Report", "Page 3
+    of 40"), so a page number is not glued onto the sentence it interrupts; and a sentence that a
+    page break cuts ("... arrived in | Islamabad on Monday") is joined across it.
+    """
+    cleaned = [clean(page) for page in pages]
+    if wrapped:
+        cleaned = [unwrapped(page) for page in _without_furniture(cleaned)]
+    text, starts = "", []
+    for page in cleaned:
+        if text:
+            text += " " if wrapped and _continues(text, page) else "\n\n"
+        starts.append(len(text))
+        text += page
+    return text, starts
+
+
+def _without_furniture(pages: list[str]) -> list[str]:
+    """The pages without the lines that recur at their tops and bottoms (two lines deep at most)."""
+    if len(pages) < _FURNITURE_PAGES:
+        return pages
+    lines = [page.split("\n") for page in pages]
+    for end in (0, -1):  # the top, then the bottom
+        for _ in range(2):  # a header's second line is looked at only when its first went
+            keys = Counter(_furniture_key(page[end]) for page in lines if page)
+            recurring = {k for k, n in keys.items() if n >= max(_FURNITURE_PAGES, len(pages) / 2)}
+            if not recurring:
+                break
+            lines = [(page[1:] if end == 0 else page[:-1]) if page and _furniture_key(page[end]) in recurring
+                     else page for page in lines]
+    return ["\n".join(page).strip() for page in lines]
+
+
+def _furniture_key(line: str) -> str:
+    """A header or footer line as it recurs: page numbers and dates vary, so digits are one mark."""
+    return re.sub(r"\d+", "#", line.strip().lower())
+
+
+def _continues(before: str, page: str) -> bool:
+    """The page goes on with the sentence the one before ended in: no full stop, a lower-case word next."""
+    return bool(page) and page[:1].islower() and not _ENDS.search(before[before.rfind("\n") + 1:])

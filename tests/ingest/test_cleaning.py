@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.cleaning import clean
+from ingest.cleaning import join_pages
 from ragchat.text.sentences import split_sentences
 
 WRAPPED_MARKDOWN = """# Border notes
@@ -27,6 +27,11 @@ make run
 make test
 ```
 """
+
+
+def clean(text: str) -> str:
+    """A file's text as ingest stores it."""
+    return join_pages([text])[0]
 
 
 def test_a_wrapped_markdown_paragraph_becomes_whole_sentences():
@@ -55,3 +60,18 @@ def test_a_document_written_a_paragraph_per_line_is_left_as_it_is():
     text = "\n".join(["Border talks", paragraph, "Trade resumed the following week, officials said.",
                       "Key points", "Refugee returns were paused until further notice."])
     assert clean(text) == text
+
+
+def test_a_page_number_is_not_glued_onto_the_sentence_it_interrupts():
+    openings = ["Talks opened in Kabul", "Trade through Torkham resumed", "Refugee returns were discussed"]
+    pages = [f"Border Report\n{opening} on a line that runs on as a printed line does, up to the margin of the\n"
+             f"page, and stops here without a full stop as the paragraph goes\n{n}" for n, opening in enumerate(openings, 1)]
+    text, starts = join_pages(pages)
+    assert "Border Report" not in text
+    assert not any(line.endswith(("goes 1", "goes 2", "goes 3")) for line in text.split("\n"))
+    assert [text[s:s + 12] for s in starts] == ["Talks opened", "Trade throug", "Refugee retu"]
+
+
+def test_two_pages_are_too_few_to_tell_a_header_from_a_first_line():
+    text, _ = join_pages(["Summary\nTalks opened in Kabul.", "Summary\nTrade resumed."])
+    assert text == "Summary\nTalks opened in Kabul.\n\nSummary\nTrade resumed."

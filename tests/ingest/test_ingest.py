@@ -206,6 +206,41 @@ def test_a_pdf_paragraph_printed_over_several_lines_is_quoted_whole(settings, tm
     assert result.answer_span is not None and result.answer_span.text == "three days"
 
 
+class _ReportWithFurniture(FPDF):
+    """A report as offices print them: a running header and a page number on every page."""
+
+    def header(self):
+        self.set_font("helvetica", size=9)
+        self.cell(0, 8, "Border Report 2024", new_x="LMARGIN", new_y="NEXT")
+
+    def footer(self):
+        self.set_y(-15)
+        self.set_font("helvetica", size=9)
+        self.cell(0, 8, f"Page {self.page_no()}")
+
+
+def test_a_sentence_cut_by_a_page_break_is_quoted_whole_without_headers_or_page_numbers(settings, tmp_path, embeddings):
+    pdf = _ReportWithFurniture()
+    for page in ["Talks between the two governments opened in Kabul on Monday after months of strained relations, "
+                 "and the two delegations",
+                 "agreed to reopen the Torkham crossing to lorries on 12 March. Refugee returns were discussed too.",
+                 "A joint statement was expected but did not come, and the delegation left for home on Wednesday."]:
+        pdf.add_page()
+        pdf.set_font("helvetica", size=12)
+        pdf.multi_cell(0, 8, page, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "report.pdf"))
+    ingest([tmp_path / "report.pdf"], settings, embeddings=embeddings, progress=False)
+
+    library = Library(settings)
+    text = library.document_text(library.documents()[0].doc_id)
+    assert "Border Report" not in text and "Page " not in text
+    result = library.ask("When will the Torkham crossing reopen to lorries?")
+    assert result.citations[0].quote == ("Talks between the two governments opened in Kabul on Monday after months of "
+                                         "strained relations, and the two delegations agreed to reopen the Torkham "
+                                         "crossing to lorries on 12 March.")
+    assert result.answer_span is not None and result.answer_span.text == "12 March"
+
+
 def test_html_reads_as_a_browser_shows_it_paragraphs_whole_and_preformatted_lines_kept(settings, tmp_path, embeddings):
     (tmp_path / "page.html").write_text(
         "<html><body><p>The delegation met officials in\n    Islamabad on Monday.\n    It left for\n    Kabul on "
