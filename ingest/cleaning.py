@@ -29,6 +29,9 @@ _LINE = re.compile(r"[^\n]+")
 # A line that starts a block of its own: a list item, a Markdown heading, table row, quote or fence.
 _BLOCK_START = re.compile(r"(?:[-*+\u2022\u25aa\u2013]\s|\d{1,3}[.)]\s|[#|>]|```|~~~)")
 _FENCED = re.compile(r"^(?:```|~~~)[^\n]*\n.*?^(?:```|~~~)[^\n]*$", re.MULTILINE | re.DOTALL)
+# A word broken at a line's end: "secu- | rity", "cross- | border" (the bar marking the break).
+_HYPHENATED = re.compile(r"([^\W\d_]+)-\n([^\W\d_]+)")
+_WORDS = re.compile(r"[^\W\d_]+")
 _ENDS = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*$")  # a line ending a sentence or introducing a list
 # A wrapped document's lines are about as long as its wrap width; a line this much shorter ended
 # its paragraph (a heading, a title, a paragraph's last line), so a capital after it starts anew.
@@ -49,22 +52,38 @@ def clean(text: str) -> str:
     return _BLANKS.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
 
 
-def unwrapped(text: str) -> str:
+def unwrapped(text: str, vocabulary: set[str]) -> str:
     """Hard-wrapped paragraphs as one line each; fenced code, lists, tables and headings as they were.
 
     A line break is joined when the line before it does not end a sentence and the next line does
     not start a block, and either the next line goes on in lower case ("... arrived in Islamabad on
     Monday | for three days of talks", the bar marking the break) or, in a wrapped document, the line
-    before is as long as its wrapped lines (a name or figure starts the next line). A word
-    hyphenated at the break keeps its hyphen and loses the space ("cross- | border" reads "cross-border").
+    before is as long as its wrapped lines (a name or figure starts the next line). A word broken
+    by a hyphen at the break is whole again where the document writes it whole elsewhere
+    (``vocabulary``, its words in lower case: "secu- | rity" reads "security"), and keeps its
+    hyphen otherwise ("cross- | border" reads "cross-border").
     """
     width = _wrap_width(text)
     pieces, done = [], 0
     for fence in _FENCED.finditer(text):
-        pieces += [_joined_lines(text[done:fence.start()], width), fence.group()]
+        pieces += [_joined_lines(_rejoined_words(text[done:fence.start()], vocabulary), width), fence.group()]
         done = fence.end()
-    pieces.append(_joined_lines(text[done:], width))
+    pieces.append(_joined_lines(_rejoined_words(text[done:], vocabulary), width))
     return "".join(pieces)
+
+
+def _words(texts: list[str]) -> set[str]:
+    return {m.group().lower() for text in texts for m in _WORDS.finditer(text)}
+
+
+def _rejoined_words(text: str, vocabulary: set[str]) -> str:
+    def rejoin(match: re.Match) -> str:
+        first, rest = match.groups()
+        if not rest[0].islower():
+            return match.group()
+        return first + rest if (first + rest).lower() in vocabulary else f"{first}-{rest}"
+
+    return _HYPHENATED.sub(rejoin, text)
 
 
 def _wrap_width(text: str) -> int:
@@ -95,10 +114,7 @@ def _joined_lines(text: str, width: int) -> str:
     wrapped = width <= _WRAP_WIDTH and looks_wrapped()
 
     def join(match: re.Match) -> str:
-        if not joins(match, wrapped):
-            return "\n"
-        hyphenated = text[match.start() - 1] == "-" and text[match.start() - 2].isalpha() and text[match.end()].islower()
-        return "" if hyphenated else " "
+        return " " if joins(match, wrapped) else "\n"
 
     return _BREAK.sub(join, text)
 
@@ -113,7 +129,9 @@ def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
     """
     cleaned = [clean(page) for page in pages]
     if wrapped:
-        cleaned = [unwrapped(page) for page in _without_furniture(cleaned)]
+        cleaned = _without_furniture(cleaned)
+        vocabulary = _words(cleaned)  # the whole document's: a word broken on one page is whole on another
+        cleaned = [unwrapped(page, vocabulary) for page in cleaned]
     text, starts = "", []
     for page in cleaned:
         if text:
