@@ -132,13 +132,15 @@ def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
         cleaned = _without_furniture(cleaned)
         vocabulary = _words(cleaned)  # the whole document's: a word broken on one page is whole on another
         cleaned = [unwrapped(page, vocabulary) for page in cleaned]
-    text, starts = "", []
+    parts, starts, offset = [], [], 0
     for page in cleaned:
-        if text:
-            text += " " if wrapped and _continues(text, page) else "\n\n"
-        starts.append(len(text))
-        text += page
-    return text, starts
+        if parts:
+            parts.append(" " if wrapped and _continues(parts[-1], page) else "\n\n")
+            offset += len(parts[-1])
+        starts.append(offset)
+        parts.append(page)
+        offset += len(page)
+    return "".join(parts), starts
 
 
 def _without_furniture(pages: list[str]) -> list[str]:
@@ -164,4 +166,4 @@ def _furniture_key(line: str) -> str:
 
 def _continues(before: str, page: str) -> bool:
     """The page goes on with the sentence the one before ended in: no full stop, a lower-case word next."""
-    return bool(page) and page[:1].islower() and not _ENDS.search(before[before.rfind("\n") + 1:])
+    return bool(before) and page[:1].islower() and not _ENDS.search(before[before.rfind("\n") + 1:])
