@@ -26,20 +26,25 @@ _BLANKS = re.compile(r"\n{3,}")
 # A line break between two lines of text; a blank line (a paragraph break) is never joined.
 _BREAK = re.compile(r"(?<=[^\n])\n(?=[^\n])")
 _LINE = re.compile(r"[^\n]+")
-# A line that starts a block of its own: a list item, a Markdown heading, table row, quote or fence.
-_BLOCK_START = re.compile(r"(?:[-*+\u2022\u25aa\u2013]\s|\d{1,3}[.)]\s|[#|>]|```|~~~)")
+# A line that starts a block of its own: a list item ("- ", "3. ", "b) "), a Markdown heading, quote,
+# fence, rule or front matter ("---"), or a link.
+_BLOCK_START = re.compile(r"(?:[-*+\u2022\u25aa\u2013]\s|\d{1,3}[.)]\s|[a-z][.)]\s|[#>]|```|~~~|---|https?://)")
+# A line that is only a page number: "12", "iv", "Page 3", "3 of 40", "- 7 -".
+_PAGE_NUMBER = re.compile(r"(?:page\s+)?(?:\d+|[ivxlcdm]+)(?:\s+of\s+\d+)?|[-\u2013]\s*\d+\s*[-\u2013]", re.IGNORECASE)
 _FENCED = re.compile(r"^(?:```|~~~)[^\n]*\n.*?^(?:```|~~~)[^\n]*$", re.MULTILINE | re.DOTALL)
 # A word broken at a line's end: "secu- | rity", "cross- | border" (the bar marking the break).
-_HYPHENATED = re.compile(r"([^\W\d_]+)-\n([^\W\d_]+)")
+# (Anchored at a word's start: tried at every letter of a long run, it would rescan the run each time.)
+_HYPHENATED = re.compile(r"(?<![^\W\d_])([^\W\d_]+)-\n([^\W\d_]+)")
 _WORDS = re.compile(r"[^\W\d_]+")
 _ENDS = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*$")  # a line ending a sentence or introducing a list
 # A wrapped document's lines are about as long as its wrap width; a line this much shorter ended
-# its paragraph (a heading, a title, a paragraph's last line), so a capital after it starts anew.
+# its paragraph (a heading, a title, a byline, a paragraph's last line), so what follows starts anew.
 _FULL_LINE = 0.7
-# A document is wrapped when its long lines stay within this many characters (printed lines and
-# text wrapped at 70-100 columns; a paragraph per line runs longer) and a tenth of its breaks fall
-# in mid-sentence before a lower-case word. Elsewhere only such breaks are joined: a capital after
-# an unpunctuated line there is a heading's or a new paragraph's.
+# A document is wrapped when its long lines stay within these bounds (printed lines and text
+# wrapped at 70-100 columns; a paragraph per line runs longer, and lines shorter than a narrow
+# newspaper column are verse, code, lists or key-value pairs) and a tenth of its breaks fall in
+# mid-sentence before a lower-case word. Nothing is joined in any other document.
+_MIN_WRAP_WIDTH = 40
 _WRAP_WIDTH = 200
 _WRAPPED_SHARE = 0.1
 _FURNITURE_PAGES = 3  # a header or footer is told by recurring; fewer pages than this cannot show it
@@ -52,18 +57,17 @@ def clean(text: str) -> str:
     return _BLANKS.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
 
 
-def unwrapped(text: str, vocabulary: set[str]) -> str:
-    """Hard-wrapped paragraphs as one line each; fenced code, lists, tables and headings as they were.
+def unwrapped(text: str, vocabulary: set[str], width: int) -> str:
+    """Hard-wrapped paragraphs as one line each; fenced code, list items, table rows (lines with a
+    "|"), headings and page numbers keep their lines.
 
-    A line break is joined when the line before it does not end a sentence and the next line does
-    not start a block, and either the next line goes on in lower case ("... arrived in Islamabad on
-    Monday | for three days of talks", the bar marking the break) or, in a wrapped document, the line
-    before is as long as its wrapped lines (a name or figure starts the next line). A word broken
-    by a hyphen at the break is whole again where the document writes it whole elsewhere
-    (``vocabulary``, its words in lower case: "secu- | rity" reads "security"), and keeps its
-    hyphen otherwise ("cross- | border" reads "cross-border").
+    ``width`` is the document's wrap width (``_wrap_width``). A line break is joined when the line
+    before is about that long and does not end a sentence, and the next line does not start a block
+    ("... arrived in Islamabad on Monday | for three days of talks", the bar marking the break; a
+    name or a figure may start the next line). A word broken by a hyphen at the break is whole again
+    where the document writes it whole elsewhere (``vocabulary``, its words in lower case: "secu- |
+    rity" reads "security"), and keeps its hyphen otherwise ("cross- | border" reads "cross-border").
     """
-    width = _wrap_width(text)
     pieces, done = [], 0
     for fence in _FENCED.finditer(text):
         pieces += [_joined_lines(_rejoined_words(text[done:fence.start()], vocabulary), width), fence.group()]
@@ -86,35 +90,44 @@ def _rejoined_words(text: str, vocabulary: set[str]) -> str:
     return _HYPHENATED.sub(rejoin, text)
 
 
-def _wrap_width(text: str) -> int:
-    """The length most long lines stay within: the 90th percentile of line lengths."""
-    lengths = Counter(len(m.group()) for m in _LINE.finditer(text))
-    total, seen = sum(lengths.values()), 0
+def _wrap_width(pages: list[str]) -> int | None:
+    """The length the document's lines are wrapped at (the 90th percentile of line lengths), or None
+    when it is not wrapped: lines longer than ``_WRAP_WIDTH`` or shorter than ``_MIN_WRAP_WIDTH``,
+    or too few full lines (a tenth of its line breaks, two at least) going on in lower case into the next."""
+    lengths = Counter(len(m.group()) for page in pages for m in _LINE.finditer(page))
+    total, seen, width = sum(lengths.values()), 0, 0
     for length in sorted(lengths):
         seen += lengths[length]
         if seen >= 0.9 * total:
-            return length
-    return 0
+            width = length
+            break
+    if not _MIN_WRAP_WIDTH <= width <= _WRAP_WIDTH:
+        return None
+    breaks = continued = 0
+    for page in pages:
+        for match in _BREAK.finditer(page):
+            breaks += 1
+            continued += page[match.end()].islower() and _full(page, match.start(), width) and _may_join(page, match.start())
+    return width if continued >= max(2, _WRAPPED_SHARE * breaks) else None
+
+
+def _full(text: str, at: int, width: int) -> bool:
+    """The line ending at ``at`` is about as long as the document's wrapped lines."""
+    return at - text.rfind("\n", 0, at) - 1 >= _FULL_LINE * width
+
+
+def _may_join(text: str, at: int) -> bool:
+    """The line ending at ``at`` may go on into the next: no sentence end, no block, no page number."""
+    before = text[text.rfind("\n", 0, at) + 1:at]
+    end = text.find("\n", at + 1)
+    after = text[at + 1:end if end >= 0 else len(text)]
+    return not (_ENDS.search(before) or _BLOCK_START.match(after) or before.startswith("#")
+                or "|" in before or "|" in after or _PAGE_NUMBER.fullmatch(before) or _PAGE_NUMBER.fullmatch(after))
 
 
 def _joined_lines(text: str, width: int) -> str:
-    def joins(match: re.Match, wrapped: bool) -> bool:
-        at = match.start()
-        before = text[text.rfind("\n", 0, at) + 1:at]
-        after = text[at + 1:at + 12]
-        if _ENDS.search(before) or _BLOCK_START.match(after) or before.startswith(("#", "|")):
-            return False
-        return after[:1].islower() or (wrapped and len(before) >= _FULL_LINE * width)
-
-    def looks_wrapped() -> bool:
-        breaks = sum(1 for _ in _BREAK.finditer(text))
-        continued = sum(joins(m, False) for m in _BREAK.finditer(text))
-        return continued >= max(2, _WRAPPED_SHARE * breaks)
-
-    wrapped = width <= _WRAP_WIDTH and looks_wrapped()
-
     def join(match: re.Match) -> str:
-        return " " if joins(match, wrapped) else "\n"
+        return " " if _full(text, match.start(), width) and _may_join(text, match.start()) else "\n"
 
     return _BREAK.sub(join, text)
 
@@ -128,14 +141,17 @@ def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
     page break cuts ("... arrived in | Islamabad on Monday") is joined across it.
     """
     cleaned = [clean(page) for page in pages]
+    width = None
     if wrapped:
         cleaned = _without_furniture(cleaned)
-        vocabulary = _words(cleaned)  # the whole document's: a word broken on one page is whole on another
-        cleaned = [unwrapped(page, vocabulary) for page in cleaned]
+        width = _wrap_width(cleaned)
+    if width is not None:  # read over the whole document: a page is too short to tell
+        vocabulary = _words(cleaned)  # a word broken on one page is whole on another
+        cleaned = [unwrapped(page, vocabulary, width) for page in cleaned]
     parts, starts, offset = [], [], 0
     for page in cleaned:
         if parts:
-            parts.append(" " if wrapped and _continues(parts[-1], page) else "\n\n")
+            parts.append(" " if width is not None and _continues(parts[-1], page) else "\n\n")
             offset += len(parts[-1])
         starts.append(offset)
         parts.append(page)
@@ -144,24 +160,45 @@ def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
 
 
 def _without_furniture(pages: list[str]) -> list[str]:
-    """The pages without the lines that recur at their tops and bottoms (two lines deep at most)."""
+    """The pages without their page numbers and the lines that recur at their tops and bottoms (two
+    lines deep at most); a page's only line is never taken. Lines are found with ``find``, not split
+    out: a 2,000-page PDF of short lines would cost a string per line."""
+    if len(pages) < 2:
+        return pages
+    for top in (True, False):
+        pages = [_cut(page, top) if _PAGE_NUMBER.fullmatch(_edge(page, top)) else page for page in pages]
     if len(pages) < _FURNITURE_PAGES:
         return pages
-    lines = [page.split("\n") for page in pages]
-    for end in (0, -1):  # the top, then the bottom
+    for top in (True, False):
         for _ in range(2):  # a header's second line is looked at only when its first went
-            keys = Counter(_furniture_key(page[end]) for page in lines if page)
+            keys = Counter(_furniture_key(_edge(page, top)) for page in pages if page)
             recurring = {k for k, n in keys.items() if n >= max(_FURNITURE_PAGES, len(pages) / 2)}
             if not recurring:
                 break
-            lines = [(page[1:] if end == 0 else page[:-1]) if page and _furniture_key(page[end]) in recurring
-                     else page for page in lines]
-    return ["\n".join(page).strip() for page in lines]
+            pages = [_cut(page, top) if _furniture_key(_edge(page, top)) in recurring else page for page in pages]
+    return pages
+
+
+def _edge(page: str, top: bool) -> str:
+    """A page's first or last line."""
+    if not top:
+        return page[page.rfind("\n") + 1:]
+    end = page.find("\n")
+    return page if end < 0 else page[:end]
+
+
+def _cut(page: str, top: bool) -> str:
+    """The page without its first or last line; a page of one line is kept whole."""
+    if "\n" not in page:
+        return page
+    return page[page.find("\n") + 1:].lstrip("\n") if top else page[:page.rfind("\n")].rstrip("\n")
 
 
 def _furniture_key(line: str) -> str:
-    """A header or footer line as it recurs: page numbers and dates vary, so digits are one mark."""
-    return re.sub(r"\d+", "#", line.strip().lower())
+    """A header or footer line as it recurs: a page number or year varies, so one figure is one mark;
+    a line with more figures (a table row) recurs only as itself."""
+    line = line.strip().lower()
+    return re.sub(r"\d+", "#", line) if len(re.findall(r"\d+", line)) <= 1 else line
 
 
 def _continues(before: str, page: str) -> bool:

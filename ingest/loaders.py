@@ -228,6 +228,8 @@ class _VisibleText:
             level, words = self.heading
             self.heading = None
             self.text.write(self.budget.spend(f"\n\n{'#' * level} {' '.join(words)}\n\n"))
+        elif self.heading is None and tag in _BLOCK_TAGS:  # text after a block is a block of its own
+            self.text.write(self.budget.spend("\n\n"))
 
     def data(self, text: str) -> None:
         if self.in_title:

@@ -60,8 +60,9 @@ def test_headings_lists_tables_and_code_keep_their_lines():
 def test_a_document_written_a_paragraph_per_line_is_left_as_it_is():
     paragraph = ("Pakistan and Afghanistan agreed to reopen the crossing after talks that lasted three days and "
                  "ended without a joint statement, according to officials from both sides who spoke to reporters")
-    text = "\n".join(["Border talks", paragraph, "Trade resumed the following week, officials said.",
-                      "Key points", "Refugee returns were paused until further notice."])
+    text = "\n".join(["Border talks", "by Jane Doe", paragraph, "Trade resumed the following week, officials said.",
+                      "Key points", "a. trade", "b. refugee returns were paused until further notice",
+                      "https://example.org/talks", "and a line that starts in lower case after one without a stop"])
     assert clean(text) == text
 
 
@@ -73,6 +74,24 @@ def test_a_page_number_is_not_glued_onto_the_sentence_it_interrupts():
     assert "Border Report" not in text
     assert not any(line.endswith(("goes 1", "goes 2", "goes 3")) for line in text.split("\n"))
     assert [text[s:s + 12] for s in starts] == ["Talks opened", "Trade throug", "Refugee retu"]
+
+
+def test_page_numbers_go_even_from_two_pages_and_a_sentence_goes_on_across_the_break():
+    first = ("Talks between the two governments opened in Kabul on Monday after months of strained relations\n"
+             "over the border, the refugees and the trade through the crossings that had been closed to lorries\n"
+             "since the end of January, and after three days the two delegations\n1")
+    second = ("agreed to reopen the crossing on 12 March. The joint statement that was expected at the end of the\n"
+              "talks did not come, and the delegations left for home on Wednesday without a date for the next round.\nii")
+    text, _ = join_pages([first, second])
+    assert "the two delegations agreed to reopen the crossing on 12 March." in text
+    assert " 1 " not in text and not text.endswith("ii")
+
+
+def test_table_rows_that_recur_with_other_figures_are_kept():
+    pages = [f"Crossings in 200{n}, continued\nYear Loaded Empty\n200{n} 10 7\n200{n} 12 5\n200{n} 9 {n}"
+             for n in range(1, 5)]
+    text, _ = join_pages(pages)
+    assert all(f"200{n} 9 {n}" in text and f"200{n} 10 7" in text for n in range(1, 5))
 
 
 def test_two_pages_are_too_few_to_tell_a_header_from_a_first_line():

@@ -221,9 +221,12 @@ class _ReportWithFurniture(FPDF):
 
 def test_a_sentence_cut_by_a_page_break_is_quoted_whole_without_headers_or_page_numbers(settings, tmp_path, embeddings):
     pdf = _ReportWithFurniture()
-    for page in ["Talks between the two governments opened in Kabul on Monday after months of strained relations, "
-                 "and the two delegations",
-                 "agreed to reopen the Torkham crossing to lorries on 12 March. Refugee returns were discussed too.",
+    for page in ["The border had been closed to lorries since the end of January, and traders on both sides counted "
+                 "their losses in the millions while the two governments traded blame over the attacks that had "
+                 "closed it. Talks between the two governments opened in Kabul on Monday after months of strained "
+                 "relations, and the two delegations",
+                 "agreed to reopen the Torkham crossing to lorries on 12 March. Refugee returns were discussed at "
+                 "length as well, and both sides said that the talks would go on in Islamabad in the spring.",
                  "A joint statement was expected but did not come, and the delegation left for home on Wednesday."]:
         pdf.add_page()
         pdf.set_font("helvetica", size=12)
@@ -244,12 +247,14 @@ def test_a_sentence_cut_by_a_page_break_is_quoted_whole_without_headers_or_page_
 def test_html_reads_as_a_browser_shows_it_paragraphs_whole_and_preformatted_lines_kept(settings, tmp_path, embeddings):
     (tmp_path / "page.html").write_text(
         "<html><body><p>The delegation met officials in\n    Islamabad on Monday.\n    It left for\n    Kabul on "
-        "Wednesday.</p><pre>make run\nmake test</pre></body></html>", encoding="utf-8")
+        "Wednesday.</p><pre>make run\nmake test</pre><div>Border talks</div>\nThe visit ended.</body></html>",
+        encoding="utf-8")
     ingest([tmp_path / "page.html"], settings, embeddings=embeddings, progress=False)
     store = Store(settings)
     text = store.document_text(next(iter(store.documents())))
     assert "The delegation met officials in Islamabad on Monday. It left for Kabul on Wednesday." in text.split("\n")
     assert "make run\nmake test" in text
+    assert "Border talks\n\nThe visit ended." in text  # the text after a block is not run into it
 
 
 def test_a_sidecar_overrides_what_the_text_says(settings, tmp_path, embeddings):
