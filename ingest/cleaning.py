@@ -117,10 +117,13 @@ def _full(text: str, at: int, width: int) -> bool:
 
 
 def _may_join(text: str, at: int) -> bool:
-    """The line ending at ``at`` may go on into the next: no sentence end, no block, no page number."""
-    before = text[text.rfind("\n", 0, at) + 1:at]
+    """The line ending at ``at`` may go on into the next (``_goes_on``)."""
     end = text.find("\n", at + 1)
-    after = text[at + 1:end if end >= 0 else len(text)]
+    return _goes_on(text[text.rfind("\n", 0, at) + 1:at], text[at + 1:end if end >= 0 else len(text)])
+
+
+def _goes_on(before: str, after: str) -> bool:
+    """Line ``before`` may go on into line ``after``: no sentence end, no block, no page number."""
     return not (_ENDS.search(before) or _BLOCK_START.match(after) or before.startswith("#")
                 or "|" in before or "|" in after or _PAGE_NUMBER.fullmatch(before) or _PAGE_NUMBER.fullmatch(after))
 
@@ -171,11 +174,12 @@ def _without_furniture(pages: list[str]) -> list[str]:
         return pages
     for top in (True, False):
         for _ in range(2):  # a header's second line is looked at only when its first went
-            keys = Counter(_furniture_key(_edge(page, top)) for page in pages if page)
-            recurring = {k for k, n in keys.items() if n >= max(_FURNITURE_PAGES, len(pages) / 2)}
+            keys = [_furniture_key(_edge(page, top)) for page in pages]
+            counts = Counter(key for key, page in zip(keys, pages) if page)
+            recurring = {k for k, n in counts.items() if n >= max(_FURNITURE_PAGES, len(pages) / 2)}
             if not recurring:
                 break
-            pages = [_cut(page, top) if _furniture_key(_edge(page, top)) in recurring else page for page in pages]
+            pages = [_cut(page, top) if key in recurring else page for key, page in zip(keys, pages)]
     return pages
 
 
@@ -202,5 +206,6 @@ def _furniture_key(line: str) -> str:
 
 
 def _continues(before: str, page: str) -> bool:
-    """The page goes on with the sentence the one before ended in: no full stop, a lower-case word next."""
-    return bool(before) and page[:1].islower() and not _ENDS.search(before[before.rfind("\n") + 1:])
+    """The page goes on with the sentence the one before ended in: its last line may go on into the
+    page's first (the test within a page), and a lower-case word comes next."""
+    return bool(before) and page[:1].islower() and _goes_on(_edge(before, False), _edge(page, True))

@@ -219,7 +219,8 @@ class _VisibleText:
             self.text.write(self.budget.spend("\n\n"))
 
     def end(self, tag: str) -> None:
-        self.preformatted -= tag == "pre" and self.preformatted > 0
+        if tag == "pre" and self.preformatted:
+            self.preformatted -= 1
         if tag == "title":
             self.in_title = False
         if self.hidden:
