@@ -154,7 +154,7 @@ def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
     parts, starts, offset = [], [], 0
     for page in cleaned:
         if parts:
-            parts.append(" " if width is not None and _continues(parts[-1], page) else "\n\n")
+            parts.append(" " if width is not None and _continues(parts[-1], page, width) else "\n\n")
             offset += len(parts[-1])
         starts.append(offset)
         parts.append(page)
@@ -205,7 +205,9 @@ def _furniture_key(line: str) -> str:
     return re.sub(r"\d+", "#", line) if len(re.findall(r"\d+", line)) <= 1 else line
 
 
-def _continues(before: str, page: str) -> bool:
+def _continues(before: str, page: str, width: int) -> bool:
     """The page goes on with the sentence the one before ended in: its last line may go on into the
-    page's first (the test within a page), and a lower-case word comes next."""
-    return bool(before) and page[:1].islower() and _goes_on(_edge(before, False), _edge(page, True))
+    page's first (the test within a page), and either that line is full length, as a line that
+    joins within a page is, or the next page goes on in lower case."""
+    return (bool(before) and _goes_on(_edge(before, False), _edge(page, True))
+            and (page[:1].islower() or _full(before, len(before), width)))

@@ -87,6 +87,18 @@ def test_page_numbers_go_even_from_two_pages_and_a_sentence_goes_on_across_the_b
     assert " 1 " not in text and not text.endswith("ii")
 
 
+def test_a_sentence_cut_by_a_page_break_before_a_name_is_joined_but_a_heading_is_not():
+    lines = ["Talks between the two governments opened in Kabul on Monday after months of strained relations",
+             "over the border, the refugees and the trade through the crossings that had been closed to lorries",
+             "since the end of January, and after three days the delegations of Pakistan and of Afghanistan met"]
+    first = "\n".join(lines)
+    second = "Ishaq Dar and agreed to reopen the crossing on 12 March, officials of both sides told reporters.\n2"
+    third = "Background\nThe crossing had been closed since January, when the two sides clashed near the gate.\n3"
+    text, _ = join_pages([first + "\n1", second, third])
+    assert "Afghanistan met Ishaq Dar and agreed to reopen the crossing on 12 March" in text
+    assert "reporters.\n\nBackground\nThe crossing" in text
+
+
 def test_table_rows_that_recur_with_other_figures_are_kept():
     pages = [f"Crossings in 200{n}, continued\nYear Loaded Empty\n200{n} 10 7\n200{n} 12 5\n200{n} 9 {n}"
              for n in range(1, 5)]
