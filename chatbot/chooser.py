@@ -34,6 +34,7 @@ from chatbot.verify import SentenceEncoder
 from ragchat.text.abbreviations import definitions, same_abbreviation
 from ragchat.text.dates import ANY_YEAR, MONTHS, months_in
 from ragchat.text.facts import missing_names, names_in, numbers_in, respelt
+from ragchat.text.rows import Cell, cells
 from ragchat.text.sentences import Span, split_sentences, without_trailing_links
 from ragchat.text.terms import folded, tokenize, without_possessives
 
@@ -271,7 +272,8 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
             "names_passage": _share_named(question.names, passage.text + " " + title),
             "facts_library": facts_library,
             "typed": float(question.typed),
-            "answer_entity": float(bool(answer_entities(question, entities, span.text, question_folded))),
+            "answer_entity": float(bool(answer_entities(question, entities, span.text, question_folded)
+                                        or _row_names(question, cells(span.text), span.text))),
             "new_entity": float(any(not _in_question(e.text, question_folded) for e in entities)),
             "constraints_met": sum(c > 0 for c in constraints), "constraints_broken": sum(c < 0 for c in constraints),
             "counted": (1.0 if counts(span.text, question.counted) else -1.0) if question.counted else 0.0,
@@ -432,16 +434,20 @@ def answer_span(question: Analysis, candidate: Candidate) -> Span | None:
     since 2017", "how many attacks" finds "789", next to "attacks". For a name (person, place,
     title) the NER model may have missed or mislabelled, a capitalised run stands in ("the
     Mianwali Training Air Base", tagged a person's name up to "Training"), and a name is
-    extended over the capitalised words that follow it.
+    extended over the capitalised words that follow it. In a table row ("Crossing: Chaman; Days
+    closed in 2024: 83."), a value, never a column's label, and the one in the column whose label
+    shares most words with the question.
     """
     text = candidate.span.text
-    found = answer_entities(question, candidate.entities, text)
-    if not found and question.kind in (PERSON, PLACE, WORK):
+    row = cells(text)
+    found = _values(row, answer_entities(question, candidate.entities, text))
+    if not found and not row and question.kind in (PERSON, PLACE, WORK):
         asked = folded(question.text)
         found = [e for e in fallback_entities(text) if e.label == "PROPER" and not _in_question(e.text, asked)]
+    found += _row_names(question, row, text)
     if not found:
         return None
-    found = _counting(question, text, found)
+    found = _counting(question, text, _in_asked_column(question, row, found))
     anchors = [m.start() for m in re.finditer(r"\w+", text) if _matches_any(m.group(), question.terms)]
     best = min(found, key=lambda e: (min(abs(a - e.start) for a in anchors), e.start)) if anchors else found[0]
     start, end = best.start, best.end
@@ -451,6 +457,33 @@ def answer_span(question: Analysis, candidate: Candidate) -> Span | None:
     if question.several:
         end = _listed(question, candidate.entities, text, end)
     return Span(text[start:end], candidate.span.start + start, candidate.span.start + end)
+
+
+def _row_names(question: Analysis, row: Sequence[Cell], text: str) -> list[Entity]:
+    """A table row's capitalised values, for a question asking a name: a cell's name is a word or
+    two the tagger has no sentence to read in ("Main crossing: Ghulam Khan" is no place to it)."""
+    if not row or question.kind not in (PERSON, PLACE, WORK):
+        return []
+    asked = folded(question.text)
+    return _values(row, [e for e in fallback_entities(text) if e.label == "PROPER" and not _in_question(e.text, asked)])
+
+
+def _values(row: Sequence[Cell], found: list[Entity]) -> list[Entity]:
+    """The entities that start inside a table row's values, cut at the value's end (a capitalised
+    run takes the row's full stop: "Chaman."); all of them when the sentence is no row."""
+    if not row:
+        return found
+    return [Entity(e.text[:min(e.end, c.end) - e.start], e.label, e.start, min(e.end, c.end))
+            for e in found for c in row if c.start <= e.start < c.end]
+
+
+def _in_asked_column(question: Analysis, row: Sequence[Cell], found: list[Entity]) -> list[Entity]:
+    """Of a row's entities, those in the cells whose labels share most words with the question
+    ("How many days was Chaman closed?": "Days closed in 2024"); all of them when no label does."""
+    shared = [sum(_matches_any(w, question.terms) for w in re.findall(r"\w+", c.label)) for c in row]
+    best = max(shared, default=0)
+    asked = [e for e in found if any(n == best and c.start <= e.start and e.end <= c.end for c, n in zip(row, shared))]
+    return asked if best and asked else found
 
 
 def _listed(question: Analysis, entities: Sequence[Entity], text: str, end: int) -> int:

@@ -25,8 +25,9 @@ from ragchat.text.sentences import iter_sentences
 # Bump when the same text and settings would give other chunks: stores re-chunk on the next ingest.
 # 1: tiktoken cl100k tokens; 2: the embedding model's wordpieces; 3: hard-wrapped lines joined into
 # their paragraphs first (ingest.cleaning.unwrapped), so sentences, and chunks, end elsewhere;
-# 4: a PDF page break before a capitalised word joined too, where the line before it is full
-VERSION = 4
+# 4: a PDF page break before a capitalised word joined too, where the line before it is full;
+# 5: table rows stored as sentences, each cell labelled with its column's header (ingest.tables)
+VERSION = 5
 
 _LINE_BREAKS = re.compile(r"\n+")  # every line is a paragraph: headings, list items, tweets
 _HEADING_LINE = re.compile(r"^#[^\n]*", re.MULTILINE)

@@ -17,6 +17,8 @@ import re
 import unicodedata
 from collections import Counter
 
+from ingest.tables import labelled_tables
+
 # C0 and C1 controls but NEL (white space; a C1 CSI, \x9b, drives some terminals as ESC [ does),
 # zero-width characters.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\u200b\u200c\u200d\ufeff]")
@@ -141,7 +143,8 @@ def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
     Of a wrapped format's pages (a PDF's), the running headers and footers go (a line at a page's
     top or bottom that recurs, digits aside, on half the pages or more: "Border Report", "Page 3
     of 40"), so a page number is not glued onto the sentence it interrupts; and a sentence that a
-    page break cuts ("... arrived in | Islamabad on Monday") is joined across it.
+    page break cuts ("... arrived in | Islamabad on Monday") is joined across it. Markdown pipe
+    tables are written a labelled row per line (``ingest.tables``).
     """
     cleaned = [clean(page) for page in pages]
     width = None
@@ -151,6 +154,7 @@ def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
     if width is not None:  # read over the whole document: a page is too short to tell
         vocabulary = _words(cleaned)  # a word broken on one page is whole on another
         cleaned = [unwrapped(page, vocabulary, width) for page in cleaned]
+    cleaned = [labelled_tables(page) for page in cleaned]  # after unwrapping: a labelled row is no wrapped line
     parts, starts, offset = [], [], 0
     for page in cleaned:
         if parts:

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from ragchat.settings import Settings
 from ragchat.text.display import one_line
+from ragchat.text.rows import labelled_row
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 
@@ -181,17 +182,31 @@ def _joined(blocks: Iterable[str], settings: Settings) -> str:
     return "".join(budget.spend(block) for block in blocks)
 
 
-_BLOCK_TAGS = frozenset(("p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "td", "th"))
+_BLOCK_TAGS = frozenset(("p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "caption"))
 _HIDDEN_TAGS = frozenset(("script", "style", "noscript", "template", "head", "svg", "iframe"))
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _WHITE_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class _Table:
+    """A table being read: its column headers once its first row is all ``<th>``, the row being read
+    (cells with whether each is a ``<th>``), and the cell being read."""
+
+    header: list[str] | None = None
+    rows: int = 0
+    row: list[tuple[str, bool]] | None = None
+    cell: list[str] | None = None
+    cell_is_header: bool = False
 
 
 class _VisibleText:
     """lxml parser target collecting what a browser shows: headings become markdown headings so
     chunking sees the structure, block tags start paragraphs, scripts and styles are dropped, and
     line breaks in the markup are spaces as a browser shows them (outside ``<pre>``): a paragraph
-    wrapped in the source is one line, not a "sentence" per source line.
+    wrapped in the source is one line, not a "sentence" per source line. A table row is one line,
+    its cells labelled with their column's ``<th>`` header, or a row's own ``<th>`` ("Capital:
+    Kabul."), as ``ingest.tables`` writes Markdown's.
 
     A target parser keeps no tree, so memory does not grow with the markup.
     """
@@ -204,6 +219,7 @@ class _VisibleText:
         self.title: list[str] | None = None
         self.in_title = False
         self.preformatted = 0  # depth inside <pre>, whose line breaks are shown
+        self.tables: list[_Table] = []  # nested tables, innermost last
 
     def start(self, tag: str, attrib) -> None:
         self.preformatted += tag == "pre"
@@ -213,6 +229,16 @@ class _VisibleText:
             self.hidden += 1
         elif self.heading is not None:
             return
+        elif tag == "table":
+            self.tables.append(_Table())
+            self.text.write(self.budget.spend("\n\n"))
+        elif self._cell() is not None:
+            if tag in _BLOCK_TAGS or tag in _HEADINGS:  # a paragraph or a heading inside a cell is a cell's words
+                self._cell().append(" ")
+        elif self.tables and tag == "tr":
+            self.tables[-1].row = []
+        elif self.tables and tag in ("td", "th") and self.tables[-1].row is not None:
+            self.tables[-1].cell, self.tables[-1].cell_is_header = [], tag == "th"
         elif tag in _HEADINGS:
             self.heading = (_HEADINGS[tag], [])
         elif tag in _BLOCK_TAGS:
@@ -225,6 +251,18 @@ class _VisibleText:
             self.in_title = False
         if self.hidden:
             self.hidden -= 1
+        elif tag == "table" and self.tables and self._cell() is None:
+            table = self.tables.pop()
+            if table.header and not table.rows:  # a header with no rows under it is a line of its own
+                self.text.write(self.budget.spend(" | ".join(table.header) + "\n\n"))
+        elif tag in ("td", "th") and self._cell() is not None:
+            table = self.tables[-1]
+            table.row.append(("".join(table.cell).strip(), table.cell_is_header))
+            table.cell = None
+        elif self._cell() is not None:
+            return
+        elif tag == "tr" and self.tables and self.tables[-1].row is not None:
+            self._write_row(self.tables[-1])
         elif self.heading is not None and tag in _HEADINGS and self.heading[0] == _HEADINGS[tag]:
             level, words = self.heading
             self.heading = None
@@ -237,13 +275,37 @@ class _VisibleText:
             self.title.append(text)
         if self.hidden:
             return
+        cell = self._cell()
         if self.heading is not None:
             self.heading[1].extend(text.split())
+        elif cell is not None:
+            cell.append(self.budget.spend(_WHITE_SPACE.sub(" ", text)))
         else:
             self.text.write(self.budget.spend(text if self.preformatted else _WHITE_SPACE.sub(" ", text)))
 
     def close(self) -> None:
         return None
+
+    def _cell(self) -> list[str] | None:
+        return self.tables[-1].cell if self.tables else None
+
+    def _write_row(self, table: _Table) -> None:
+        """The row just read: the header if it is the table's first and all ``<th>``, else a line."""
+        cells, table.row = table.row, None
+        texts = [" ".join(text.split()) for text, _ in cells]
+        if not any(texts):
+            return
+        if table.header is None and not table.rows and all(is_header for _, is_header in cells):
+            table.header = texts
+            return
+        if table.header:
+            line = labelled_row(table.header, texts)
+        elif cells[0][1] and not all(is_header for _, is_header in cells):  # <th>Capital</th><td>Kabul</td>
+            line = labelled_row(texts[:1], [", ".join(t for t in texts[1:] if t)])
+        else:
+            line = " | ".join(t for t in texts if t)  # no header to label the cells with
+        self.text.write(self.budget.spend(line + "\n"))
+        table.rows += 1
 
 
 def _load_html(blocks: Iterable[str], settings: Settings) -> LoadedFile:
@@ -365,7 +427,9 @@ def _style_names(archive: zipfile.ZipFile, styles: str | None, settings: Setting
 
 def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], budget: _TextBudget) -> Iterator[str]:
     """Body paragraphs and table rows in document order, each read with python-docx's own classes
-    and dropped once read, so memory holds one paragraph or row, never the document."""
+    and dropped once read, so memory holds one paragraph or row, never the document. A table's
+    first row is its header, as Word's tables have: each later row's cells are labelled with it
+    (``ingest.tables``), and a table of one row is that row's cells."""
     from docx.oxml.parser import element_class_lookup
     from docx.table import _Cell
     from docx.text.paragraph import Paragraph
@@ -375,6 +439,7 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
         events = etree.iterparse(stream, events=("start", "end"), resolve_entities=False, no_network=True)
         events.set_element_class_lookup(element_class_lookup)
         reading, parts = None, 0
+        header, rows = [], 0  # the body table being read: its first row, and the rows after it
         for event, element in events:
             if event == "start":
                 if reading is None and _is_block(element):
@@ -385,13 +450,22 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
                     text = Paragraph(element, None).text
                     yield budget.spend(_heading_prefix(styles.get(element.style or "", "")) + text if text.strip() else "")
                 else:
-                    yield budget.spend(" | ".join(_Cell(tc, None).text for tc in element.tc_lst))
+                    cells = [_Cell(tc, None).text for tc in element.tc_lst]
+                    if element.getprevious() is None or element.getprevious().tag != _W + "tr":  # the table's first row
+                        header, rows = cells, 0
+                    else:
+                        yield budget.spend(labelled_row(header, cells))
+                        rows += 1
                 reading, parts = None, 0
             elif reading is not None:
                 parts += 1
                 if parts > _MAX_PARTS:
                     raise UnreadableFile(f"corrupt .docx (a paragraph or table row of over {_MAX_PARTS:,} parts)")
                 continue
+            if element.tag == _W + "tbl":
+                if not rows and any(header):  # one row: no header, a line of cells
+                    yield budget.spend(" | ".join(header))
+                header, rows = [], 0
             element.clear()  # read or never needed (sections, content controls): drop it and what came before
             while element.getprevious() is not None:
                 del element.getparent()[0]

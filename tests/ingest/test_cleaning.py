@@ -99,6 +99,15 @@ def test_a_sentence_cut_by_a_page_break_before_a_name_is_joined_but_a_heading_is
     assert "reporters.\n\nBackground\nThe crossing" in text
 
 
+def test_a_markdown_table_is_stored_a_labelled_row_per_line_and_other_bars_are_left_alone():
+    text = ("Crossings:\n\n| Crossing | Days closed | Note |\n|:--|--:|---|\n| Torkham | 47 | |\n"
+            "| Chaman | 83 | fence \\| gate dispute |\n\nAfter the table.\n\n"
+            "| no | delimiter |\n| so | not a table |\n\na | b\n---\nTitle\n---")
+    assert clean(text) == ("Crossings:\n\nCrossing: Torkham; Days closed: 47.\n"
+                           "Crossing: Chaman; Days closed: 83; Note: fence | gate dispute.\n\nAfter the table.\n\n"
+                           "| no | delimiter |\n| so | not a table |\n\na | b\n---\nTitle\n---")
+
+
 def test_table_rows_that_recur_with_other_figures_are_kept():
     pages = [f"Crossings in 200{n}, continued\nYear Loaded Empty\n200{n} 10 7\n200{n} 12 5\n200{n} 9 {n}"
              for n in range(1, 5)]

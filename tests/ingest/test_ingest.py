@@ -257,6 +257,51 @@ def test_html_reads_as_a_browser_shows_it_paragraphs_whole_and_preformatted_line
     assert "Border talks\n\nThe visit ended." in text  # the text after a block is not run into it
 
 
+_CROSSINGS_MD = """# Border crossings
+
+The two main crossings are Torkham and Chaman; both were closed for long periods in 2024.
+
+| Crossing | Lorries in 2023 | Lorries in 2024 | Days closed in 2024 |
+|---|---:|---:|---:|
+| Torkham | 182,000 | 121,500 | 47 |
+| Chaman | 96,400 | 58,200 | 83 |
+
+Traders blamed the closures on disputes over fencing.
+"""
+
+_RETURNS_HTML = """<html><body><h1>Refugee returns</h1><p>Pakistan began deporting undocumented Afghans in 2023.</p>
+<table><caption>Returns by province</caption>
+<thead><tr><th>Province</th><th>Returnees in 2024</th><th>Main crossing</th></tr></thead>
+<tbody><tr><td>Nangarhar</td><td>312,000</td><td>Torkham</td></tr>
+<tr><td>Kandahar</td><td>205,000</td><td>Chaman</td></tr>
+<tr><td>Khost</td><td><b>44,000</b></td><td>Ghulam Khan</td></tr></tbody></table>
+<table><tr><th>Source</th><td>UN refugee agency</td></tr></table></body></html>"""
+
+
+def test_a_table_row_answers_with_its_cell_under_the_column_asked_about(settings, tmp_path, embeddings):
+    """A row read alone ("| Chaman | 96,400 | 58,200 | 83 |") shares no word with the question; stored
+    with its header's labels it is found, quoted, and its short answer is the asked column's cell."""
+    (tmp_path / "crossings.md").write_text(_CROSSINGS_MD, encoding="utf-8")
+    (tmp_path / "returns.html").write_text(_RETURNS_HTML, encoding="utf-8")
+    ingest([tmp_path], settings, embeddings=embeddings, progress=False)
+    library = Library(settings)
+    texts = {d.source: library.document_text(d.doc_id) for d in library.documents()}
+    assert "Crossing: Chaman; Lorries in 2023: 96,400; Lorries in 2024: 58,200; Days closed in 2024: 83." \
+        in texts["crossings.md"].split("\n")
+    assert "|" not in texts["crossings.md"]
+    assert "Returns by province\n\nProvince: Nangarhar; Returnees in 2024: 312,000; Main crossing: Torkham." \
+        in texts["returns.html"]
+    assert "Source: UN refugee agency." in texts["returns.html"].split("\n")  # a row's own <th> labels it
+
+    for question, row, span in [
+            ("How many days was Chaman closed in 2024?", "Crossing: Chaman;", "83"),
+            ("How many lorries crossed at Torkham in 2023?", "Crossing: Torkham;", "182,000"),
+            ("Which crossing do returnees to Khost use?", "Province: Khost;", "Ghulam Khan")]:
+        result = library.ask(question)
+        assert result.citations and result.citations[0].quote.startswith(row), question
+        assert result.answer_span is not None and result.answer_span.text == span, question
+
+
 def test_a_sidecar_overrides_what_the_text_says(settings, tmp_path, embeddings):
     folder = tmp_path / "docs"
     folder.mkdir()

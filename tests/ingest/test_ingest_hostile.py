@@ -124,8 +124,8 @@ def test_a_store_chunked_another_way_is_rechunked_with_a_message(settings, corpu
     capsys.readouterr()
     report = ingest(files, settings, embeddings=embeddings, progress=False)
     assert len(report.updated) == 2
-    assert re.search(r"re-chunking 2 documents: chunking changed \(was v4: up to 120 wordpieces of "
-                     r"all-MiniLM-L6-v2.*; now v4: up to 250 ", capsys.readouterr().err)
+    assert re.search(r"re-chunking 2 documents: chunking changed \(was v5: up to 120 wordpieces of "
+                     r"all-MiniLM-L6-v2.*; now v5: up to 250 ", capsys.readouterr().err)
 
     # A store from before chunking was recorded: its records carry no chunking at all.
     store = Store(settings)
@@ -135,7 +135,7 @@ def test_a_store_chunked_another_way_is_rechunked_with_a_message(settings, corpu
     store.docs.update(ids=[record.doc_id], metadatas=[{"record": json.dumps(old), "source": record.source}])
     again = ingest(files, settings, embeddings=embeddings, progress=False)
     assert len(again.unchanged) == 1 and len(again.updated) == 1
-    assert "re-chunking 1 document: chunking changed (was v1: tiktoken tokens; now v4" in capsys.readouterr().err
+    assert "re-chunking 1 document: chunking changed (was v1: tiktoken tokens; now v5" in capsys.readouterr().err
 
 
 # -- links and hidden files ------------------------------------------------------------------------
@@ -203,13 +203,16 @@ def test_uploads_whose_names_differ_only_in_unusual_letters_are_all_kept(setting
 
 # -- documents read faithfully ---------------------------------------------------------------------------
 
-def test_a_docx_table_stays_where_it_stands(settings, tmp_path, embeddings):
+def test_a_docx_table_stays_where_it_stands_its_rows_labelled_by_its_header(settings, tmp_path, embeddings):
     document = docx.Document()
     document.add_heading("Crossings", level=1)
     document.add_paragraph("Two crossings matter most.")
-    table = document.add_table(rows=2, cols=2)
-    for (row, col), text in {(0, 0): "Crossing", (0, 1): "Trucks a day", (1, 0): "Torkham", (1, 1): "1,200"}.items():
+    table = document.add_table(rows=3, cols=2)
+    for (row, col), text in {(0, 0): "Crossing", (0, 1): "Trucks a day", (1, 0): "Torkham", (1, 1): "1,200",
+                             (2, 0): "Chaman", (2, 1): "800"}.items():
         table.cell(row, col).text = text
+    lone = document.add_table(rows=1, cols=2)  # one row: nothing to label with
+    lone.cell(0, 0).text, lone.cell(0, 1).text = "Source", "UNHCR"
     document.add_heading("Trade", level=1)
     document.add_paragraph("Trade fell after the closures.")
     folder = tmp_path / "docs"
@@ -219,9 +222,10 @@ def test_a_docx_table_stays_where_it_stands(settings, tmp_path, embeddings):
     ingest([folder], settings, embeddings=embeddings, progress=False)
     store = Store(settings)
     (record,) = store.documents().values()
-    assert store.document_text(record.doc_id) == ("# Crossings\n\nTwo crossings matter most.\n\nCrossing | Trucks a day\n\n"
-                                                  "Torkham | 1,200\n\n# Trade\n\nTrade fell after the closures.")
-    table_chunk = next(c for c in store.all_chunks() if "Torkham | 1,200" in c.text)
+    assert store.document_text(record.doc_id) == (
+        "# Crossings\n\nTwo crossings matter most.\n\nCrossing: Torkham; Trucks a day: 1,200.\n\n"
+        "Crossing: Chaman; Trucks a day: 800.\n\nSource | UNHCR\n\n# Trade\n\nTrade fell after the closures.")
+    table_chunk = next(c for c in store.all_chunks() if "Crossing: Torkham; Trucks a day: 1,200." in c.text)
     assert table_chunk.heading == "Crossings"
 
 

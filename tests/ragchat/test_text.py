@@ -11,6 +11,7 @@ from ragchat.text.facts import (
     missing_names,
     missing_phrases,
 )
+from ragchat.text.rows import cells, labelled_row
 from ragchat.text.sentences import Span, without_trailing_links
 from ragchat.text.terms import lexical_overlap, tokenize
 
@@ -87,3 +88,16 @@ def test_a_link_glued_to_a_sentence_s_end_is_not_part_of_the_sentence():
         Span("The army says attacks rose to 51, including 5 terrorists", 100, 156)
     link = Span("https://t.co/THuLxaC7aE", 0, 23)
     assert without_trailing_links(link) == link  # a line that is only a link stays what it is
+
+
+def test_a_labelled_row_is_read_back_cell_by_cell_and_prose_is_not_taken_for_one():
+    row = labelled_row(["Crossing", "Lorries in 2024", "", "Days closed in 2024"], ["Chaman", "58,200", "fenced", "83"])
+    assert row == "Crossing: Chaman; Lorries in 2024: 58,200; fenced; Days closed in 2024: 83."
+    assert [(c.label, row[c.start:c.end]) for c in cells(row)] == [
+        ("Crossing", "Chaman"), ("Lorries in 2024", "58,200"), ("", "fenced"), ("Days closed in 2024", "83")]
+    assert labelled_row(["Year", "Attacks"], ["", " "]) == ""
+    for prose in ["It is also known as the Wenchuan earthquake (Chinese: 汶川大地震; pinyin: Wènchuān dà dìzhèn).",
+                  "Other films have included: La valse de l'adieu (1928); Impromptu (1991); La note bleue (1991); "
+                  "and Chopin: Desire for Love (2002).",
+                  "Note: the talks failed; they resumed in May."]:
+        assert cells(prose) == [], prose

@@ -1,0 +1,67 @@
+"""Tables stored one row per line, each cell labelled with its column's header.
+
+A table row read alone ("| Chaman | 96,400 | 58,200 | 83 |") answers nothing: the question
+"How many days was Chaman closed in 2024?" shares no word with it, so retrieval, the sentence
+chooser and the short-answer span all pass it by, and a quote of it means nothing to a reader.
+Written as "Crossing: Chaman; Lorries in 2023: 96,400; Lorries in 2024: 58,200; Days closed in
+2024: 83." the row is a sentence that carries its own meaning, which every later step reads as
+prose, and a quote of it can be checked against the stored text like any other.
+
+Markdown's pipe tables (with the delimiter row under their header, as GitHub's tables have) are
+rewritten here; the HTML and DOCX loaders label their rows with ``ragchat.text.rows.labelled_row``
+as they read them. A table whose header cannot be told (a PDF's, a Markdown one without a
+delimiter row) keeps its lines as they were.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ragchat.text.rows import labelled_row
+
+_GROWTH = 1_000_000
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_DELIMITER = re.compile(r"^ ?(?=[^\n]*\|)\|? *:?-+:? *(?:\| *:?-+:? *)*\|? ?$", re.MULTILINE)  # "|---|:--:|"
+
+
+def pipe_cells(line: str) -> list[str]:
+    """The cells of a Markdown table row; "\\|" is a bar inside a cell."""
+    line = line.strip()
+    line = line[1:] if line.startswith("|") else line
+    line = line[:-1] if line.endswith("|") and not line.endswith("\\|") else line
+    return [cell.strip().replace("\\|", "|") for cell in _CELL_SPLIT.split(line)]
+
+
+def labelled_tables(text: str) -> str:
+    """``text`` with each Markdown pipe table's rows labelled, its header and delimiter rows gone;
+    the same text when it has none. A table with no body rows is left as it is. Lines are found
+    with ``find`` around each delimiter row, not split out: a long text of short lines would cost
+    a string per line. Labels repeat the header on every row, so a hostile table (long headers over
+    one-letter cells) could multiply the text; labels add at most a million characters or the
+    text's length, whichever is more, and the tables past that keep their lines."""
+    parts: list[str] = []
+    done = 0  # text before this is in ``parts``
+    growth = max(len(text), _GROWTH)  # characters labels may still add
+    for match in _DELIMITER.finditer(text):
+        if match.start() < done or match.start() == 0:
+            continue
+        header_start = text.rfind("\n", 0, match.start() - 1) + 1
+        names = pipe_cells(text[header_start:match.start() - 1])
+        if header_start < done or "|" not in text[header_start:match.start()] \
+                or len(pipe_cells(match.group())) != len(names):
+            continue
+        rows, end = [], match.end()
+        while end < len(text):
+            line_end = text.find("\n", end + 1)
+            line_end = len(text) if line_end < 0 else line_end
+            line = text[end + 1:line_end]
+            if "|" not in line or not line.strip():
+                break
+            rows.append(labelled_row(names, pipe_cells(line)))
+            end = line_end
+        labelled = "\n".join(row for row in rows if row)
+        if labelled and len(labelled) - (end - header_start) <= growth:
+            growth -= len(labelled) - (end - header_start)
+            parts += [text[done:header_start], labelled]
+            done = end
+    return "".join(parts) + text[done:] if parts else text
