@@ -18,6 +18,7 @@ back. The same ``candidates`` function serves fitting and answering, so what is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -37,6 +38,7 @@ from ragchat.text.facts import missing_names, names_in, numbers_in, respelt
 from ragchat.text.rows import Cell, cells
 from ragchat.text.sentences import Span, split_sentences, without_trailing_links
 from ragchat.text.terms import folded, tokenize, without_possessives
+from vectorstore.passages import Passage
 
 FEATURES: tuple[str, ...] = (
     "reader",  # the fine-tuned cross-encoder's score that the sentence answers the question (chatbot.reader)
@@ -96,6 +98,7 @@ class Candidate:
     features: np.ndarray
     entities: tuple[Entity, ...]
     probability: float = 0.0
+    cells: tuple[Cell, ...] = ()  # a table row's cells (``ragchat.text.rows``); () for prose
 
 
 # Which of these figures and names no document of the library contains: "is this asked thing in
@@ -254,13 +257,14 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
     for k, (i, j, span, spans), entities, logit in zip(order, chosen, tags, read):
         passage = passages[i]
         title = about.get(passage.doc_id, "")
+        row = table_row(passage, span)
         neighbours = [by_position.get((i, spans[n].start)) for n in (j - 1, j + 1) if 0 <= n < len(spans)]
         previous = spans[j - 1].text if j else ""
         context = " ".join(s.text for s in spans[max(0, j - 1):j + 2])
         constraints = (_constraint(question.years, set(ANY_YEAR.findall(span.text)) or set(ANY_YEAR.findall(previous))),
                        _constraint(question.months, months_in(span.text)),
                        _source_match(question.source, passage.text + " " + title))
-        row = {
+        features = {
             "reader": float(logit), "reader_gap": float(logit) - best_read,
             "sim_question": float(sim_q[k]), "sim_query": float(sim_query[k]), "sim_gap": float(sims[k]) - best_sim,
             "sim_neighbour": max((float(sims[n]) for n in neighbours if n is not None), default=0.0),
@@ -273,7 +277,7 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
             "facts_library": facts_library,
             "typed": float(question.typed),
             "answer_entity": float(bool(answer_entities(question, entities, span.text, question_folded)
-                                        or _row_names(question, cells(span.text), span.text))),
+                                        or _row_names(question, row, span.text))),
             "new_entity": float(any(not _in_question(e.text, question_folded) for e in entities)),
             "constraints_met": sum(c > 0 for c in constraints), "constraints_broken": sum(c < 0 for c in constraints),
             "counted": (1.0 if counts(span.text, question.counted) else -1.0) if question.counted else 0.0,
@@ -284,8 +288,19 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
             "strength": float(strength),
             "length": math.log1p(len(span.text.split())),
         }
-        result.append(Candidate(span, i, s_vecs[k], np.array([row[f] for f in FEATURES], dtype=np.float64), entities))
+        result.append(Candidate(span, i, s_vecs[k], np.array([features[f] for f in FEATURES], dtype=np.float64),
+                                entities, cells=tuple(row)))
     return result
+
+
+def table_row(passage: Passage, span: Span) -> list[Cell]:
+    """The cells of a sentence that is a whole line of its passage and reads as a table row: ingest
+    writes a row a line of its own, and prose that looks like one mid-paragraph ("talks were held
+    in Doha: the Taliban sent twelve; the government: none") is not one."""
+    at, end = span.start - passage.start, span.end - passage.start
+    whole = (at == 0 and not passage.line_before or passage.text[at - 1:at] == "\n") \
+        and passage.text[end:end + 1] in ("", "\n")
+    return cells(span.text) if whole else []
 
 
 def scored(chooser: Chooser, found: Sequence[Candidate]) -> list[Candidate]:
@@ -293,7 +308,7 @@ def scored(chooser: Chooser, found: Sequence[Candidate]) -> list[Candidate]:
     if not found:
         return []
     probs = chooser.probabilities(np.stack([c.features for c in found]))
-    ranked = [Candidate(c.span, c.passage, c.vector, c.features, c.entities, float(p)) for c, p in zip(found, probs)]
+    ranked = [dataclasses.replace(c, probability=float(p)) for c, p in zip(found, probs)]
     return sorted(ranked, key=lambda c: -c.probability)
 
 
@@ -439,7 +454,7 @@ def answer_span(question: Analysis, candidate: Candidate) -> Span | None:
     shares most words with the question.
     """
     text = candidate.span.text
-    row = cells(text)
+    row = candidate.cells
     found = _values(row, answer_entities(question, candidate.entities, text))
     if not found and not row and question.kind in (PERSON, PLACE, WORK):
         asked = folded(question.text)
@@ -447,7 +462,7 @@ def answer_span(question: Analysis, candidate: Candidate) -> Span | None:
     found += _row_names(question, row, text)
     if not found:
         return None
-    found = _counting(question, text, _in_asked_column(question, row, found))
+    found = _in_asked_column(question, row, found) if row else _counting(question, text, found)
     anchors = [m.start() for m in re.finditer(r"\w+", text) if _matches_any(m.group(), question.terms)]
     best = min(found, key=lambda e: (min(abs(a - e.start) for a in anchors), e.start)) if anchors else found[0]
     start, end = best.start, best.end
@@ -479,11 +494,18 @@ def _values(row: Sequence[Cell], found: list[Entity]) -> list[Entity]:
 
 def _in_asked_column(question: Analysis, row: Sequence[Cell], found: list[Entity]) -> list[Entity]:
     """Of a row's entities, those in the cells whose labels share most words with the question
-    ("How many days was Chaman closed?": "Days closed in 2024"); all of them when no label does."""
-    shared = [sum(_matches_any(w, question.terms) for w in re.findall(r"\w+", c.label)) for c in row]
-    best = max(shared, default=0)
-    asked = [e for e in found if any(n == best and c.start <= e.start and e.end <= c.end for c, n in zip(row, shared))]
-    return asked if best and asked else found
+    ("How many days was Chaman closed?": "Days closed in 2024"), and of those the labels with
+    fewest other words ("how many attacks": "Attacks" before "Suicide attacks"); all of them when
+    no label shares a word."""
+    def fit(cell: Cell) -> tuple[int, int]:
+        words = [_matches_any(w, question.terms) for w in re.findall(r"\w+", cell.label)]
+        return sum(words), -words.count(False)
+
+    held = [c for c in row if any(c.start <= e.start and e.end <= c.end for e in found)]
+    best = max(held, key=fit, default=None)
+    if best is None or not fit(best)[0]:
+        return found
+    return [e for e in found if any(fit(c) == fit(best) and c.start <= e.start and e.end <= c.end for c in row)]
 
 
 def _listed(question: Analysis, entities: Sequence[Entity], text: str, end: int) -> int:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 
-from ingest.tables import labelled_tables
+from ingest.tables import Allowance, labelled_tables
 
 # C0 and C1 controls but NEL (white space; a C1 CSI, \x9b, drives some terminals as ESC [ does),
 # zero-width characters.
@@ -33,6 +34,8 @@ _LINE = re.compile(r"[^\n]+")
 _BLOCK_START = re.compile(r"(?:[-*+\u2022\u25aa\u2013]\s|\d{1,3}[.)]\s|[a-z][.)]\s|[#>]|```|~~~|---|https?://)")
 # A line that is only a page number: "12", "iv", "Page 3", "3 of 40", "- 7 -".
 _PAGE_NUMBER = re.compile(r"(?:page\s+)?(?:\d+|[ivxlcdm]+)(?:\s+of\s+\d+)?|[-\u2013]\s*\d+\s*[-\u2013]", re.IGNORECASE)
+# A page's last line that is a footnote: a marker first ("1 ", "*", "†", "¹") or a link last.
+_FOOT = re.compile(r"^(?:\d{1,3}\s|[*\u2020\u2021\u00b9\u00b2\u00b3\u2070-\u2079])|https?://\S+$")
 _FENCED = re.compile(r"^(?:```|~~~)[^\n]*\n.*?^(?:```|~~~)[^\n]*$", re.MULTILINE | re.DOTALL)
 # A word broken at a line's end: "secu- | rity", "cross- | border" (the bar marking the break).
 # (Anchored at a word's start: tried at every letter of a long run, it would rescan the run each time.)
@@ -70,11 +73,16 @@ def unwrapped(text: str, vocabulary: set[str], width: int) -> str:
     where the document writes it whole elsewhere (``vocabulary``, its words in lower case: "secu- |
     rity" reads "security"), and keeps its hyphen otherwise ("cross- | border" reads "cross-border").
     """
+    return _outside_code(text, lambda piece: _joined_lines(_rejoined_words(piece, vocabulary), width))
+
+
+def _outside_code(text: str, change: Callable[[str], str]) -> str:
+    """``text`` with ``change`` applied to what lies outside its fenced code blocks."""
     pieces, done = [], 0
     for fence in _FENCED.finditer(text):
-        pieces += [_joined_lines(_rejoined_words(text[done:fence.start()], vocabulary), width), fence.group()]
+        pieces += [change(text[done:fence.start()]), fence.group()]
         done = fence.end()
-    pieces.append(_joined_lines(_rejoined_words(text[done:], vocabulary), width))
+    pieces.append(change(text[done:]))
     return "".join(pieces)
 
 
@@ -154,7 +162,9 @@ def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
     if width is not None:  # read over the whole document: a page is too short to tell
         vocabulary = _words(cleaned)  # a word broken on one page is whole on another
         cleaned = [unwrapped(page, vocabulary, width) for page in cleaned]
-    cleaned = [labelled_tables(page) for page in cleaned]  # after unwrapping: a labelled row is no wrapped line
+    if wrapped:  # text formats: HTML and DOCX tables are labelled as their loaders read them
+        allowance = Allowance.for_text(sum(map(len, cleaned)))  # after unwrapping: a labelled row is no wrapped line
+        cleaned = [_outside_code(page, lambda piece: labelled_tables(piece, allowance)) for page in cleaned]
     parts, starts, offset = [], [], 0
     for page in cleaned:
         if parts:
@@ -212,6 +222,8 @@ def _furniture_key(line: str) -> str:
 def _continues(before: str, page: str, width: int) -> bool:
     """The page goes on with the sentence the one before ended in: its last line may go on into the
     page's first (the test within a page), and either that line is full length, as a line that
-    joins within a page is, or the next page goes on in lower case."""
-    return (bool(before) and _goes_on(_edge(before, False), _edge(page, True))
+    joins within a page is, or the next page goes on in lower case. A footnote at a page's foot
+    ("1 UNHCR situation update, see https://...") is full length too and never goes on."""
+    last = _edge(before, False)
+    return (bool(before) and _goes_on(last, _edge(page, True)) and not _FOOT.search(last)
             and (page[:1].islower() or _full(before, len(before), width)))

@@ -86,10 +86,13 @@ class _TextBudget:
         self.used = 0
 
     def spend(self, text: str) -> str:
-        self.used += len(text)
+        self.charge(len(text))
+        return text
+
+    def charge(self, count: int) -> None:
+        self.used += count
         if self.used > self.settings.ingest.max_text_chars:
             raise UnreadableFile(f"text is {_over('max_text_chars', self.settings)}")
-        return text
 
 
 # -- plain text and HTML: streamed, decoded with the encoding the bytes are in ---------------------
@@ -188,25 +191,33 @@ _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _WHITE_SPACE = re.compile(r"\s+")
 
 
+_MAX_COLSPAN = 100  # HTML's own limit is 1,000; a wider span is markup, not a table
+
+
 @dataclass
 class _Table:
-    """A table being read: its column headers once its first row is all ``<th>``, the row being read
-    (cells with whether each is a ``<th>``), and the cell being read."""
+    """A table being read: its column headers (its leading rows of ``<th>`` cells), whether a row
+    of data came yet, the row being read (cells with whether each is a ``<th>`` and its span), and
+    the cell being read."""
 
     header: list[str] | None = None
-    rows: int = 0
-    row: list[tuple[str, bool]] | None = None
+    data: bool = False
+    row: list[tuple[str, bool, int]] | None = None
     cell: list[str] | None = None
     cell_is_header: bool = False
+    cell_span: int = 1
 
 
 class _VisibleText:
     """lxml parser target collecting what a browser shows: headings become markdown headings so
     chunking sees the structure, block tags start paragraphs, scripts and styles are dropped, and
     line breaks in the markup are spaces as a browser shows them (outside ``<pre>``): a paragraph
-    wrapped in the source is one line, not a "sentence" per source line. A table row is one line,
-    its cells labelled with their column's ``<th>`` header, or a row's own ``<th>`` ("Capital:
-    Kabul."), as ``ingest.tables`` writes Markdown's.
+    wrapped in the source is one line, not a "sentence" per source line.
+
+    A data table's row is one line, its cells labelled with their column's header (the table's
+    leading ``<th>`` rows, merged cells spread over the columns they span), or with the row's own
+    ``<th>`` ("Capital: Kabul."), as ``ingest.tables`` writes Markdown's. A table with no header is
+    laid out as a page, its cells blocks of their own, as before tables were read.
 
     A target parser keeps no tree, so memory does not grow with the markup.
     """
@@ -230,19 +241,19 @@ class _VisibleText:
         elif self.heading is not None:
             return
         elif tag == "table":
+            self._write("\n\n")
             self.tables.append(_Table())
-            self.text.write(self.budget.spend("\n\n"))
-        elif self._cell() is not None:
-            if tag in _BLOCK_TAGS or tag in _HEADINGS:  # a paragraph or a heading inside a cell is a cell's words
-                self._cell().append(" ")
-        elif self.tables and tag == "tr":
-            self.tables[-1].row = []
-        elif self.tables and tag in ("td", "th") and self.tables[-1].row is not None:
-            self.tables[-1].cell, self.tables[-1].cell_is_header = [], tag == "th"
+        elif self.tables and self._cell() is None and tag in ("tr", "td", "th"):
+            table = self.tables[-1]
+            if tag == "tr" or table.row is None:  # a cell outside a row starts one
+                self._end_row(table)
+                table.row = []
+            if tag != "tr":
+                table.cell, table.cell_is_header, table.cell_span = [], tag == "th", _span(attrib)
         elif tag in _HEADINGS:
             self.heading = (_HEADINGS[tag], [])
         elif tag in _BLOCK_TAGS:
-            self.text.write(self.budget.spend("\n\n"))
+            self._write("\n\n")
 
     def end(self, tag: str) -> None:
         if tag == "pre" and self.preformatted:
@@ -251,37 +262,34 @@ class _VisibleText:
             self.in_title = False
         if self.hidden:
             self.hidden -= 1
-        elif tag == "table" and self.tables and self._cell() is None:
-            table = self.tables.pop()
-            if table.header and not table.rows:  # a header with no rows under it is a line of its own
-                self.text.write(self.budget.spend(" | ".join(table.header) + "\n\n"))
-        elif tag in ("td", "th") and self._cell() is not None:
-            table = self.tables[-1]
-            table.row.append(("".join(table.cell).strip(), table.cell_is_header))
-            table.cell = None
-        elif self._cell() is not None:
-            return
-        elif tag == "tr" and self.tables and self.tables[-1].row is not None:
-            self._write_row(self.tables[-1])
         elif self.heading is not None and tag in _HEADINGS and self.heading[0] == _HEADINGS[tag]:
             level, words = self.heading
             self.heading = None
-            self.text.write(self.budget.spend(f"\n\n{'#' * level} {' '.join(words)}\n\n"))
-        elif self.heading is None and tag in _BLOCK_TAGS:  # text after a block is a block of its own
-            self.text.write(self.budget.spend("\n\n"))
+            self._write(f"\n\n{'#' * level} {' '.join(words)}\n\n")
+        elif self.heading is not None:
+            return
+        elif tag in ("td", "th") and self._cell() is not None:
+            table = self.tables[-1]
+            table.row.append(("".join(table.cell).strip(), table.cell_is_header, table.cell_span))
+            table.cell = None
+        elif tag in ("tr", "table") and self.tables and self._cell() is None:
+            self._end_row(self.tables[-1])
+            if tag == "table":
+                table = self.tables.pop()
+                if table.header and not table.data:  # a header with no rows under it is a line of its own
+                    self._write(" | ".join(table.header) + "\n\n")
+        elif tag in _BLOCK_TAGS:  # text after a block is a block of its own
+            self._write("\n\n")
 
     def data(self, text: str) -> None:
         if self.in_title:
             self.title.append(text)
         if self.hidden:
             return
-        cell = self._cell()
         if self.heading is not None:
             self.heading[1].extend(text.split())
-        elif cell is not None:
-            cell.append(self.budget.spend(_WHITE_SPACE.sub(" ", text)))
         else:
-            self.text.write(self.budget.spend(text if self.preformatted else _WHITE_SPACE.sub(" ", text)))
+            self._write(text if self.preformatted else _WHITE_SPACE.sub(" ", text))
 
     def close(self) -> None:
         return None
@@ -289,23 +297,62 @@ class _VisibleText:
     def _cell(self) -> list[str] | None:
         return self.tables[-1].cell if self.tables else None
 
-    def _write_row(self, table: _Table) -> None:
-        """The row just read: the header if it is the table's first and all ``<th>``, else a line."""
-        cells, table.row = table.row, None
-        texts = [" ".join(text.split()) for text, _ in cells]
-        if not any(texts):
-            return
-        if table.header is None and not table.rows and all(is_header for _, is_header in cells):
-            table.header = texts
-            return
-        if table.header:
-            line = labelled_row(table.header, texts)
-        elif cells[0][1] and not all(is_header for _, is_header in cells):  # <th>Capital</th><td>Kabul</td>
-            line = labelled_row(texts[:1], [", ".join(t for t in texts[1:] if t)])
+    def _write(self, text: str) -> None:
+        """Into the cell being read, or the page; spent here, so a cell's text counts once."""
+        text = self.budget.spend(text)
+        cell = self._cell()
+        if cell is not None:
+            cell.append(text)
         else:
-            line = " | ".join(t for t in texts if t)  # no header to label the cells with
-        self.text.write(self.budget.spend(line + "\n"))
-        table.rows += 1
+            self.text.write(text)
+
+    def _end_row(self, table: _Table) -> None:
+        """The row read, if any: the header while no data came and its cells are all ``<th>``,
+        else a line labelled by the header or its own ``<th>``, else its cells as blocks."""
+        if table.row is None:
+            return
+        cells, table.row = table.row, None
+        flat = [" ".join(_HEADING_MARK.sub(" ", text).split()) for text, _, _ in cells]
+        if not any(flat):
+            return
+        headers = all(is_header for _, is_header, _ in cells)
+        if headers and not table.data and len(cells) == 1 and cells[0][2] > 1:  # a title over the columns
+            self.text.write(f"\n\n{flat[0]}\n\n")
+            return
+        spread = [text for text, (_, _, span) in zip(flat, cells) for _ in range(span)]
+        if headers and not table.data:
+            table.header = spread if table.header is None else _stacked(table.header, spread)
+            return
+        table.data = True
+        if table.header and len(spread) == len(table.header):
+            line = labelled_row(table.header, spread)
+        elif cells[0][1] and not headers and not table.header:  # <th>Capital</th><td>Kabul</td>
+            line = labelled_row(flat[:1], [", ".join(t for t in flat[1:] if t)])
+        elif table.header:  # a row that does not line up with the header (a cell spans rows)
+            line = " | ".join(t for t in flat if t)
+        else:  # no header: a table used to lay out a page
+            self.text.write("".join(f"\n\n{text}\n\n" for text, _, _ in cells))
+            return
+        self.budget.charge(len(line) - sum(map(len, flat)))  # the cells' text was spent as it was read
+        self.text.write(line + "\n")
+
+
+_HEADING_MARK = re.compile(r"(?:^|(?<=\n))#+ ")
+
+
+def _span(attrib) -> int:
+    """A cell's ``colspan``, 1 when absent or not a number."""
+    try:
+        return min(max(int(attrib.get("colspan", 1)), 1), _MAX_COLSPAN)
+    except ValueError:
+        return 1
+
+
+def _stacked(header: list[str], row: list[str]) -> list[str]:
+    """Two header rows as one ("Lorries" over "2023" and "2024": "Lorries 2023", "Lorries 2024")."""
+    if len(row) != len(header):
+        return header
+    return [f"{top} {below}".strip() if below != top else top for top, below in zip(header, row)]
 
 
 def _load_html(blocks: Iterable[str], settings: Settings) -> LoadedFile:
@@ -427,9 +474,13 @@ def _style_names(archive: zipfile.ZipFile, styles: str | None, settings: Setting
 
 def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], budget: _TextBudget) -> Iterator[str]:
     """Body paragraphs and table rows in document order, each read with python-docx's own classes
-    and dropped once read, so memory holds one paragraph or row, never the document. A table's
-    first row is its header, as Word's tables have: each later row's cells are labelled with it
-    (``ingest.tables``), and a table of one row is that row's cells."""
+    and dropped once read, so memory holds one paragraph or row, never the document.
+
+    A table's first row is its header when it says so (Word's "repeat as header row", or bold
+    throughout) or the table has three columns or more: each later row's cells are labelled with it
+    (``ragchat.text.rows``), a merged cell spread over the columns it spans. A two-column table
+    without one is read as pairs ("Born: 5 October 1952."): it is a fact sheet as often as not, and
+    its first row a fact, not a header."""
     from docx.oxml.parser import element_class_lookup
     from docx.table import _Cell
     from docx.text.paragraph import Paragraph
@@ -439,36 +490,70 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
         events = etree.iterparse(stream, events=("start", "end"), resolve_entities=False, no_network=True)
         events.set_element_class_lookup(element_class_lookup)
         reading, parts = None, 0
-        header, rows = [], 0  # the body table being read: its first row, and the rows after it
+        header: list[str] | None = None  # the body table being read's header; None before its first row
+        rows = 0
         for event, element in events:
             if event == "start":
                 if reading is None and _is_block(element):
                     reading = element
+                elif reading is None and element.tag == _W + "tbl" and _in_body(element):
+                    header, rows = None, 0
                 continue
             if element is reading:
                 if element.tag == _W + "p":
                     text = Paragraph(element, None).text
                     yield budget.spend(_heading_prefix(styles.get(element.style or "", "")) + text if text.strip() else "")
                 else:
-                    cells = [_Cell(tc, None).text for tc in element.tc_lst]
-                    if element.getprevious() is None or element.getprevious().tag != _W + "tr":  # the table's first row
-                        header, rows = cells, 0
+                    cells = [_Cell(tc, None).text for tc in element.tc_lst for _ in range(max(1, tc.grid_span))]
+                    if header is None and _is_header_row(element, cells):
+                        header = cells
                     else:
-                        yield budget.spend(labelled_row(header, cells))
-                        rows += 1
+                        header = header or []
+                        line = _docx_row(header, cells)
+                        if line:
+                            yield budget.spend(line)
+                            rows += 1
                 reading, parts = None, 0
             elif reading is not None:
                 parts += 1
                 if parts > _MAX_PARTS:
                     raise UnreadableFile(f"corrupt .docx (a paragraph or table row of over {_MAX_PARTS:,} parts)")
                 continue
-            if element.tag == _W + "tbl":
-                if not rows and any(header):  # one row: no header, a line of cells
+            if element.tag == _W + "tbl" and _in_body(element):
+                if header and not rows:  # a header with no rows under it is a line of its own
                     yield budget.spend(" | ".join(header))
-                header, rows = [], 0
+                header, rows = None, 0
             element.clear()  # read or never needed (sections, content controls): drop it and what came before
             while element.getprevious() is not None:
                 del element.getparent()[0]
+
+
+def _in_body(element) -> bool:
+    parent = element.getparent()
+    return parent is not None and parent.tag == _W + "body"
+
+
+def _is_header_row(row, cells: list[str]) -> bool:
+    """A table's first row says it is its header, or the table is too wide to be a list of pairs."""
+    if len(cells) >= 3 or row.find(f"{_W}trPr/{_W}tblHeader") is not None:
+        return True
+    runs = [r for r in row.iter(_W + "r") if "".join(t.text or "" for t in r.iter(_W + "t")).strip()]
+    return bool(runs) and all(_bold(r) for r in runs)
+
+
+def _bold(run) -> bool:
+    flag = run.find(f"{_W}rPr/{_W}b")
+    return flag is not None and flag.get(_W + "val", "true") not in ("0", "false")
+
+
+def _docx_row(header: list[str], cells: list[str]) -> str:
+    """A row labelled by its table's header; a pair or a single cell without one; a line of cells
+    when it does not line up with the header."""
+    if header and len(cells) == len(header):
+        return labelled_row(header, cells)
+    if not header and len(cells) == 2:
+        return labelled_row(cells[:1], cells[1:]) if cells[0].strip() else cells[1].strip()
+    return " | ".join(c for c in cells if c.strip())
 
 
 def _is_block(element) -> bool:

@@ -16,6 +16,7 @@ delimiter row) keeps its lines as they were.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ragchat.text.rows import labelled_row
 
@@ -32,36 +33,51 @@ def pipe_cells(line: str) -> list[str]:
     return [cell.strip().replace("\\|", "|") for cell in _CELL_SPLIT.split(line)]
 
 
-def labelled_tables(text: str) -> str:
+@dataclass
+class Allowance:
+    """Characters labels may still add to a document. Labels repeat the header on every row, so a
+    hostile table (long headers over one-letter cells) could multiply the text; a document's labels
+    add at most its own length or a million characters, whichever is more."""
+
+    chars: int
+
+    @classmethod
+    def for_text(cls, length: int) -> "Allowance":
+        return cls(max(length, _GROWTH))
+
+
+def labelled_tables(text: str, allowance: Allowance) -> str:
     """``text`` with each Markdown pipe table's rows labelled, its header and delimiter rows gone;
-    the same text when it has none. A table with no body rows is left as it is. Lines are found
-    with ``find`` around each delimiter row, not split out: a long text of short lines would cost
-    a string per line. Labels repeat the header on every row, so a hostile table (long headers over
-    one-letter cells) could multiply the text; labels add at most a million characters or the
-    text's length, whichever is more, and the tables past that keep their lines."""
+    the same text when it has none. A table with no body rows, or past the ``allowance``, keeps its
+    lines. Lines are found with ``find`` around each delimiter row, not split out: a long text of
+    short lines would cost a string per line."""
     parts: list[str] = []
     done = 0  # text before this is in ``parts``
-    growth = max(len(text), _GROWTH)  # characters labels may still add
     for match in _DELIMITER.finditer(text):
-        if match.start() < done or match.start() == 0:
+        if match.start() < done or match.start() == 0 or allowance.chars <= 0:
             continue
         header_start = text.rfind("\n", 0, match.start() - 1) + 1
         names = pipe_cells(text[header_start:match.start() - 1])
         if header_start < done or "|" not in text[header_start:match.start()] \
                 or len(pipe_cells(match.group())) != len(names):
             continue
-        rows, end = [], match.end()
-        while end < len(text):
+        rows, end, added = [], match.end(), header_start - match.end() - 1  # header and delimiter go
+        while end < len(text) and added <= allowance.chars:
             line_end = text.find("\n", end + 1)
             line_end = len(text) if line_end < 0 else line_end
             line = text[end + 1:line_end]
-            if "|" not in line or not line.strip():
+            if "|" not in line or not line.strip() or _DELIMITER.fullmatch(line):  # a delimiter starts another table
                 break
-            rows.append(labelled_row(names, pipe_cells(line)))
+            row = labelled_row(names, pipe_cells(line))
+            rows += [row] if row else []
+            added += len(row) + 1 - (line_end - end)
             end = line_end
-        labelled = "\n".join(row for row in rows if row)
-        if labelled and len(labelled) - (end - header_start) <= growth:
-            growth -= len(labelled) - (end - header_start)
-            parts += [text[done:header_start], labelled]
+        if rows and added <= allowance.chars:
+            allowance.chars -= max(0, added)
+            parts += [text[done:header_start], "\n".join(rows)]
             done = end
+        elif rows:
+            allowance.chars = 0  # past it: this table and the ones after keep their lines
     return "".join(parts) + text[done:] if parts else text
+
+

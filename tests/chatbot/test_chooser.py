@@ -23,8 +23,10 @@ from chatbot.schema import Answer
 from ingest.pipeline import ingest
 from ragchat.library import Library
 from ragchat.settings import Settings
+from ragchat.text.rows import cells
 from ragchat.text.sentences import Span
 from tests.conftest import ROOT
+from vectorstore.passages import Passage
 
 SQUAD = ROOT / "evals" / "datasets" / "squad2-train10"
 FITTED = Settings().compose.chooser_file
@@ -242,6 +244,32 @@ def test_the_short_answer_is_the_asked_kind_beside_the_question_s_words_and_not_
     candidate = ch.Candidate(Span(sentence, 40, 40 + len(sentence)), 0, np.zeros(1), np.zeros(len(ch.FEATURES)), entities)
     found = ch.answer_span(analyse(question), candidate)
     assert found is not None and found.text == span and sentence[found.start - 40:found.end - 40] == span
+
+
+@pytest.mark.parametrize("question, sentence, span", [
+    # the column whose label holds the question's words, and of two, the one with no other words
+    ("How many attacks took place in Kabul in 2023?", "Province: Kabul; Suicide attacks: 12; Attacks: 300; Deaths: 410.",
+     "300"),
+    ("How many days was Chaman closed in 2024?", "Crossing: Chaman; Lorries in 2024: 58,200; Days closed in 2024: 83.",
+     "83"),
+    # a name in a cell is a name, though the tagger reads it without a sentence; a label never answers
+    ("Which crossing do returnees to Khost use?", "Province: Khost; Returnees: 44,000; Main crossing: Ghulam Khan.",
+     "Ghulam Khan"),
+])
+def test_a_table_row_answers_with_the_cell_under_the_column_asked_about(question, sentence, span):
+    entities = EntityTagger().tag([sentence])[0]
+    candidate = ch.Candidate(Span(sentence, 40, 40 + len(sentence)), 0, np.zeros(1), np.zeros(len(ch.FEATURES)),
+                             entities, cells=tuple(cells(sentence)))
+    found = ch.answer_span(analyse(question), candidate)
+    assert found is not None and found.text == span and sentence[found.start - 40:found.end - 40] == span
+
+
+def test_prose_that_looks_like_a_row_is_read_as_prose_unless_it_is_a_line_of_its_own():
+    sentence = "The peace talks were held in Doha: the Taliban sent twelve delegates; the government: none."
+    passage = Passage(("c",), "d", "s.txt", "", "", f"Talks. {sentence}\nNext line.", 100, 200, 1.0, 1.0)
+    assert cells(sentence) and ch.table_row(passage, Span(sentence, 107, 107 + len(sentence))) == []
+    line = Passage(("c",), "d", "s.txt", "", "", f"Talks.\n{sentence}\nNext line.", 100, 200, 1.0, 1.0)
+    assert ch.table_row(line, Span(sentence, 107, 107 + len(sentence))) == cells(sentence)
 
 
 def test_a_nationality_describing_something_does_not_answer_who():

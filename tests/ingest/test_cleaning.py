@@ -94,9 +94,12 @@ def test_a_sentence_cut_by_a_page_break_before_a_name_is_joined_but_a_heading_is
     first = "\n".join(lines)
     second = "Ishaq Dar and agreed to reopen the crossing on 12 March, officials of both sides told reporters.\n2"
     third = "Background\nThe crossing had been closed since January, when the two sides clashed near the gate.\n3"
-    text, _ = join_pages([first + "\n1", second, third])
+    footnote = "1 UNHCR Afghanistan situation update of March 2024, see the data portal at https://data.unhcr.org/afg"
+    fourth = "Torkham The border crossing reopened to lorries on 12 March, officials of both sides said.\n4"
+    text, _ = join_pages([first + "\n1", second, third + "\n" + footnote, fourth])
     assert "Afghanistan met Ishaq Dar and agreed to reopen the crossing on 12 March" in text
     assert "reporters.\n\nBackground\nThe crossing" in text
+    assert f"{footnote}\n\nTorkham The border" in text  # a footnote at a page's foot does not go on
 
 
 def test_a_markdown_table_is_stored_a_labelled_row_per_line_and_other_bars_are_left_alone():

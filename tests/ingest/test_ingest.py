@@ -247,7 +247,9 @@ def test_a_sentence_cut_by_a_page_break_is_quoted_whole_without_headers_or_page_
 def test_html_reads_as_a_browser_shows_it_paragraphs_whole_and_preformatted_lines_kept(settings, tmp_path, embeddings):
     (tmp_path / "page.html").write_text(
         "<html><body><p>The delegation met officials in\n    Islamabad on Monday.\n    It left for\n    Kabul on "
-        "Wednesday.</p><pre>make run\nmake test</pre><div>Border talks</div>\nThe visit ended.</body></html>",
+        "Wednesday.</p><pre>make run\nmake test</pre><div>Border talks</div>\nThe visit ended."
+        "<table><tr><td><p>A page laid out in a table.</p></td><td><h2>Aside</h2><p>Its side column.</p></td></tr>"
+        "</table></body></html>",
         encoding="utf-8")
     ingest([tmp_path / "page.html"], settings, embeddings=embeddings, progress=False)
     store = Store(settings)
@@ -255,6 +257,7 @@ def test_html_reads_as_a_browser_shows_it_paragraphs_whole_and_preformatted_line
     assert "The delegation met officials in Islamabad on Monday. It left for Kabul on Wednesday." in text.split("\n")
     assert "make run\nmake test" in text
     assert "Border talks\n\nThe visit ended." in text  # the text after a block is not run into it
+    assert "A page laid out in a table.\n\n## Aside\n\nIts side column." in text  # a table with no header is a layout
 
 
 _CROSSINGS_MD = """# Border crossings
@@ -275,7 +278,9 @@ _RETURNS_HTML = """<html><body><h1>Refugee returns</h1><p>Pakistan began deporti
 <tbody><tr><td>Nangarhar</td><td>312,000</td><td>Torkham</td></tr>
 <tr><td>Kandahar</td><td>205,000</td><td>Chaman</td></tr>
 <tr><td>Khost</td><td><b>44,000</b></td><td>Ghulam Khan</td></tr></tbody></table>
-<table><tr><th>Source</th><td>UN refugee agency</td></tr></table></body></html>"""
+<table><tr><th>Source</th><td>UN refugee agency</td></tr></table>
+<table><tr><th>Crossing</th><th colspan="2">Lorries</th></tr><tr><th></th><th>2023</th><th>2024</th></tr>
+<tr><td>Torkham</td><td>182,000</td><td>121,500</td></tr></table></body></html>"""
 
 
 def test_a_table_row_answers_with_its_cell_under_the_column_asked_about(settings, tmp_path, embeddings):
@@ -292,6 +297,8 @@ def test_a_table_row_answers_with_its_cell_under_the_column_asked_about(settings
     assert "Returns by province\n\nProvince: Nangarhar; Returnees in 2024: 312,000; Main crossing: Torkham." \
         in texts["returns.html"]
     assert "Source: UN refugee agency." in texts["returns.html"].split("\n")  # a row's own <th> labels it
+    # a cell spanning columns labels each of them, and two header rows make one
+    assert "Crossing: Torkham; Lorries 2023: 182,000; Lorries 2024: 121,500." in texts["returns.html"].split("\n")
 
     for question, row, span in [
             ("How many days was Chaman closed in 2024?", "Crossing: Chaman;", "83"),
