@@ -298,9 +298,12 @@ class _VisibleText:
         return self.tables[-1].cell if self.tables else None
 
     def _write(self, text: str) -> None:
-        """Into the cell being read, or the page; spent here, so a cell's text counts once."""
-        text = self.budget.spend(text)
-        cell = self._cell()
+        """Spent here, so a cell's text counts once."""
+        self._put(self.budget.spend(text))
+
+    def _put(self, text: str) -> None:
+        """Into the innermost cell being read (a table nested in a cell is that cell's text), or the page."""
+        cell = next((table.cell for table in reversed(self.tables) if table.cell is not None), None)
         if cell is not None:
             cell.append(text)
         else:
@@ -317,7 +320,7 @@ class _VisibleText:
             return
         headers = all(is_header for _, is_header, _ in cells)
         if headers and not table.data and len(cells) == 1 and cells[0][2] > 1:  # a title over the columns
-            self.text.write(f"\n\n{flat[0]}\n\n")
+            self._put(f"\n\n{flat[0]}\n\n")
             return
         spread = [text for text, (_, _, span) in zip(flat, cells) for _ in range(span)]
         if headers and not table.data:
@@ -331,10 +334,10 @@ class _VisibleText:
         elif table.header:  # a row that does not line up with the header (a cell spans rows)
             line = " | ".join(t for t in flat if t)
         else:  # no header: a table used to lay out a page
-            self.text.write("".join(f"\n\n{text}\n\n" for text, _, _ in cells))
+            self._put("".join(f"\n\n{text}\n\n" for text, _, _ in cells))
             return
         self.budget.charge(len(line) - sum(map(len, flat)))  # the cells' text was spent as it was read
-        self.text.write(line + "\n")
+        self._put(line + "\n")
 
 
 _HEADING_MARK = re.compile(r"(?:^|(?<=\n))#+ ")

@@ -31,7 +31,8 @@ def labelled_row(header: Sequence[str], cells: Sequence[str]) -> str:
     A cell beyond the header, or under an empty header cell, is given bare."""
     parts = []
     for name, value in zip_longest(header, cells, fillvalue=""):
-        name, value = " ".join(name.split()), " ".join(value.split())
+        # "; " parts a row's cells, so a cell's own is written ", " ("Note: cold; windy" stays one cell)
+        name, value = " ".join(name.split()), " ".join(value.split()).replace("; ", ", ")
         if value:
             parts.append(f"{name}: {value}" if name and name != value else value)
     row = _SEPARATOR.join(parts)

@@ -277,7 +277,9 @@ _RETURNS_HTML = """<html><body><h1>Refugee returns</h1><p>Pakistan began deporti
 <thead><tr><th>Province</th><th>Returnees in 2024</th><th>Main crossing</th></tr></thead>
 <tbody><tr><td>Nangarhar</td><td>312,000</td><td>Torkham</td></tr>
 <tr><td>Kandahar</td><td>205,000</td><td>Chaman</td></tr>
-<tr><td>Khost</td><td><b>44,000</b></td><td>Ghulam Khan</td></tr></tbody></table>
+<tr><td>Khost</td><td><b>44,000</b></td><td>Ghulam Khan</td></tr>
+<tr><td>Kunar</td><td>9,000</td><td><table><tr><th>Route</th><th>Share</th></tr><tr><td>Nawa Pass</td><td>60%</td></tr>
+</table></td></tr></tbody></table>
 <table><tr><th>Source</th><td>UN refugee agency</td></tr></table>
 <table><tr><th>Crossing</th><th colspan="2">Lorries</th></tr><tr><th></th><th>2023</th><th>2024</th></tr>
 <tr><td>Torkham</td><td>182,000</td><td>121,500</td></tr></table></body></html>"""
@@ -297,6 +299,9 @@ def test_a_table_row_answers_with_its_cell_under_the_column_asked_about(settings
     assert "Returns by province\n\nProvince: Nangarhar; Returnees in 2024: 312,000; Main crossing: Torkham." \
         in texts["returns.html"]
     assert "Source: UN refugee agency." in texts["returns.html"].split("\n")  # a row's own <th> labels it
+    # a table nested in a cell is that cell's text, not lines before its row
+    assert "Province: Kunar; Returnees in 2024: 9,000; Main crossing: Route: Nawa Pass, Share: 60%." \
+        in texts["returns.html"].split("\n")
     # a cell spanning columns labels each of them, and two header rows make one
     assert "Crossing: Torkham; Lorries 2023: 182,000; Lorries 2024: 121,500." in texts["returns.html"].split("\n")
 

@@ -96,6 +96,9 @@ def test_a_labelled_row_is_read_back_cell_by_cell_and_prose_is_not_taken_for_one
     assert [(c.label, row[c.start:c.end]) for c in cells(row)] == [
         ("Crossing", "Chaman"), ("Lorries in 2024", "58,200"), ("", "fenced"), ("Days closed in 2024", "83")]
     assert labelled_row(["Year", "Attacks"], ["", " "]) == ""
+    noted = labelled_row(["City", "Notes"], ["Herat", "Note: cold; windy"])
+    assert noted == "City: Herat; Notes: Note: cold, windy."
+    assert [noted[c.start:c.end] for c in cells(noted)] == ["Herat", "Note: cold, windy"]
     for prose in ["It is also known as the Wenchuan earthquake (Chinese: 汶川大地震; pinyin: Wènchuān dà dìzhèn).",
                   "Other films have included: La valse de l'adieu (1928); Impromptu (1991); La note bleue (1991); "
                   "and Chopin: Desire for Love (2002).",
