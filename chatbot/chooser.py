@@ -298,8 +298,8 @@ def table_row(passage: Passage, span: Span) -> list[Cell]:
     writes a row a line of its own, and prose that looks like one mid-paragraph ("talks were held
     in Doha: the Taliban sent twelve; the government: none") is not one."""
     at, end = span.start - passage.start, span.end - passage.start
-    whole = (at == 0 and not passage.line_before or passage.text[at - 1:at] == "\n") \
-        and passage.text[end:end + 1] in ("", "\n")
+    whole = (passage.starts_line if at == 0 else passage.text[at - 1] == "\n") \
+        and (passage.ends_line if end == len(passage.text) else passage.text[end] == "\n")
     return cells(span.text) if whole else []
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from ingest.tables import Allowance
 from ragchat.settings import Settings
 from ragchat.text.display import one_line
 from ragchat.text.rows import labelled_row
@@ -202,6 +203,7 @@ class _Table:
 
     header: list[str] | None = None
     data: bool = False
+    head: bool = False  # inside <thead>, whose cells head their columns whatever their tag
     row: list[tuple[str, bool, int]] | None = None
     cell: list[str] | None = None
     cell_is_header: bool = False
@@ -231,6 +233,7 @@ class _VisibleText:
         self.in_title = False
         self.preformatted = 0  # depth inside <pre>, whose line breaks are shown
         self.tables: list[_Table] = []  # nested tables, innermost last
+        self.labels = Allowance(budget.settings.ingest.max_text_chars)  # what labels may add, beyond the text
 
     def start(self, tag: str, attrib) -> None:
         self.preformatted += tag == "pre"
@@ -243,16 +246,18 @@ class _VisibleText:
         elif tag == "table":
             self._write("\n\n")
             self.tables.append(_Table())
+        elif self.tables and self._cell() is None and tag == "thead":
+            self.tables[-1].head = True
         elif self.tables and self._cell() is None and tag in ("tr", "td", "th"):
             table = self.tables[-1]
             if tag == "tr" or table.row is None:  # a cell outside a row starts one
                 self._end_row(table)
                 table.row = []
             if tag != "tr":
-                table.cell, table.cell_is_header, table.cell_span = [], tag == "th", _span(attrib)
+                table.cell, table.cell_is_header, table.cell_span = [], tag == "th" or table.head, _span(attrib)
         elif tag in _HEADINGS:
             self.heading = (_HEADINGS[tag], [])
-        elif tag in _BLOCK_TAGS:
+        elif tag in _BLOCK_TAGS or tag in ("td", "th"):  # a cell outside any table is a block
             self._write("\n\n")
 
     def end(self, tag: str) -> None:
@@ -272,13 +277,16 @@ class _VisibleText:
             table = self.tables[-1]
             table.row.append(("".join(table.cell).strip(), table.cell_is_header, table.cell_span))
             table.cell = None
+        elif tag == "thead" and self.tables and self._cell() is None:
+            self._end_row(self.tables[-1])
+            self.tables[-1].head = False
         elif tag in ("tr", "table") and self.tables and self._cell() is None:
             self._end_row(self.tables[-1])
             if tag == "table":
                 table = self.tables.pop()
                 if table.header and not table.data:  # a header with no rows under it is a line of its own
                     self._write(" | ".join(table.header) + "\n\n")
-        elif tag in _BLOCK_TAGS:  # text after a block is a block of its own
+        elif tag in _BLOCK_TAGS or (tag in ("td", "th") and not self.tables):  # text after a block is a block of its own
             self._write("\n\n")
 
     def data(self, text: str) -> None:
@@ -310,18 +318,19 @@ class _VisibleText:
             self.text.write(text)
 
     def _end_row(self, table: _Table) -> None:
-        """The row read, if any: the header while no data came and its cells are all ``<th>``,
-        else a line labelled by the header or its own ``<th>``, else its cells as blocks."""
+        """The row read, if any: a title or note when one cell spans the columns; the header while
+        no data came and its cells are all ``<th>`` (or ``<thead>`` cells, an empty corner cell
+        aside); else a line labelled by the header or its own ``<th>``, else its cells as blocks."""
         if table.row is None:
             return
         cells, table.row = table.row, None
         flat = [" ".join(_HEADING_MARK.sub(" ", text).split()) for text, _, _ in cells]
         if not any(flat):
             return
-        headers = all(is_header for _, is_header, _ in cells)
-        if headers and not table.data and len(cells) == 1 and cells[0][2] > 1:  # a title over the columns
+        if len(cells) == 1 and cells[0][2] > 1:  # a title over the columns, or a note across them
             self._put(f"\n\n{flat[0]}\n\n")
             return
+        headers = any(h for _, h, _ in cells) and all(h or not t for (_, h, _), t in zip(cells, flat))
         spread = [text for text, (_, _, span) in zip(flat, cells) for _ in range(span)]
         if headers and not table.data:
             table.header = spread if table.header is None else _stacked(table.header, spread)
@@ -336,8 +345,12 @@ class _VisibleText:
         else:  # no header: a table used to lay out a page
             self._put("".join(f"\n\n{text}\n\n" for text, _, _ in cells))
             return
-        self.budget.charge(len(line) - sum(map(len, flat)))  # the cells' text was spent as it was read
-        self._put(line + "\n")
+        added = len(line) - sum(map(len, flat))  # the cells' text was spent as it was read
+        if added > self.labels.chars:
+            line = " | ".join(t for t in flat if t)
+        else:
+            self.labels.chars -= added
+        self._put(f"\n{line}\n")
 
 
 _HEADING_MARK = re.compile(r"(?:^|(?<=\n))#+ ")
@@ -495,6 +508,7 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
         reading, parts = None, 0
         header: list[str] | None = None  # the body table being read's header; None before its first row
         rows = 0
+        labels = Allowance(budget.settings.ingest.max_text_chars)  # what labels may add, beyond the text
         for event, element in events:
             if event == "start":
                 if reading is None and _is_block(element):
@@ -508,13 +522,16 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
                     yield budget.spend(_heading_prefix(styles.get(element.style or "", "")) + text if text.strip() else "")
                 else:
                     cells = [_Cell(tc, None).text for tc in element.tc_lst for _ in range(max(1, tc.grid_span))]
-                    if header is None and _is_header_row(element, cells):
+                    if len(element.tc_lst) == 1 and len(cells) > 1:  # a title or note across the columns
+                        yield budget.spend(cells[0].strip())
+                    elif header is None and _is_header_row(element, cells):
                         header = cells
                     else:
                         header = header or []
-                        line = _docx_row(header, cells)
+                        budget.charge(sum(map(len, cells)))
+                        line = _docx_row(header, cells, labels)
                         if line:
-                            yield budget.spend(line)
+                            yield line
                             rows += 1
                 reading, parts = None, 0
             elif reading is not None:
@@ -549,14 +566,20 @@ def _bold(run) -> bool:
     return flag is not None and flag.get(_W + "val", "true") not in ("0", "false")
 
 
-def _docx_row(header: list[str], cells: list[str]) -> str:
+def _docx_row(header: list[str], cells: list[str], labels: Allowance) -> str:
     """A row labelled by its table's header; a pair or a single cell without one; a line of cells
-    when it does not line up with the header."""
+    when it does not line up with the header, or the labels' ``Allowance`` is spent."""
+    plain = " | ".join(c.strip() for c in cells if c.strip())
     if header and len(cells) == len(header):
-        return labelled_row(header, cells)
-    if not header and len(cells) == 2:
-        return labelled_row(cells[:1], cells[1:]) if cells[0].strip() else cells[1].strip()
-    return " | ".join(c for c in cells if c.strip())
+        line = labelled_row(header, cells)
+    elif not header and len(cells) == 2:
+        line = labelled_row(cells[:1], cells[1:]) if cells[0].strip() else cells[1].strip()
+    else:
+        return plain
+    if len(line) - len(plain) > labels.chars:
+        return plain
+    labels.chars -= max(0, len(line) - len(plain))
+    return line
 
 
 def _is_block(element) -> bool:

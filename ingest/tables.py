@@ -36,8 +36,10 @@ def pipe_cells(line: str) -> list[str]:
 @dataclass
 class Allowance:
     """Characters labels may still add to a document. Labels repeat the header on every row, so a
-    hostile table (long headers over one-letter cells) could multiply the text; a document's labels
-    add at most its own length or a million characters, whichever is more."""
+    hostile table (long headers over one-letter cells) could multiply the text; past the allowance,
+    rows keep their cells unlabelled. A Markdown text's labels add at most its own length or a
+    million characters, whichever is more (``for_text``); the HTML and DOCX readers allow the
+    text-length limit, as they read a stream of unknown length."""
 
     chars: int
 

@@ -242,10 +242,12 @@ def _authorize(api_key: str) -> Callable:
 
 
 def _passage_json(passage: Passage) -> dict:
-    """A passage as docs/api.md describes it: its text and where it lies, not the start of its line
-    kept for the chooser (``line_before``, up to a thousand characters each)."""
+    """A passage as docs/api.md describes it: its text and where it lies, not what is kept for the
+    chooser (the start of its line, ``line_before``, up to a thousand characters each, and whether
+    it starts and ends a line)."""
     found = asdict(passage)
-    del found["line_before"]
+    for chooser_only in ("line_before", "starts_line", "ends_line"):
+        del found[chooser_only]
     return found
 
 

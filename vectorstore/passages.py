@@ -35,6 +35,10 @@ class Passage:
     # "Islamabad, Kabul should work for common goals ... (2023) Deccan Herald" reads as prose unless
     # one sees the "57. " its line starts with (chatbot.chooser drops reference-list entries).
     line_before: str = ""
+    # Whether the passage begins and ends where the document's lines do: a table row is a line of
+    # its own, and a sentence cut off by the passage's edge is not known to be one.
+    starts_line: bool = True
+    ends_line: bool = True
 
 
 def group_chunks(ranked: list[StoredChunk], k: int, settings: RetrievalSettings) -> list[list[StoredChunk]]:
@@ -73,7 +77,9 @@ def passage_of(group: list[StoredChunk], document: str, score: dict[str, float],
     return Passage(chunk_ids=tuple(c.chunk_id for c in group), doc_id=first.doc_id, source=first.source,
                    title=first.title, date=first.date, text=document[start:end], start=start, end=end,
                    score=max(score[c.chunk_id] for c in group), dense=max(similarity[c.chunk_id] for c in group),
-                   page=first.page, line_before=document[line:start])
+                   page=first.page, line_before=document[line:start],
+                   starts_line=start == 0 or document[start - 1] == "\n",
+                   ends_line=end >= len(document) or document[end] == "\n")
 
 
 def span_of(group: list[StoredChunk]) -> tuple[int, int]:

@@ -270,6 +270,9 @@ def test_prose_that_looks_like_a_row_is_read_as_prose_unless_it_is_a_line_of_its
     assert cells(sentence) and ch.table_row(passage, Span(sentence, 107, 107 + len(sentence))) == []
     line = Passage(("c",), "d", "s.txt", "", "", f"Talks.\n{sentence}\nNext line.", 100, 200, 1.0, 1.0)
     assert ch.table_row(line, Span(sentence, 107, 107 + len(sentence))) == cells(sentence)
+    # at a passage's edge, a line only where the document's line ends there too
+    edge = Passage(("c",), "d", "s.txt", "", "", sentence, 107, 200, 1.0, 1.0, starts_line=False)
+    assert ch.table_row(edge, Span(sentence, 107, 107 + len(sentence))) == []
 
 
 def test_a_nationality_describing_something_does_not_answer_who():

@@ -249,7 +249,7 @@ def test_html_reads_as_a_browser_shows_it_paragraphs_whole_and_preformatted_line
         "<html><body><p>The delegation met officials in\n    Islamabad on Monday.\n    It left for\n    Kabul on "
         "Wednesday.</p><pre>make run\nmake test</pre><div>Border talks</div>\nThe visit ended."
         "<table><tr><td><p>A page laid out in a table.</p></td><td><h2>Aside</h2><p>Its side column.</p></td></tr>"
-        "</table></body></html>",
+        "</table><td>A stray cell</td><td>and another</td></body></html>",
         encoding="utf-8")
     ingest([tmp_path / "page.html"], settings, embeddings=embeddings, progress=False)
     store = Store(settings)
@@ -258,6 +258,7 @@ def test_html_reads_as_a_browser_shows_it_paragraphs_whole_and_preformatted_line
     assert "make run\nmake test" in text
     assert "Border talks\n\nThe visit ended." in text  # the text after a block is not run into it
     assert "A page laid out in a table.\n\n## Aside\n\nIts side column." in text  # a table with no header is a layout
+    assert "A stray cell\n\nand another" in text  # cells outside any table are blocks, as before tables were read
 
 
 _CROSSINGS_MD = """# Border crossings
@@ -278,6 +279,7 @@ _RETURNS_HTML = """<html><body><h1>Refugee returns</h1><p>Pakistan began deporti
 <tbody><tr><td>Nangarhar</td><td>312,000</td><td>Torkham</td></tr>
 <tr><td>Kandahar</td><td>205,000</td><td>Chaman</td></tr>
 <tr><td>Khost</td><td><b>44,000</b></td><td>Ghulam Khan</td></tr>
+<tr><td colspan="3">Figures for 2024 are provisional.</td></tr>
 <tr><td>Kunar</td><td>9,000</td><td><table><tr><th>Route</th><th>Share</th></tr><tr><td>Nawa Pass</td><td>60%</td></tr>
 </table></td></tr></tbody></table>
 <table><tr><th>Source</th><td>UN refugee agency</td></tr></table>
@@ -299,6 +301,7 @@ def test_a_table_row_answers_with_its_cell_under_the_column_asked_about(settings
     assert "Returns by province\n\nProvince: Nangarhar; Returnees in 2024: 312,000; Main crossing: Torkham." \
         in texts["returns.html"]
     assert "Source: UN refugee agency." in texts["returns.html"].split("\n")  # a row's own <th> labels it
+    assert "Figures for 2024 are provisional." in texts["returns.html"].split("\n")  # a note across the columns
     # a table nested in a cell is that cell's text, not lines before its row
     assert "Province: Kunar; Returnees in 2024: 9,000; Main crossing: Route: Nawa Pass, Share: 60%." \
         in texts["returns.html"].split("\n")

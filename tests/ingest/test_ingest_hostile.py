@@ -208,12 +208,14 @@ def test_a_docx_table_stays_where_it_stands_its_rows_labelled_by_its_header(sett
     document = docx.Document()
     document.add_heading("Crossings", level=1)
     document.add_paragraph("Two crossings matter most.")
-    table = document.add_table(rows=3, cols=3)
+    table = document.add_table(rows=4, cols=3)
+    title = table.cell(0, 0).merge(table.cell(0, 2))  # a title across the columns heads nothing
+    title.text = "Table 1"
     for row, cells in enumerate([["Crossing", "Trucks a day", "Days closed"], ["Torkham", "1,200", "47"],
-                                 ["Chaman", "800", "83"]]):
+                                 ["Chaman", "800", "83"]], start=1):
         for col, text in enumerate(cells):
             table.cell(row, col).text = text
-    table.rows[1]._tr.addnext(OxmlElement("w:bookmarkStart"))  # markup between rows starts no new table
+    table.rows[2]._tr.addnext(OxmlElement("w:bookmarkStart"))  # markup between rows starts no new table
     facts = document.add_table(rows=2, cols=2)  # two columns, no header row: a fact sheet
     for (row, col), text in {(0, 0): "Source", (0, 1): "UNHCR", (1, 0): "Updated", (1, 1): "March 2024"}.items():
         facts.cell(row, col).text = text
@@ -227,7 +229,7 @@ def test_a_docx_table_stays_where_it_stands_its_rows_labelled_by_its_header(sett
     store = Store(settings)
     (record,) = store.documents().values()
     assert store.document_text(record.doc_id) == (
-        "# Crossings\n\nTwo crossings matter most.\n\nCrossing: Torkham; Trucks a day: 1,200; Days closed: 47.\n\n"
+        "# Crossings\n\nTwo crossings matter most.\n\nTable 1\n\nCrossing: Torkham; Trucks a day: 1,200; Days closed: 47.\n\n"
         "Crossing: Chaman; Trucks a day: 800; Days closed: 83.\n\nSource: UNHCR.\n\nUpdated: March 2024.\n\n"
         "# Trade\n\nTrade fell after the closures.")
     table_chunk = next(c for c in store.all_chunks() if "Crossing: Torkham; Trucks a day: 1,200" in c.text)
