@@ -11,6 +11,7 @@ after it has been read whole, and no single file can take the memory or the hour
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import io
 import posixpath
 import re
@@ -192,22 +193,54 @@ _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _WHITE_SPACE = re.compile(r"\s+")
 
 
-_MAX_COLSPAN = 100  # HTML's own limit is 1,000; a wider span is markup, not a table
+_MAX_SPAN = 100  # HTML's own limits are 1,000 columns and 65,534 rows; a wider span is markup, not a table
+
+
+@dataclass(frozen=True)
+class _CellRead:
+    text: str
+    header: bool  # a <th>, or a cell of <thead>
+    columns: int = 1  # colspan
+    rows: int = 1  # rowspan
 
 
 @dataclass
 class _Table:
     """A table being read: its column headers (its leading rows of ``<th>`` cells), whether a row
-    of data came yet, the row being read (cells with whether each is a ``<th>`` and its span), and
-    the cell being read."""
+    of data came yet, the row being read, the cell being read, and the cells that span down into
+    the rows to come (by column: the cell and how many rows it still fills)."""
 
     header: list[str] | None = None
     data: bool = False
     head: bool = False  # inside <thead>, whose cells head their columns whatever their tag
-    row: list[tuple[str, bool, int]] | None = None
+    row: list[_CellRead] | None = None
     cell: list[str] | None = None
-    cell_is_header: bool = False
-    cell_span: int = 1
+    cell_read: _CellRead = _CellRead("", False)  # the cell being read's tag and spans, its text aside
+    below: dict[int, tuple[_CellRead, int]] = field(default_factory=dict)
+
+    def laid_out(self, cells: list[_CellRead]) -> list[_CellRead]:
+        """The row's cells by column: a cell spanning columns in each of them, and a cell of a row
+        above spanning down into this one in its place."""
+        out: list[_CellRead] = []
+        queue = iter(cells)
+        while True:
+            column = len(out)
+            if column in self.below:
+                cell, left = self.below.pop(column)
+                if left > 1:
+                    self.below[column] = (cell, left - 1)
+                out.append(cell)
+                continue
+            cell = next(queue, None)
+            if cell is None and any(c > column for c in self.below):  # a short row: cells above still fill its end
+                out.append(_CellRead("", False))
+                continue
+            if cell is None:
+                return out
+            for _ in range(cell.columns):
+                if cell.rows > 1:
+                    self.below[len(out)] = (cell, cell.rows - 1)
+                out.append(cell)
 
 
 class _VisibleText:
@@ -254,7 +287,8 @@ class _VisibleText:
                 self._end_row(table)
                 table.row = []
             if tag != "tr":
-                table.cell, table.cell_is_header, table.cell_span = [], tag == "th" or table.head, _span(attrib)
+                table.cell = []
+                table.cell_read = _CellRead("", tag == "th" or table.head, _span(attrib, "colspan"), _span(attrib, "rowspan"))
         elif tag in _HEADINGS:
             self.heading = (_HEADINGS[tag], [])
         elif tag in _BLOCK_TAGS or tag in ("td", "th"):  # a cell outside any table is a block
@@ -275,7 +309,7 @@ class _VisibleText:
             return
         elif tag in ("td", "th") and self._cell() is not None:
             table = self.tables[-1]
-            table.row.append(("".join(table.cell).strip(), table.cell_is_header, table.cell_span))
+            table.row.append(dataclasses.replace(table.cell_read, text="".join(table.cell).strip()))
             table.cell = None
         elif tag == "thead" and self.tables and self._cell() is None:
             self._end_row(self.tables[-1])
@@ -323,43 +357,50 @@ class _VisibleText:
         aside); else a line labelled by the header or its own ``<th>``, else its cells as blocks."""
         if table.row is None:
             return
-        cells, table.row = table.row, None
-        flat = [" ".join(_HEADING_MARK.sub(" ", text).split()) for text, _, _ in cells]
+        read, table.row = table.row, None
+        if len(read) == 1 and read[0].columns > 1 and not table.below:  # a title over the columns, or a note
+            text = _flat(read[0].text)
+            self._put(f"\n\n{text}\n\n" if text else "")
+            return
+        cells = table.laid_out(read)
+        flat = [_flat(cell.text) for cell in cells]
         if not any(flat):
             return
-        if len(cells) == 1 and cells[0][2] > 1:  # a title over the columns, or a note across them
-            self._put(f"\n\n{flat[0]}\n\n")
-            return
-        headers = any(h for _, h, _ in cells) and all(h or not t for (_, h, _), t in zip(cells, flat))
-        spread = [text for text, (_, _, span) in zip(flat, cells) for _ in range(span)]
+        headers = any(c.header for c in cells) and all(c.header or not t for c, t in zip(cells, flat))
         if headers and not table.data:
-            table.header = spread if table.header is None else _stacked(table.header, spread)
+            table.header = flat if table.header is None else _stacked(table.header, flat)
             return
         table.data = True
-        if table.header and len(spread) == len(table.header):
-            line = labelled_row(table.header, spread)
-        elif cells[0][1] and not headers and not table.header:  # <th>Capital</th><td>Kabul</td>
+        if table.header and len(flat) == len(table.header):
+            line = labelled_row(table.header, flat)
+        elif cells[0].header and not headers and not table.header:  # <th>Capital</th><td>Kabul</td>
             line = labelled_row(flat[:1], [", ".join(t for t in flat[1:] if t)])
-        elif table.header:  # a row that does not line up with the header (a cell spans rows)
+        elif table.header:  # a row that does not line up with the header
             line = " | ".join(t for t in flat if t)
         else:  # no header: a table used to lay out a page
-            self._put("".join(f"\n\n{text}\n\n" for text, _, _ in cells))
+            self._put("".join(f"\n\n{cell.text}\n\n" for cell in read))
             return
-        added = len(line) - sum(map(len, flat))  # the cells' text was spent as it was read
-        if added > self.labels.chars:
-            line = " | ".join(t for t in flat if t)
+        plain = " | ".join(t for t in flat if t)
+        if len(line) - len(plain) > self.labels.chars:
+            line = plain
         else:
-            self.labels.chars -= added
+            self.labels.chars -= max(0, len(line) - len(plain))
+        self.budget.charge(max(0, len(plain) - sum(len(_flat(c.text)) for c in read)))  # cells repeated by their spans
         self._put(f"\n{line}\n")
+
+
+def _flat(text: str) -> str:
+    """A cell's text on one line, without the marks of headings written inside it."""
+    return " ".join(_HEADING_MARK.sub(" ", text).split())
 
 
 _HEADING_MARK = re.compile(r"(?:^|(?<=\n))#+ ")
 
 
-def _span(attrib) -> int:
-    """A cell's ``colspan``, 1 when absent or not a number."""
+def _span(attrib, name: str) -> int:
+    """A cell's ``colspan`` or ``rowspan``, 1 when absent or not a number."""
     try:
-        return min(max(int(attrib.get("colspan", 1)), 1), _MAX_COLSPAN)
+        return min(max(int(attrib.get(name, 1)), 1), _MAX_SPAN)
     except ValueError:
         return 1
 

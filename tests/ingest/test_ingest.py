@@ -283,8 +283,10 @@ _RETURNS_HTML = """<html><body><h1>Refugee returns</h1><p>Pakistan began deporti
 <tr><td>Kunar</td><td>9,000</td><td><table><tr><th>Route</th><th>Share</th></tr><tr><td>Nawa Pass</td><td>60%</td></tr>
 </table></td></tr></tbody></table>
 <table><tr><th>Source</th><td>UN refugee agency</td></tr></table>
-<table><tr><th>Crossing</th><th colspan="2">Lorries</th></tr><tr><th></th><th>2023</th><th>2024</th></tr>
-<tr><td>Torkham</td><td>182,000</td><td>121,500</td></tr></table></body></html>"""
+<table><tr><th rowspan="2">Crossing</th><th colspan="2">Lorries</th><th rowspan="2">Days closed</th></tr>
+<tr><th>2023</th><th>2024</th></tr>
+<tr><td rowspan="2">Torkham</td><td>182,000</td><td>121,500</td><td>47</td></tr>
+<tr><td>190,000</td><td>118,000</td><td>39</td></tr></table></body></html>"""
 
 
 def test_a_table_row_answers_with_its_cell_under_the_column_asked_about(settings, tmp_path, embeddings):
@@ -305,8 +307,10 @@ def test_a_table_row_answers_with_its_cell_under_the_column_asked_about(settings
     # a table nested in a cell is that cell's text, not lines before its row
     assert "Province: Kunar; Returnees in 2024: 9,000; Main crossing: Route: Nawa Pass, Share: 60%." \
         in texts["returns.html"].split("\n")
-    # a cell spanning columns labels each of them, and two header rows make one
-    assert "Crossing: Torkham; Lorries 2023: 182,000; Lorries 2024: 121,500." in texts["returns.html"].split("\n")
+    # a cell spanning columns or rows is in each of them, and two header rows make one
+    rows = texts["returns.html"].split("\n")
+    assert "Crossing: Torkham; Lorries 2023: 182,000; Lorries 2024: 121,500; Days closed: 47." in rows
+    assert "Crossing: Torkham; Lorries 2023: 190,000; Lorries 2024: 118,000; Days closed: 39." in rows
 
     for question, row, span in [
             ("How many days was Chaman closed in 2024?", "Crossing: Chaman;", "83"),
