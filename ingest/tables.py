@@ -25,7 +25,7 @@ _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _DELIMITER = re.compile(r"^ ?(?=[^\n]*\|)\|? *:?-+:? *(?:\| *:?-+:? *)*\|? ?$", re.MULTILINE)  # "|---|:--:|"
 
 
-def pipe_cells(line: str) -> list[str]:
+def _pipe_cells(line: str) -> list[str]:
     """The cells of a Markdown table row; "\\|" is a bar inside a cell."""
     line = line.strip()
     line = line[1:] if line.startswith("|") else line
@@ -59,9 +59,9 @@ def labelled_tables(text: str, allowance: Allowance) -> str:
         if match.start() < done or match.start() == 0 or allowance.chars <= 0:
             continue
         header_start = text.rfind("\n", 0, match.start() - 1) + 1
-        names = pipe_cells(text[header_start:match.start() - 1])
+        names = _pipe_cells(text[header_start:match.start() - 1])
         if header_start < done or "|" not in text[header_start:match.start()] \
-                or len(pipe_cells(match.group())) != len(names):
+                or len(_pipe_cells(match.group())) != len(names):
             continue
         rows, end, added = [], match.end(), header_start - match.end() - 1  # header and delimiter go
         while end < len(text) and added <= allowance.chars:
@@ -70,7 +70,7 @@ def labelled_tables(text: str, allowance: Allowance) -> str:
             line = text[end + 1:line_end]
             if "|" not in line or not line.strip() or _DELIMITER.fullmatch(line):  # a delimiter starts another table
                 break
-            row = labelled_row(names, pipe_cells(line))
+            row = labelled_row(names, _pipe_cells(line))
             rows += [row] if row else []
             added += len(row) + 1 - (line_end - end)
             end = line_end
@@ -81,5 +81,3 @@ def labelled_tables(text: str, allowance: Allowance) -> str:
         elif rows:
             allowance.chars = 0  # past it: this table and the ones after keep their lines
     return "".join(parts) + text[done:] if parts else text
-
-
