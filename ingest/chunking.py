@@ -26,8 +26,9 @@ from ragchat.text.sentences import iter_sentences
 # 1: tiktoken cl100k tokens; 2: the embedding model's wordpieces; 3: hard-wrapped lines joined into
 # their paragraphs first (ingest.cleaning.unwrapped), so sentences, and chunks, end elsewhere;
 # 4: a PDF page break before a capitalised word joined too, where the line before it is full;
-# 5: table rows stored as sentences, each cell labelled with its column's header (ingest.tables)
-VERSION = 5
+# 5: table rows stored as sentences, each cell labelled with its column's header (ingest.tables);
+# 6: a table row is one sentence, though a cell's text ends one ("Note: Provisional. See annex")
+VERSION = 6
 
 _LINE_BREAKS = re.compile(r"\n+")  # every line is a paragraph: headings, list items, tweets
 _HEADING_LINE = re.compile(r"^#[^\n]*", re.MULTILINE)

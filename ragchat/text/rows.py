@@ -1,9 +1,9 @@
 """A table row as a sentence: "Crossing: Chaman; Lorries in 2024: 58,200; Days closed in 2024: 83."
 
 Ingest writes every table row it can label this way (``ingest.tables``, the HTML and DOCX loaders),
-so the row carries its own meaning to retrieval and to the reader; the answer's short span reads
-it back (``cells``) to take the value under the column the question asks about, not the figure
-that happens to stand nearest one of its words.
+so the row carries its own meaning to retrieval and to the reader. ``cells`` reads it back: the
+sentence splitter keeps a row one sentence, and the answer's short span takes the value under the
+column the question asks about, not the figure that happens to stand nearest one of its words.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ragchat.text.rows import cells
+
 # A sentence ends at . ! or ? (plus closing quotes/brackets) when the next word starts a new
 # sentence; line breaks always end one, because headings, list items and tweets in cleaned
 # documents have no final punctuation. A footnote number glued after the stop ("soldiers.10 The",
@@ -25,6 +27,8 @@ _ABBREVIATIONS = frozenset(
 )
 _INITIALISM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")  # "U.S.", "e.g.", "L.A. Reid", "J.S. Bach"
 _LAST_WORD = re.compile(r"([\w.]+)\.$")
+# A line this long is no table row ingest wrote (``ragchat.text.rows``) but a paragraph, split as prose.
+_MAX_ROW = 5000
 # How far back a sentence end looks for the word before it: abbreviations, initials and list
 # numbers are short, and a bounded look keeps splitting linear on lines of any length.
 _LOOK_BACK = 64
@@ -61,6 +65,10 @@ def iter_sentences(text: str, offset: int = 0) -> Iterator[Span]:
     """``split_sentences`` one at a time, for texts too long to hold every sentence at once."""
     line_start = 0
     for line in text.split("\n"):
+        if len(line) <= _MAX_ROW and "; " in line and ": " in line and cells(line):  # a table row is one sentence
+            yield from _trimmed(line, 0, len(line), line_start + offset)
+            line_start += len(line) + 1
+            continue
         cut = 0
         for match in _END.finditer(line):
             last = _LAST_WORD.search(line[max(0, match.start() - _LOOK_BACK): match.start() + 1])

@@ -125,8 +125,8 @@ def test_a_store_chunked_another_way_is_rechunked_with_a_message(settings, corpu
     capsys.readouterr()
     report = ingest(files, settings, embeddings=embeddings, progress=False)
     assert len(report.updated) == 2
-    assert re.search(r"re-chunking 2 documents: chunking changed \(was v5: up to 120 wordpieces of "
-                     r"all-MiniLM-L6-v2.*; now v5: up to 250 ", capsys.readouterr().err)
+    assert re.search(r"re-chunking 2 documents: chunking changed \(was v6: up to 120 wordpieces of "
+                     r"all-MiniLM-L6-v2.*; now v6: up to 250 ", capsys.readouterr().err)
 
     # A store from before chunking was recorded: its records carry no chunking at all.
     store = Store(settings)
@@ -136,7 +136,7 @@ def test_a_store_chunked_another_way_is_rechunked_with_a_message(settings, corpu
     store.docs.update(ids=[record.doc_id], metadatas=[{"record": json.dumps(old), "source": record.source}])
     again = ingest(files, settings, embeddings=embeddings, progress=False)
     assert len(again.unchanged) == 1 and len(again.updated) == 1
-    assert "re-chunking 1 document: chunking changed (was v1: tiktoken tokens; now v5" in capsys.readouterr().err
+    assert "re-chunking 1 document: chunking changed (was v1: tiktoken tokens; now v6" in capsys.readouterr().err
 
 
 # -- links and hidden files ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from ragchat.text.facts import (
     missing_phrases,
 )
 from ragchat.text.rows import cells, labelled_row
-from ragchat.text.sentences import Span, without_trailing_links
+from ragchat.text.sentences import Span, split_sentences, without_trailing_links
 from ragchat.text.terms import lexical_overlap, tokenize
 
 
@@ -99,6 +99,11 @@ def test_a_labelled_row_is_read_back_cell_by_cell_and_prose_is_not_taken_for_one
     noted = labelled_row(["City", "Notes"], ["Herat", "Note: cold; windy"])
     assert noted == "City: Herat; Notes: Note: cold, windy."
     assert [noted[c.start:c.end] for c in cells(noted)] == ["Herat", "Note: cold, windy"]
+    # a row is one sentence though a cell's text ends one; prose around it splits as before
+    provisional = labelled_row(["Name", "Note", "Year"], ["Ann", "Figures provisional. See annex", "2024"])
+    text = f"Returns rose. They fell later.\n{provisional}\nTalks: none. Trade: open."
+    assert [s.text for s in split_sentences(text)] == ["Returns rose.", "They fell later.", provisional,
+                                                      "Talks: none.", "Trade: open."]
     for prose in ["It is also known as the Wenchuan earthquake (Chinese: 汶川大地震; pinyin: Wènchuān dà dìzhèn).",
                   "Other films have included: La valse de l'adieu (1928); Impromptu (1991); La note bleue (1991); "
                   "and Chopin: Desire for Love (2002).",
