@@ -156,13 +156,12 @@ def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
     """
     cleaned = [clean(page) for page in pages]
     width = None
-    if wrapped:
+    if wrapped:  # text formats: HTML and DOCX mark their paragraphs, and their loaders label their tables
         cleaned = _without_furniture(cleaned)
-        width = _wrap_width(cleaned)
-    if width is not None:  # read over the whole document: a page is too short to tell
-        vocabulary = _words(cleaned)  # a word broken on one page is whole on another
-        cleaned = [unwrapped(page, vocabulary, width) for page in cleaned]
-    if wrapped:  # text formats: HTML and DOCX tables are labelled as their loaders read them
+        width = _wrap_width(cleaned)  # read over the whole document: a page is too short to tell
+        if width is not None:
+            vocabulary = _words(cleaned)  # a word broken on one page is whole on another
+            cleaned = [unwrapped(page, vocabulary, width) for page in cleaned]
         allowance = Allowance.for_text(sum(map(len, cleaned)))  # after unwrapping: a labelled row is no wrapped line
         cleaned = [_outside_code(page, lambda piece: labelled_tables(piece, allowance)) for page in cleaned]
     parts, starts, offset = [], [], 0

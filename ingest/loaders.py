@@ -86,6 +86,8 @@ class _TextBudget:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.used = 0
+        # what table labels may add beyond the text: a stream's length is not known in advance
+        self.labels = Allowance(settings.ingest.max_text_chars)
 
     def spend(self, text: str) -> str:
         self.charge(len(text))
@@ -266,7 +268,6 @@ class _VisibleText:
         self.in_title = False
         self.preformatted = 0  # depth inside <pre>, whose line breaks are shown
         self.tables: list[_Table] = []  # nested tables, innermost last
-        self.labels = Allowance(budget.settings.ingest.max_text_chars)  # what labels may add, beyond the text
 
     def start(self, tag: str, attrib) -> None:
         self.preformatted += tag == "pre"
@@ -371,20 +372,16 @@ class _VisibleText:
             table.header = flat if table.header is None else _stacked(table.header, flat)
             return
         table.data = True
+        plain = " | ".join(t for t in flat if t)
         if table.header and len(flat) == len(table.header):
-            line = labelled_row(table.header, flat)
+            line = self.budget.labels.labelled(labelled_row(table.header, flat), plain)
         elif cells[0].header and not headers and not table.header:  # <th>Capital</th><td>Kabul</td>
-            line = labelled_row(flat[:1], [", ".join(t for t in flat[1:] if t)])
+            line = self.budget.labels.labelled(labelled_row(flat[:1], [", ".join(t for t in flat[1:] if t)]), plain)
         elif table.header:  # a row that does not line up with the header
-            line = " | ".join(t for t in flat if t)
+            line = plain
         else:  # no header: a table used to lay out a page
             self._put("".join(f"\n\n{cell.text}\n\n" for cell in read))
             return
-        plain = " | ".join(t for t in flat if t)
-        if len(line) - len(plain) > self.labels.chars:
-            line = plain
-        else:
-            self.labels.chars -= max(0, len(line) - len(plain))
         self.budget.charge(max(0, len(plain) - sum(len(_flat(c.text)) for c in read)))  # cells repeated by their spans
         self._put(f"\n{line}\n")
 
@@ -549,7 +546,6 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
         reading, parts = None, 0
         header: list[str] | None = None  # the body table being read's header; None before its first row
         rows = 0
-        labels = Allowance(budget.settings.ingest.max_text_chars)  # what labels may add, beyond the text
         for event, element in events:
             if event == "start":
                 if reading is None and _is_block(element):
@@ -570,7 +566,7 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
                     else:
                         header = header or []
                         budget.charge(sum(map(len, cells)))
-                        line = _docx_row(header, cells, labels)
+                        line = _docx_row(header, cells, budget.labels)
                         if line:
                             yield line
                             rows += 1
@@ -612,26 +608,18 @@ def _docx_row(header: list[str], cells: list[str], labels: Allowance) -> str:
     when it does not line up with the header, or the labels' ``Allowance`` is spent."""
     plain = " | ".join(c.strip() for c in cells if c.strip())
     if header and len(cells) == len(header):
-        line = labelled_row(header, cells)
-    elif not header and len(cells) == 2:
-        line = labelled_row(cells[:1], cells[1:]) if cells[0].strip() else cells[1].strip()
-    else:
-        return plain
-    if len(line) - len(plain) > labels.chars:
-        return plain
-    labels.chars -= max(0, len(line) - len(plain))
-    return line
+        return labels.labelled(labelled_row(header, cells), plain)
+    if not header and len(cells) == 2:
+        return labels.labelled(labelled_row(cells[:1], cells[1:]), plain) if cells[0].strip() else cells[1].strip()
+    return plain
 
 
 def _is_block(element) -> bool:
     """A paragraph of the body or a row of a body table: what python-docx's body content yields."""
-    parent = element.getparent()
-    if parent is None:
-        return False
     if element.tag == _W + "p":
-        return parent.tag == _W + "body"
-    grandparent = parent.getparent()
-    return element.tag == _W + "tr" and parent.tag == _W + "tbl" and grandparent is not None and grandparent.tag == _W + "body"
+        return _in_body(element)
+    parent = element.getparent()
+    return element.tag == _W + "tr" and parent is not None and parent.tag == _W + "tbl" and _in_body(parent)
 
 
 def _heading_prefix(style: str) -> str:

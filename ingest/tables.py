@@ -47,6 +47,14 @@ class Allowance:
     def for_text(cls, length: int) -> "Allowance":
         return cls(max(length, _GROWTH))
 
+    def labelled(self, line: str, plain: str) -> str:
+        """The labelled ``line`` while what its labels add to the ``plain`` cells fits, else ``plain``."""
+        added = len(line) - len(plain)
+        if added > self.chars:
+            return plain
+        self.chars -= max(0, added)
+        return line
+
 
 def labelled_tables(text: str, allowance: Allowance) -> str:
     """``text`` with each Markdown pipe table's rows labelled, its header and delimiter rows gone;
