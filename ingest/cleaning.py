@@ -18,6 +18,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 
+from ingest.markup import as_rendered
 from ingest.tables import Allowance, labelled_tables
 
 # C0 and C1 controls but NEL (white space; a C1 CSI, \x9b, drives some terminals as ESC [ does),
@@ -145,14 +146,16 @@ def _joined_lines(text: str, width: int) -> str:
     return _BREAK.sub(join, text)
 
 
-def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
+def join_pages(pages: list[str], wrapped: bool = True, marked_up: bool = False) -> tuple[str, list[int]]:
     """Clean each page and join them; returns the text and each page's start offset.
 
     Of a wrapped format's pages (a PDF's), the running headers and footers go (a line at a page's
     top or bottom that recurs, digits aside, on half the pages or more: "Border Report", "Page 3
     of 40"), so a page number is not glued onto the sentence it interrupts; and a sentence that a
     page break cuts ("... arrived in | Islamabad on Monday") is joined across it. Markdown pipe
-    tables are written a labelled row per line (``ingest.tables``).
+    tables are written a labelled row per line (``ingest.tables``). Of a ``marked_up`` text, the
+    inline Markdown and HTML marks go (``ingest.markup``), after the tables are read: a cell's
+    escaped bar is no mark.
     """
     cleaned = [clean(page) for page in pages]
     width = None
@@ -164,6 +167,8 @@ def join_pages(pages: list[str], wrapped: bool = True) -> tuple[str, list[int]]:
             cleaned = [unwrapped(page, vocabulary, width) for page in cleaned]
         allowance = Allowance.for_text(sum(map(len, cleaned)))  # after unwrapping: a labelled row is no wrapped line
         cleaned = [_outside_code(page, lambda piece: labelled_tables(piece, allowance)) for page in cleaned]
+    if marked_up:
+        cleaned = [_outside_code(page, as_rendered) for page in cleaned]
     parts, starts, offset = [], [], 0
     for page in cleaned:
         if parts:

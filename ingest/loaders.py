@@ -47,6 +47,9 @@ class LoadedFile:
     # Its line breaks may fall inside paragraphs (a PDF's printed lines, text wrapped at 80 columns),
     # so cleaning joins them back; HTML and DOCX mark their paragraphs, and their line breaks stay.
     wrapped: bool = True
+    # Its text may carry Markdown's and HTML's inline marks ("**73 percent**", "15<sup>th</sup>"),
+    # which cleaning drops as a rendered page does: text and Markdown files.
+    marked_up: bool = False
 
 
 def load(path: Path, settings: Settings) -> LoadedFile:
@@ -71,7 +74,7 @@ def load(path: Path, settings: Settings) -> LoadedFile:
         raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
     if not text.strip():
         raise UnreadableFile("empty file")
-    return LoadedFile(pages=[text])
+    return LoadedFile(pages=[text], marked_up=True)
 
 
 def _over(limit: str, settings: Settings) -> str:

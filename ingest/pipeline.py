@@ -153,7 +153,7 @@ def chunking_of(settings: Settings) -> str:
 def prepare(path: Path, settings: Settings) -> Prepared:
     """Load, clean, describe and chunk one file; raises UnreadableFile/MetadataError with the reason."""
     loaded = loaders.load(path, settings)
-    text, page_starts = cleaning.join_pages(loaded.pages, loaded.wrapped)
+    text, page_starts = cleaning.join_pages(loaded.pages, loaded.wrapped, loaded.marked_up)
     if not text.strip():
         raise loaders.UnreadableFile("no text left after cleaning")
     meta = metadata.resolve(path, text, loaded.found)

@@ -22,7 +22,7 @@ import pytest
 
 from evals import hostile
 from ingest import wordpieces
-from ingest.chunking import chunk_text
+from ingest.chunking import VERSION, chunk_text
 from ingest.pipeline import ingest
 from ingest.uploads import add_files
 from ragchat.text.display import printable
@@ -125,8 +125,8 @@ def test_a_store_chunked_another_way_is_rechunked_with_a_message(settings, corpu
     capsys.readouterr()
     report = ingest(files, settings, embeddings=embeddings, progress=False)
     assert len(report.updated) == 2
-    assert re.search(r"re-chunking 2 documents: chunking changed \(was v6: up to 120 wordpieces of "
-                     r"all-MiniLM-L6-v2.*; now v6: up to 250 ", capsys.readouterr().err)
+    assert re.search(rf"re-chunking 2 documents: chunking changed \(was v{VERSION}: up to 120 wordpieces of "
+                     rf"all-MiniLM-L6-v2.*; now v{VERSION}: up to 250 ", capsys.readouterr().err)
 
     # A store from before chunking was recorded: its records carry no chunking at all.
     store = Store(settings)
@@ -136,7 +136,7 @@ def test_a_store_chunked_another_way_is_rechunked_with_a_message(settings, corpu
     store.docs.update(ids=[record.doc_id], metadatas=[{"record": json.dumps(old), "source": record.source}])
     again = ingest(files, settings, embeddings=embeddings, progress=False)
     assert len(again.unchanged) == 1 and len(again.updated) == 1
-    assert "re-chunking 1 document: chunking changed (was v1: tiktoken tokens; now v6" in capsys.readouterr().err
+    assert f"re-chunking 1 document: chunking changed (was v1: tiktoken tokens; now v{VERSION}" in capsys.readouterr().err
 
 
 # -- links and hidden files ------------------------------------------------------------------------
