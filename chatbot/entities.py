@@ -57,7 +57,8 @@ class EntityTagger:
                 self.cache.clear()
             if self.nlp is not None:
                 for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=64)):
-                    self.cache[text] = tuple(Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents)
+                    self.cache[text] = _with_day_ordinals(
+                        tuple(Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents), text)
             else:
                 for text in todo:
                     self.cache[text] = fallback_entities(text)
@@ -100,9 +101,11 @@ def _without_torch() -> Iterator[None]:
 
 
 _MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_DAY = re.compile(r"(?:[1-9]|[12]\d|3[01])(?:st|nd|rd|th)")
+_MONTH_START = re.compile(_MONTHS + r"\b")
 _FALLBACK = [
     ("PERCENT", re.compile(r"\b\d[\d,.]*\s?(?:%|percent\b|per cent\b)")),
-    ("DATE", re.compile(rf"\b(?:\d{{1,2}} {_MONTHS}(?: \d{{4}})?|{_MONTHS}(?: \d{{1,2}},?)?(?: \d{{4}})?|"
+    ("DATE", re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?(?: of)? {_MONTHS}(?: \d{{4}})?|{_MONTHS}(?: \d{{1,2}},?)?(?: \d{{4}})?|"
                         r"(?:the )?(?:early |mid-|late )?(?:1[5-9]|20)\d0s|(?:1[5-9]|20)\d\d)\b")),
     ("MONEY", re.compile(r"(?:[$€£]\s?\d[\d,.]*(?:\s(?:million|billion|trillion))?|\b\d[\d,.]*\s(?:million |billion )?"
                          r"(?:dollars|euros|rupees|pounds)\b)")),
@@ -110,6 +113,21 @@ _FALLBACK = [
                             r"seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand)\b", re.I)),
     ("PROPER", re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of |the |de |al-)?[A-Z][\w'’.-]*)*")),
 ]
+
+
+def _with_day_ordinals(entities: tuple[Entity, ...], text: str) -> tuple[Entity, ...]:
+    """A day written as an ordinal before its month is part of the date: the model tags "15th" an
+    ORDINAL and "August 2021" a DATE in "on 15th August 2021", and "When ...?" would be answered
+    without its day."""
+    merged: list[Entity] = []
+    for entity in entities:
+        day = merged[-1] if merged else None
+        if (day is not None and day.label == "ORDINAL" and entity.label == "DATE" and _DAY.fullmatch(day.text)
+                and _MONTH_START.match(entity.text) and text[day.end:entity.start] in (" ", " of ")):
+            merged[-1] = Entity(text[day.start:entity.end], "DATE", day.start, entity.end)
+        else:
+            merged.append(entity)
+    return tuple(merged)
 
 
 def fallback_entities(text: str) -> tuple[Entity, ...]:

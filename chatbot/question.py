@@ -72,6 +72,7 @@ _SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts fo
 _AGENT = re.compile(r"^[a-z]{3,}(?:ist|ian|ess)s?$")  # journalist, historian, actress: people
 _PERCENT = re.compile(r"\b(what|which) (?:percentage|percent|share|proportion|fraction)\b|\bhow much of\b|"
                       r"\bby (?:what|how much) (?:percentage|percent)\b", re.I)
+_CHANGE = re.compile(r"\bby how (?:much|many)\b", re.I)
 _AGE = re.compile(r"\bhow old\b|\bat what age\b", re.I)
 _DURATION = re.compile(r"\bhow (?:long|old|often)\b|\bat what age\b|\bfor how many (?:years|months|weeks|days|hours)\b", re.I)
 _NUMBER = re.compile(r"\bhow (?:many|much|far|big|large|tall|high|fast|deep|wide)\b|"
@@ -137,7 +138,10 @@ class Analysis:
     def answered_by(self, label: str, text: str) -> bool:
         """An entity of this label and text is of the kind asked: "How long did the hiatus last?"
         is answered by "nine months" (a DATE to spaCy) but not by "October 2001" (a DATE too); a
-        bare figure answers "how old", not "how long"."""
+        bare figure answers "how old", not "how long"; a change's size ("By how much did attacks
+        rise?") may be a share, "73 percent", where a count ("how many attacks") may not."""
+        if self.kind == NUMBER and label == "PERCENT":
+            return bool(_CHANGE.search(self.text))
         if label not in self.labels:
             return False
         if self.kind != DURATION or label == "QUANTITY" or LENGTH_OF_TIME.search(text):

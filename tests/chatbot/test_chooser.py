@@ -64,6 +64,7 @@ def test_entities_come_from_spacy_and_the_fallback_still_finds_figures_and_names
     rough = {(e.text, e.label) for e in fallback_entities("In March 2024, 789 attacks hit North Waziristan, up 12%.")}
     assert ("789", "CARDINAL") in rough and ("12%", "PERCENT") in rough and ("North Waziristan", "PROPER") in rough
     assert any(label == "DATE" and "2024" in text for text, label in rough)
+    assert ("15th August 2021", "DATE") in {(e.text, e.label) for e in fallback_entities("Kabul fell on 15th August 2021.")}
 
 
 def test_without_the_model_package_entities_fall_back_to_rules(monkeypatch, caplog):
@@ -238,6 +239,12 @@ def test_an_abbreviation_is_answered_by_the_sentence_that_defines_it(ipod_settin
      "Amir Khan Muttaqi"),
     # a plural names the people themselves
     ("Who resisted the invasion?", "In 1240 the invasion was resisted by the Tibetans.", "Tibetans"),
+    # a day written as an ordinal is part of its date (the model tags "15th" apart, an ORDINAL)
+    ("When did the Taliban take over Kabul?", "The Afghan Taliban took over Kabul on 15th August 2021.",
+     "15th August 2021"),
+    # a change's size may be a share; a count may not ("5" from the next sentence was the short answer)
+    ("By how much did attacks surge?", "Attacks surged by almost 73 percent, killing 5 people.", "almost 73 percent"),
+    ("How many people did the attacks kill?", "Attacks surged by almost 73 percent, killing 5 people.", "5"),
 ])
 def test_the_short_answer_is_the_asked_kind_beside_the_question_s_words_and_not_named_in_it(question, sentence, span):
     entities = EntityTagger().tag([sentence])[0]

@@ -321,6 +321,27 @@ def test_a_table_row_answers_with_its_cell_under_the_column_asked_about(settings
         assert result.answer_span is not None and result.answer_span.text == span, question
 
 
+def test_a_text_files_inline_marks_are_not_quoted_and_do_not_hide_the_short_answer(settings, tmp_path, embeddings):
+    """Text saved from the web keeps its Markdown and HTML marks; the reader is quoted what the page
+    shows, and the short answer is found where the marks stood around it."""
+    (tmp_path / "review.txt").write_text(
+        "#### **Security since the takeover**\n\n"
+        "The Afghan Taliban took over Kabul on 15<sup>th</sup> August 2021.\n\n"
+        "Since then, terrorist attacks in Pakistan have surged by almost **73 percent**, according to "
+        "[the institute's report](https://example.org/report).\n", encoding="utf-8")
+    ingest([tmp_path], settings, embeddings=embeddings, progress=False)
+    library = Library(settings)
+    for question, quote, span in [
+            ("When did the Taliban take over Kabul?",
+             "The Afghan Taliban took over Kabul on 15th August 2021.", "15th August 2021"),
+            ("By how much did terrorist attacks in Pakistan surge?",
+             "Since then, terrorist attacks in Pakistan have surged by almost 73 percent, according to the "
+             "institute's report.", "almost 73 percent")]:
+        result = library.ask(question)
+        assert result.citations and result.citations[0].quote == quote, question
+        assert result.answer_span is not None and result.answer_span.text == span, question
+
+
 def test_a_sidecar_overrides_what_the_text_says(settings, tmp_path, embeddings):
     folder = tmp_path / "docs"
     folder.mkdir()
