@@ -23,6 +23,7 @@ from ragchat.text.terms import tokenize
 
 _SIM = ch.FEATURES.index("sim_question")
 _MET, _BROKEN = ch.FEATURES.index("constraints_met"), ch.FEATURES.index("constraints_broken")
+_NAMED = ch.FEATURES.index("names_sentence")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,14 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
     picks = _picks(analysis, query, ranked, model.answer_threshold, config)
     return Composition(picks, ranked[0].probability, max(float(c.features[_SIM]) for c in found), ranked,
                        lead_span(analysis, picks), analysis=analysis)
+
+
+def closest(composition: Composition) -> Candidate:
+    """The sentence a near miss quotes: of those naming most of what the question names, the most
+    probable. "The documents don't say who carried out the Bisham attack. Closest: ..." must be
+    about the Bisham attack; a sentence on attacks in general may rate a little higher, since
+    neither answers."""
+    return max(composition.ranked or composition.picks, key=lambda c: (c.features[_NAMED], c.probability))
 
 
 def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: float,

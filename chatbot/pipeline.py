@@ -272,6 +272,9 @@ def _refusal(base: Answer, evidence: Evidence, res: Resources, refused: Refusal)
     library is about this" only lists the closest passages among its sources.
     """
     picks = evidence.composition.picks[:2] if evidence.composition else []
+    if refused.near_miss and picks:
+        nearest = compose.closest(evidence.composition)
+        picks = [nearest, *[p for p in picks if p is not nearest]][:2]
     citations = refusal_citations([(evidence.passages[p.passage], p.span) for p in picks], res)
     sentences = [Sentence(refused.reply, [], supported=True, support=0.0)]
     if refused.near_miss and picks:

@@ -124,7 +124,8 @@ def test_a_typed_question_gets_its_short_answer_inside_the_cited_sentence(corpus
 
 def test_a_question_the_documents_only_touch_is_an_honest_near_miss(corpus_settings):
     """The README's own example: the corpus says Pakistan asked for help investigating the attack, not who did it.
-    (It was answered while "Afghan" in "Afghan soil" counted as someone who might have done it.)"""
+    (It was answered while "Afghan" in "Afghan soil" counted as someone who might have done it.) The
+    sentence quoted as closest names the Bisham attack, though one on attacks in general rates as high."""
     result = Library(corpus_settings).ask("Who carried out the Bisham attack?")
     assert result.abstained
     assert result.answer.startswith("The documents don't say who carried out the Bisham attack. Closest:")
