@@ -73,12 +73,14 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
                        lead_span(analysis, picks), analysis=analysis)
 
 
-def closest(composition: Composition) -> Candidate:
-    """The sentence a near miss quotes: of those naming most of what the question names, the most
-    probable. "The documents don't say who carried out the Bisham attack. Closest: ..." must be
-    about the Bisham attack; a sentence on attacks in general may rate a little higher, since
-    neither answers."""
-    return max(composition.ranked or composition.picks, key=lambda c: (c.features[_NAMED], c.probability))
+def closest(composition: Composition, config: ComposeSettings) -> Candidate:
+    """The sentence a near miss quotes: of the sentences nearly as probable as the best
+    (``alternative_ratio``), the one naming most of what the question names. "The documents don't
+    say who carried out the Bisham attack. Closest: ..." must be about the Bisham attack; a sentence
+    on attacks in general may rate a little higher, since neither answers."""
+    best = composition.picks[0]
+    near = [c for c in composition.ranked if c.probability >= config.alternative_ratio * best.probability]
+    return max([best, *near], key=lambda c: c.features[_NAMED])
 
 
 def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: float,

@@ -273,7 +273,7 @@ def _refusal(base: Answer, evidence: Evidence, res: Resources, refused: Refusal)
     """
     picks = evidence.composition.picks[:2] if evidence.composition else []
     if refused.near_miss and picks:
-        nearest = compose.closest(evidence.composition)
+        nearest = compose.closest(evidence.composition, res.settings.compose)
         picks = [nearest, *[p for p in picks if p is not nearest]][:2]
     citations = refusal_citations([(evidence.passages[p.passage], p.span) for p in picks], res)
     sentences = [Sentence(refused.reply, [], supported=True, support=0.0)]

@@ -155,10 +155,13 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
             return "the answer says " + ", ".join(f'"not {w}"' for w in sorted(set().union(*denied)))
     # "How many TTP attacks took place in 2024?" answered "789 TTP attacks ... in 2023 alone", "How many
     # died in February 2023?" answered "January 2023 ... 134 people lost their lives"
-    for asked, stated in ((analysis.years, set(ANY_YEAR.findall(text))), (analysis.months, months_in(text))):
-        if analysis.kind in MEASURED and len(asked) == 1 and stated and not stated & asked:
-            return f"the answer gives figures for {', '.join(s.title() for s in sorted(stated))}, not " \
-                   f"{next(iter(asked)).title()}"
+    for asked, stated_in in ((analysis.years, lambda s: set(ANY_YEAR.findall(s))), (analysis.months, months_in)):
+        if analysis.kind in MEASURED and len(asked) == 1:
+            stated = [stated_in(s) for s in sentences]
+            # only when every sentence names other years: one naming none may give the figure asked
+            if all(each and not each & asked for each in stated):
+                return f"the answer gives figures for {', '.join(s.title() for s in sorted(set().union(*stated)))}, " \
+                       f"not {next(iter(asked)).title()}"
     if analysis.kind in MEASURED and not any(states_a_figure(s, analysis.numbers) for s in sentences):
         return "no sentence gives a figure"
     if analysis.counted_names and not any(counts_what_is_asked(analysis, s) for s in sentences):

@@ -85,6 +85,17 @@ def test_a_near_miss_is_told_by_what_the_sentence_lacks_not_by_its_wording(quest
     assert unanswered_part(analyse(question), [sentence]) == reason
 
 
+def test_a_figure_for_another_year_is_a_near_miss_only_when_no_sentence_leaves_the_year_open():
+    """A sentence naming no year may give the year's figure (its paragraph opened "In 2024, ..."); the
+    second sentence quoted beside it, on 2023, does not make the answer one about 2023."""
+    asked = analyse("How many terrorist attacks did Pakistan suffer in 2024?")
+    of_2024 = "Of 521 total attacks, a shocking 95% occurred in Khyber Pakhtunkhwa and Balochistan."
+    of_2023 = "Security forces lost at least 386 personnel in the first 9 months of 2023."
+    assert unanswered_part(asked, [of_2024, of_2023]) == ""
+    assert unanswered_part(asked, [of_2023, "A total of 789 attacks took place in 2022."]) == \
+        "the answer gives figures for 2022, 2023, not 2024"
+
+
 def test_a_many_word_name_the_documents_never_write_is_not_answered_by_its_words_apart():
     """Each word of "The Washington Observer" is in the article; the newspaper is not."""
     article = ("Alyssa Rosenberg, writing for The Washington Post, called it conventional. Lawrence Toppman of The "
