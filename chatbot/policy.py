@@ -27,7 +27,7 @@ from prompts import load
 from ragchat.text.dates import ANY_YEAR, months_in
 from ragchat.text.facts import (contradicted_figures, facts_of, missing_facts, missing_names, missing_phrases,
                                 name_phrases, reversed_comparisons, states_a_figure)
-from ragchat.text.negation import asks_negated, denied_terms, denies_anything
+from ragchat.text.negation import asks_negated, denied_terms, denies_anything, verbs_after_not
 from ragchat.text.terms import tokenize
 from vectorstore.passages import Passage
 from vectorstore.retrieval import Retrieval
@@ -149,7 +149,8 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
         if analysis.kind != REASON and not any(denies_anything(s) for s in sentences):
             return "the question asks what did not happen; no sentence says what did not"
     else:
-        asked = set(tokenize(analysis.text))
+        # what the question denies itself ("who told Pakistan not to blame Afghanistan") it asks about
+        asked = set(tokenize(analysis.text)) - verbs_after_not(analysis.text)
         denied = [denied_terms(s) & asked for s in sentences]
         if sentences and all(denied):  # "Who will return to direct?" answered "he will not return to direct"
             return "the answer says " + ", ".join(f'"not {w}"' for w in sorted(set().union(*denied)))

@@ -98,8 +98,9 @@ _QUESTION_WORDS = frozenset("how what which who whom whose when where why many m
                             "type sort according".split())
 
 # -- the parts of a multi-part question ------------------------------------------------------
-_WH_JOIN = re.compile(r",?\s+and\s+(?=(?:how|what|which|who|whom|when|where|why)\b)", re.I)
 _PREPOSITIONS = r"according to|from|in|for|by|on|at|during|since|about|between|to"
+# "..., and how many in 2024?", "..., and by what percentage did it rise?"
+_WH_JOIN = re.compile(rf",?\s+and\s+(?=(?:(?:{_PREPOSITIONS})\s+)?(?:how|what|which|who|whom|when|where|why)\b)", re.I)
 _REPEATED = re.compile(rf",?\s+and\s+(?:again\s+|also\s+|then\s+)?(?P<p>{_PREPOSITIONS})\s+(?=\S)", re.I)
 _ASKS = re.compile(rf"(how|what|which|who|whom|when|where|why|{_AUX[3:-1]})\b", re.I)
 _QUESTION_WORD = re.compile(r"\b(how|what|which|who|whom|when|where|why)\b", re.I)
@@ -277,7 +278,7 @@ def sub_questions(question: str) -> list[str]:
     """The separate questions a multi-part question asks, each able to stand alone; [question] if one.
 
     Three deterministic cues: a second question joined with "and how/what/which ..." ("How many
-    attacks in 2023 and how many in 2024?"); one question asked of two things with a repeated
+    attacks in 2023 and how many in 2024?", "..., and by what percentage did it rise?"); one question asked of two things with a repeated
     preposition ("... from the partnership and from the Taliban", "according to A and according
     to B", "in 2023 and again in 2024"); and a statement before a colon or semicolon that sets the
     scene for the questions after it. A part too short to stand alone ("how many in 2024") borrows

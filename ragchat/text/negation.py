@@ -22,8 +22,8 @@ _DENIES = re.compile(r"\b(?:not|never|no|none|nor|neither|without|cannot|rather 
                      r"unlike|lack\w*|absent|unable|refus\w*|fail\w*|den(?:y|ied|ies)|declin\w*|discontinu\w*|"
                      r"stopp\w*|ceas\w*)\b|n['’]t\b", re.I)
 # "did not return until 1407" says when it happened; "not" before a verb otherwise denies that verb.
-_DENIED_VERB = re.compile(r"\b(?:not|never|no longer|refused to|declined to|failed to)\s+(?:(?:be|been|being|have)\s+)?"
-                          r"(\w+)", re.I)
+_DENIED_VERB = re.compile(r"\b(?:not|never|no longer|refused to|declined to|failed to)\s+(?:to\s+)?"
+                          r"(?:(?:be|been|being|have)\s+)?(\w+)", re.I)
 _UNTIL = re.compile(r"(?:\W+\w+){0,8}?\W+until\b", re.I)
 
 
@@ -42,3 +42,10 @@ def denied_terms(sentence: str) -> set[str]:
     text = _NOT_A_NEGATION.sub(" ", sentence)
     return {stems[0] for m in _DENIED_VERB.finditer(text)
             if not _UNTIL.match(text, m.end()) and (stems := tokenize(m.group(1)))}
+
+
+def verbs_after_not(text: str) -> set[str]:
+    """The terms of every verb ``text`` puts "not" before, whatever the reading: a question that
+    says "who told Pakistan not to blame Afghanistan" asks about the not blaming, so a sentence
+    saying "Pakistan should not blame Afghanistan" agrees with it."""
+    return {stems[0] for m in _DENIED_VERB.finditer(text) if (stems := tokenize(m.group(1)))}

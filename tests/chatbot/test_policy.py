@@ -76,6 +76,8 @@ def test_a_name_typed_as_users_type_it_is_the_same_name(settings, tmp_path, embe
     ("Who will return to direct the sequel?", "Mendes has said he will not return to direct the sequel.",
      'the answer says "not return"'),
     ("When did the envoys return to Nanjing?", "The envoys did not return to Nanjing until 1407.", ""),
+    # a verb the question denies too: the sentence agrees with it
+    ("Who told Pakistan not to blame Afghanistan?", "Zabihullah Mujahid said Pakistan should not blame Afghanistan.", ""),
     ("Why hasn't Pakistan stopped the TTP?", "The border is porous and militants cross it at will.", ""),  # a cause
     # a "not" the question does not ask about: what someone was persuaded not to do, a condition
     ("Who persuaded the emperor not to send troops?", "The envoy persuaded the emperor to keep his troops home.", ""),

@@ -76,6 +76,9 @@ def test_an_entity_kind_is_expected_only_for_typed_questions():
     ("What did the report say according to Smith and according to Jones?",
      ["What did the report say according to Smith?", "What did the report say according to Jones?"]),
     ("In what city and state did Beyonce grow up?", ["In what city and state did Beyonce grow up?"]),
+    # a second question may start with a preposition
+    ("How many attacks took place in 2023, and by what percentage did terrorism rise in 2024?",
+     ["How many attacks took place in 2023?", "by what percentage did terrorism rise in 2024?"]),
     ("Which militant groups threaten the region, and how do they differ?",
      ["Which militant groups threaten the region, and how do they differ?"]),
 ])
