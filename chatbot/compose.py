@@ -79,7 +79,10 @@ def closest(composition: Composition, config: ComposeSettings) -> Candidate:
     say who carried out the Bisham attack. Closest: ..." must be about the Bisham attack; a sentence
     on attacks in general may rate a little higher, since neither answers."""
     best = composition.picks[0]
-    near = [c for c in composition.ranked if c.probability >= config.alternative_ratio * best.probability]
+    if composition.analysis is None or len(composition.analysis.parts) > 1:
+        return best  # its parts' picks are rated each against its part, not against each other
+    near = [c for c in composition.ranked
+            if c.probability >= config.alternative_ratio * best.probability and not _off_constraint(c)]
     return max([best, *near], key=lambda c: c.features[_NAMED])
 
 

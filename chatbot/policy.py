@@ -158,9 +158,10 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     # died in February 2023?" answered "January 2023 ... 134 people lost their lives"
     for asked, stated_in in ((analysis.years, lambda s: set(ANY_YEAR.findall(s))), (analysis.months, months_in)):
         if analysis.kind in MEASURED and len(asked) == 1:
-            stated = [stated_in(s) for s in sentences]
-            # only when every sentence names other years: one naming none may give the figure asked
-            if all(each and not each & asked for each in stated):
+            # only when every sentence giving a figure names other years: one naming none may give the
+            # figure asked; a sentence giving no figure says nothing either way
+            stated = [stated_in(s) for s in sentences if states_a_figure(s, analysis.numbers)]
+            if stated and all(each and not each & asked for each in stated):
                 return f"the answer gives figures for {', '.join(s.title() for s in sorted(set().union(*stated)))}, " \
                        f"not {next(iter(asked)).title()}"
     if analysis.kind in MEASURED and not any(states_a_figure(s, analysis.numbers) for s in sentences):

@@ -72,7 +72,7 @@ _SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts fo
 _AGENT = re.compile(r"^[a-z]{3,}(?:ist|ian|ess)s?$")  # journalist, historian, actress: people
 _PERCENT = re.compile(r"\b(what|which) (?:percentage|percent|share|proportion|fraction)\b|\bhow much of\b|"
                       r"\bby (?:what|how much) (?:percentage|percent)\b", re.I)
-_CHANGE = re.compile(r"\bby how (?:much|many)\b", re.I)
+_CHANGE = re.compile(r"\bby how (?:much|many)\b|\bhow (?:much|many)\b[^?]*\bby\W*$", re.I)
 _AGE = re.compile(r"\bhow old\b|\bat what age\b", re.I)
 _DURATION = re.compile(r"\bhow (?:long|old|often)\b|\bat what age\b|\bfor how many (?:years|months|weeks|days|hours)\b", re.I)
 _NUMBER = re.compile(r"\bhow (?:many|much|far|big|large|tall|high|fast|deep|wide)\b|"

@@ -96,6 +96,9 @@ def test_a_figure_for_another_year_is_a_near_miss_only_when_no_sentence_leaves_t
     assert unanswered_part(asked, [of_2024, of_2023]) == ""
     assert unanswered_part(asked, [of_2023, "A total of 789 attacks took place in 2022."]) == \
         "the answer gives figures for 2022, 2023, not 2024"
+    # a sentence beside it that gives no figure does not excuse it
+    assert unanswered_part(asked, [of_2023, "Most of the attacks took place in Khyber Pakhtunkhwa."]) == \
+        "the answer gives figures for 2023, not 2024"
 
 
 def test_a_many_word_name_the_documents_never_write_is_not_answered_by_its_words_apart():
