@@ -167,8 +167,8 @@ def join_pages(pages: list[str], wrapped: bool = True, marked_up: bool = False) 
             cleaned = [unwrapped(page, vocabulary, width) for page in cleaned]
         allowance = Allowance.for_text(sum(map(len, cleaned)))  # after unwrapping: a labelled row is no wrapped line
         cleaned = [_outside_code(page, lambda piece: labelled_tables(piece, allowance)) for page in cleaned]
-    if marked_up:
-        cleaned = [_outside_code(page, as_rendered) for page in cleaned]
+    if marked_up:  # cleaned again: a dropped tag leaves spaces, an entity may decode to a control character
+        cleaned = [clean(_outside_code(page, as_rendered)) for page in cleaned]
     parts, starts, offset = [], [], 0
     for page in cleaned:
         if parts:

@@ -14,15 +14,13 @@ parentheses), which a hand-written pattern would not. Two of CommonMark's readin
 since in a plain text file they are rarely meant: underscores mark nothing ("__init__.py" stays),
 nor do asterisks inside a word ("2*3*4" stays).
 
-Only paragraphs where a mark can close are parsed; fenced code is left as it is by the caller
-(``ingest.cleaning.join_pages``).
+Only lines where a mark can close are parsed; fenced code is left as it is, and the spaces that
+dropped tags leave are tidied, by the caller (``ingest.cleaning.join_pages``).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterator
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -32,70 +30,87 @@ from markdown_it.token import Token
 # a code span of what lies between (and a space of its line breaks).
 _PARSER = MarkdownIt("commonmark").disable("backticks")
 _TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
-# Tags that style the text they hold and show nothing of their own (``br`` breaks the line).
+# Tags that style the text they hold and show nothing of their own.
 _STYLING = frozenset("a abbr b bdi bdo big cite code del dfn em font i ins kbd mark q s samp small span strike "
-                     "strong sub sup time tt u var wbr".split())
-_GAPS = re.compile(r" *\n *| {2,}")  # what a dropped tag leaves: "a <span></span> b", "a <br> b"
+                     "strong sub sup time tt u var".split())
+_VOID = frozenset({"br", "wbr"})  # tags with no close: a line break is a space in a line that is a paragraph
+_MARKED_LINE = re.compile(r"^[^\n]*[*<\[&][^\n]*$", re.MULTILINE)
+# A backslash escapes only what could start a mark here; elsewhere it is text ("C:\Users\bob\_archive").
+_LITERAL_BACKSLASH = re.compile(r"\\(?![*\[\]<>&!])")
 _PIECE = 2_000
 _EMPHASIS = ("em_open", "em_close", "strong_open", "strong_close")
 
 
 def as_rendered(text: str) -> str:
-    """``text`` with its inline marks gone; a piece without marks is kept as it is."""
-    return "".join(_rendered(piece) if _may_hold_marks(piece) else piece for piece in _pieces(text))
+    """``text`` with its inline marks gone, line by line: when this runs, a line is a paragraph, a
+    heading, a list item or a table row (wrapped paragraphs are joined first), and no mark spans
+    two of them. A line without marks is kept as it is."""
+    return _MARKED_LINE.sub(lambda line: _rendered_line(line.group()), text)
 
 
-def _may_hold_marks(piece: str) -> bool:
+def _rendered_line(line: str) -> str:
+    if not _may_hold_marks(line):
+        return line
+    return "".join(map(_rendered, _pieces(line)))
+
+
+def _may_hold_marks(line: str) -> bool:
     """False where no mark can close ("a*", "x < y"): the parser costs far more than this."""
-    return (piece.count("*") > 1 or "\\" in piece
-            or ("<" in piece and ">" in piece) or ("[" in piece and "]" in piece) or ("&" in piece and ";" in piece))
+    return line.count("*") > 1 or ("<" in line and ">" in line) or ("[" in line and "]" in line) \
+        or ("&" in line and ";" in line)
 
 
-def _pieces(text: str) -> Iterator[str]:
-    """The text's paragraphs, each in pieces of at most ``_PIECE`` characters cut after a line
-    break or else a space: no mark spans paragraphs, and the parser's cost grows with the square
-    of a piece's marks in the worst case (a hostile line of 100,000 "*a" takes 20 s whole). A
-    mark spanning a cut is kept as written."""
-    start = 0
-    while start < len(text):
-        limit = min(start + _PIECE, len(text))
-        blank = text.find("\n\n", start, limit)
-        if blank >= 0:
-            end = blank + 2
-        elif limit == len(text):
-            end = limit
-        else:
-            end = (text.rfind("\n", start, limit) + 1) or (text.rfind(" ", start, limit) + 1) or limit
-        yield text[start:end]
-        start = max(end, start + 1)
+def _pieces(line: str) -> list[str]:
+    """The line in pieces of at most ``_PIECE`` characters, cut after a space: the parser's cost
+    grows with the square of a piece's marks in the worst case (a hostile line of 100,000 "*a"
+    takes 20 s whole). A mark spanning a cut is kept as written."""
+    pieces, start = [], 0
+    while len(line) - start > _PIECE:
+        cut = line.rfind(" ", start + 1, start + _PIECE) + 1 or start + _PIECE
+        pieces.append(line[start:cut])
+        start = cut
+    pieces.append(line[start:])
+    return pieces
 
 
 def _rendered(piece: str) -> str:
-    tokens = _PARSER.parseInline(piece)[0].children or []
-    shown = [_shown(token) for token in tokens]
+    tokens = _PARSER.parseInline(_LITERAL_BACKSLASH.sub(r"\\\\", piece))[0].children or []
+    closed = {name for token in tokens if (name := _tag_name(token)) and token.content.startswith("</")}
+    opened = {name for token in tokens if (name := _tag_name(token)) and not token.content.startswith("</")}
+    shown = [_shown(token, opened, closed) for token in tokens]
     _restore_unmeant_emphasis(tokens, shown)
-    text = unicodedata.normalize("NFKC", "".join(shown))  # as cleaning left the rest: "&nbsp;" is a space
-    return _GAPS.sub(lambda gap: "\n" if "\n" in gap.group() else " ", text)
+    return "".join(shown)
 
 
-def _shown(token: Token) -> str:
-    if token.type in ("text", "image"):  # an image shows its alt text
-        return token.content
+def _tag_name(token: Token) -> str:
+    """The lower-case name of an HTML tag token ("sup" for "</sup>"); "" for anything else."""
+    name = _TAG_NAME.match(token.content) if token.type == "html_inline" else None
+    return name.group(1).lower() if name else ""
+
+
+def _shown(token: Token, opened: set[str], closed: set[str]) -> str:
+    if token.type in ("text", "image"):  # an image shows its alt text; a decoded "&#10;" is a space
+        return token.content.replace("\n", " ").replace("\r", " ")
     if token.type == "html_inline":
-        return _shown_tag(token.content)
+        return _shown_tag(token.content, _tag_name(token), opened, closed)
     if token.type in ("softbreak", "hardbreak"):
-        return "\n"
+        return " "
     return ""  # link and emphasis marks; put back by _restore_unmeant_emphasis where not meant
 
 
-def _shown_tag(tag: str) -> str:
+def _shown_tag(tag: str, name: str, opened: set[str], closed: set[str]) -> str:
+    """A styling tag goes when it styles something: it is closed in the same line, or carries
+    attributes (``<span class="x">``). A lone "<code>" or "<b>" in a text file is a placeholder
+    or a tag the text talks about, and stays."""
     if tag.startswith("<!--"):
         return ""
-    name = _TAG_NAME.match(tag)
-    if name is None:  # a processing instruction or declaration, kept
+    if name in _VOID:
+        return " "
+    if name not in _STYLING:
         return tag
-    name = name.group(1).lower()
-    return "\n" if name == "br" else "" if name in _STYLING else tag
+    closing = tag.startswith("</")
+    styles = (name in opened if closing else name in closed or " " in tag.strip("</>"))
+    return "" if styles else tag
 
 
 def _restore_unmeant_emphasis(tokens: list[Token], shown: list[str]) -> None:
