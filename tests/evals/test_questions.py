@@ -1,12 +1,18 @@
-"""Question files as evaluators write them: the bundled set loads, a bad line is named, optional fields are optional."""
+"""Question files as evaluators write them: the bundled sets load and can be answered from their
+sources, a bad line is named, optional fields are optional."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from evals.questions import load_questions
+from evals.questions import QUESTIONS, load_questions
+from ingest.cleaning import join_pages
+from tests.conftest import CORPUS
+
+FRESH = QUESTIONS.with_name("questions-fresh.jsonl")
 
 
 def test_bundled_questions_load_and_a_bad_line_is_named(tmp_path):
@@ -16,6 +22,18 @@ def test_bundled_questions_load_and_a_bad_line_is_named(tmp_path):
                                "must": [], "reference": ""}) + "\n")
     with pytest.raises(ValueError, match=r"q\.jsonl:1: field 'answerable'"):
         load_questions(bad)
+
+
+@pytest.mark.parametrize("path", [QUESTIONS, FRESH], ids=lambda p: p.name)
+def test_every_answer_key_is_in_the_stored_text_of_its_sources(path):
+    """A key the stored text lacks ("15th August" while the file says "15<sup>th</sup> August") makes a
+    question no answer can pass; each group of keys must be found, as a whole word, in a source."""
+    stored = {}
+    for q in [q for q in load_questions(path) if q.answerable]:
+        texts = [stored.setdefault(s, join_pages([(CORPUS / s).read_text(encoding="utf-8")], marked_up=True)[0].lower())
+                 for s in q.sources]
+        for group in q.must:
+            assert any(re.search(rf"(?<!\w){re.escape(key.lower())}(?!\w)", t) for key in group for t in texts), (q.id, group)
 
 
 def test_a_users_question_file_needs_only_the_required_fields(tmp_path):
