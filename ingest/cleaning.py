@@ -167,8 +167,8 @@ def join_pages(pages: list[str], wrapped: bool = True, marked_up: bool = False) 
             cleaned = [unwrapped(page, vocabulary, width) for page in cleaned]
         allowance = Allowance.for_text(sum(map(len, cleaned)))  # after unwrapping: a labelled row is no wrapped line
         cleaned = [_outside_code(page, lambda piece: labelled_tables(piece, allowance)) for page in cleaned]
-    if marked_up:  # cleaned again: a dropped tag leaves spaces, an entity may decode to a control character
-        cleaned = [clean(_outside_code(page, as_rendered)) for page in cleaned]
+    if marked_up:
+        cleaned = [_rendered(page) for page in cleaned]
     parts, starts, offset = [], [], 0
     for page in cleaned:
         if parts:
@@ -178,6 +178,13 @@ def join_pages(pages: list[str], wrapped: bool = True, marked_up: bool = False) 
         parts.append(page)
         offset += len(page)
     return "".join(parts), starts
+
+
+def _rendered(page: str) -> str:
+    """The page without its inline marks, cleaned again where one went: a dropped tag leaves spaces,
+    and an entity may decode to a control character."""
+    rendered = _outside_code(page, as_rendered)
+    return clean(rendered) if rendered != page else page
 
 
 def _without_furniture(pages: list[str]) -> list[str]:
