@@ -153,9 +153,9 @@ def join_pages(pages: list[str], wrapped: bool = True, marked_up: bool = False) 
     top or bottom that recurs, digits aside, on half the pages or more: "Border Report", "Page 3
     of 40"), so a page number is not glued onto the sentence it interrupts; and a sentence that a
     page break cuts ("... arrived in | Islamabad on Monday") is joined across it. Markdown pipe
-    tables are written a labelled row per line (``ingest.tables``). Of a ``marked_up`` text, the
-    inline Markdown and HTML marks go (``ingest.markup``), after the tables are read: a cell's
-    escaped bar is no mark.
+    tables are written a labelled row per line (``ingest.tables``). Of a ``marked_up`` text (a
+    text or Markdown file), the inline Markdown and HTML marks go first (``ingest.markup``); a
+    cell's escaped bar is no mark, and stays for the table's reading.
     """
     cleaned = [clean(page) for page in pages]
     width = None
@@ -165,10 +165,10 @@ def join_pages(pages: list[str], wrapped: bool = True, marked_up: bool = False) 
         if width is not None:
             vocabulary = _words(cleaned)  # a word broken on one page is whole on another
             cleaned = [unwrapped(page, vocabulary, width) for page in cleaned]
+        if marked_up:  # after unwrapping, so a line is a paragraph; before a cell's "; " is rewritten
+            cleaned = [_rendered(page) for page in cleaned]
         allowance = Allowance.for_text(sum(map(len, cleaned)))  # after unwrapping: a labelled row is no wrapped line
         cleaned = [_outside_code(page, lambda piece: labelled_tables(piece, allowance)) for page in cleaned]
-    if marked_up:
-        cleaned = [_rendered(page) for page in cleaned]
     parts, starts, offset = [], [], 0
     for page in cleaned:
         if parts:

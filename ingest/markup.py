@@ -6,8 +6,9 @@ Stored as written, the marks are quoted to the reader as if the document said th
 answer misses "73 percent" behind its asterisks, and "15th August" is nowhere in the text. Here
 they go, as a browser rendering the page would drop them: emphasis, links (their text stays),
 images (their alt text stays) and the HTML tags that only style text (``<sup>``, ``<b>``,
-``<span ...>``, comments). An unknown tag ("<your-key>") is kept: in a text file it is more likely
-a placeholder than markup.
+``<span ...>``, comments) when closed on the same line. An unknown tag ("<your-key>") or one
+never closed is kept: in a text file it is more likely a placeholder than markup. A code span is
+kept as written, as are backslashes before anything but a mark ("C:\\Users").
 
 markdown-it-py parses, as CommonMark says (escapes, entities, nesting, a link's brackets and
 parentheses), which a hand-written pattern would not. Two of CommonMark's readings are kept out,
@@ -25,11 +26,11 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-# No linkify, no typographer: the text's own characters stay. No code spans: text saved from the
-# web writes "Balochistan`s" for "Balochistan's", and two such apostrophes lines apart would make
-# a code span of what lies between (and a space of its line breaks).
-_PARSER = MarkdownIt("commonmark").disable("backticks")
-_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+# No linkify, no typographer: the text's own characters stay. A code span is kept as written,
+# backticks and all: it only shields what it holds ("`**bold**`"), and text saved from the web
+# writes "Balochistan`s" for "Balochistan's", so a span may be no code at all.
+_PARSER = MarkdownIt("commonmark")
+_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
 # Tags that style the text they hold and show nothing of their own.
 _STYLING = frozenset("a abbr b bdi bdo big cite code del dfn em font i ins kbd mark q s samp small span strike "
                      "strong sub sup time tt u var".split())
@@ -89,28 +90,30 @@ def _tag_name(token: Token) -> str:
 
 
 def _shown(token: Token, opened: set[str], closed: set[str]) -> str:
-    if token.type in ("text", "image"):  # an image shows its alt text; a decoded "&#10;" is a space
+    if token.type == "text":  # a decoded "&#10;" is a space
         return token.content.replace("\n", " ").replace("\r", " ")
+    if token.type == "image":  # its alt text, read like any other
+        return "".join(_shown(child, opened, closed) for child in token.children or [])
+    if token.type == "code_inline":  # as written; its backslashes were doubled for the parser
+        return (token.markup + token.content + token.markup).replace("\\\\", "\\")
     if token.type == "html_inline":
-        return _shown_tag(token.content, _tag_name(token), opened, closed)
+        return _shown_tag(token.content.replace("\\\\", "\\"), _tag_name(token), opened, closed)
     if token.type in ("softbreak", "hardbreak"):
         return " "
     return ""  # link and emphasis marks; put back by _restore_unmeant_emphasis where not meant
 
 
 def _shown_tag(tag: str, name: str, opened: set[str], closed: set[str]) -> str:
-    """A styling tag goes when it styles something: it is closed in the same line, or carries
-    attributes (``<span class="x">``). A lone "<code>" or "<b>" in a text file is a placeholder
-    or a tag the text talks about, and stays."""
+    """A styling tag goes when it styles something: it is opened and closed in the same line. A
+    lone "<code>" or "<b>" in a text file is a placeholder or a tag the text talks about, and
+    "if a<b and c>d" is no tag at all; both stay."""
     if tag.startswith("<!--"):
         return ""
     if name in _VOID:
         return " "
     if name not in _STYLING:
         return tag
-    closing = tag.startswith("</")
-    styles = (name in opened if closing else name in closed or " " in tag.strip("</>"))
-    return "" if styles else tag
+    return "" if name in (opened if tag.startswith("</") else closed) else tag
 
 
 def _restore_unmeant_emphasis(tokens: list[Token], shown: list[str]) -> None:
