@@ -105,7 +105,8 @@ _DAY = re.compile(r"(?:[1-9]|[12]\d|3[01])(?:st|nd|rd|th)")
 _MONTH_START = re.compile(_MONTHS + r"\b")
 _FALLBACK = [
     ("PERCENT", re.compile(r"\b\d[\d,.]*\s?(?:%|percent\b|per cent\b)")),
-    ("DATE", re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?(?: of)? {_MONTHS}(?: \d{{4}})?|{_MONTHS}(?: \d{{1,2}},?)?(?: \d{{4}})?|"
+    ("DATE", re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?(?: of)? {_MONTHS}(?: \d{{4}})?|"
+                        rf"{_MONTHS}(?: \d{{1,2}},?)?(?: \d{{4}})?|"
                         r"(?:the )?(?:early |mid-|late )?(?:1[5-9]|20)\d0s|(?:1[5-9]|20)\d\d)\b")),
     ("MONEY", re.compile(r"(?:[$€£]\s?\d[\d,.]*(?:\s(?:million|billion|trillion))?|\b\d[\d,.]*\s(?:million |billion )?"
                          r"(?:dollars|euros|rupees|pounds)\b)")),

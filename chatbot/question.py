@@ -278,9 +278,9 @@ def sub_questions(question: str) -> list[str]:
     """The separate questions a multi-part question asks, each able to stand alone; [question] if one.
 
     Three deterministic cues: a second question joined with "and how/what/which ..." ("How many
-    attacks in 2023 and how many in 2024?", "..., and by what percentage did it rise?"); one question asked of two things with a repeated
-    preposition ("... from the partnership and from the Taliban", "according to A and according
-    to B", "in 2023 and again in 2024"); and a statement before a colon or semicolon that sets the
+    attacks in 2023 and how many in 2024?", "..., and by what percentage did it rise?"); one
+    question asked of two things with a repeated preposition ("... from the partnership and from
+    the Taliban", "according to A and according to B", "in 2023 and again in 2024"); and a statement before a colon or semicolon that sets the
     scene for the questions after it. A part too short to stand alone ("how many in 2024") borrows
     the other part's words, minus the figures it replaces; a part that only points back ("and how
     do they differ") is left to the answer of the part it points at.
