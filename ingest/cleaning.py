@@ -46,6 +46,7 @@ _ENDS = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*$")  # a line ending a sentence 
 # A wrapped document's lines are about as long as its wrap width; a line this much shorter ended
 # its paragraph (a heading, a title, a byline, a paragraph's last line), so what follows starts anew.
 _FULL_LINE = 0.7
+_WORD_END = re.compile(r"[ \n]|$")
 # A document is wrapped when its long lines stay within these bounds (printed lines and text
 # wrapped at 70-100 columns; a paragraph per line runs longer, and lines shorter than a narrow
 # newspaper column are verse, code, lists or key-value pairs) and a tenth of its breaks fall in
@@ -123,8 +124,14 @@ def _wrap_width(pages: list[str]) -> int | None:
 
 
 def _full(text: str, at: int, width: int) -> bool:
-    """The line ending at ``at`` is about as long as the document's wrapped lines."""
-    return at - text.rfind("\n", 0, at) - 1 >= _FULL_LINE * width
+    """The line ending at ``at`` is about as long as the document's wrapped lines, or the next
+    line's first word would not have fitted on it: "says [the annual" is short only because
+    "report](https://example.org/...)" is long."""
+    length = at - text.rfind("\n", 0, at) - 1
+    if length >= _FULL_LINE * width:
+        return True
+    next_word_end = _WORD_END.search(text, at + 1, at + 2 + width).start()  # "$" matches at the window's end
+    return length + next_word_end - at > width
 
 
 def _may_join(text: str, at: int) -> bool:

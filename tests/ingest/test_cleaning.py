@@ -47,6 +47,21 @@ def test_a_wrapped_markdown_paragraph_becomes_whole_sentences():
             "agenda; security is the harder part.") in sentences
 
 
+def test_a_line_left_short_by_a_long_word_after_it_is_joined():
+    """A wrapped line is short where the next word would not fit: a link before its long address."""
+    text = ("The delegation, led by the deputy foreign minister of the interim government,\n"
+            "arrived in Islamabad on Monday for three days of talks about border security,\n"
+            "says [the annual\n"
+            "report](https://example.org/reports/2024/border-security-annual-report-final.pdf)\n"
+            "of the institute, which the officials of both sides have read with some care.\n"
+            "Officials said the visit was the first of its kind since 2021, and that trade\n"
+            "through the Torkham crossing would resume on 12 March after a five-week break.\n")
+    sentences = [s.text for s in split_sentences(join_pages([text], marked_up=True)[0])]
+    assert ("The delegation, led by the deputy foreign minister of the interim government, arrived in Islamabad on "
+            "Monday for three days of talks about border security, says the annual report of the institute, which "
+            "the officials of both sides have read with some care.") in sentences
+
+
 def test_headings_lists_tables_and_code_keep_their_lines():
     lines = clean(WRAPPED_MARKDOWN).split("\n")
     assert lines[0] == "# Border notes"
