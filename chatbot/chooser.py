@@ -80,6 +80,8 @@ _CAUSE = re.compile(r"\b(because|due to|owing to|on account of|as a result|resul
                     r"in response|rooted in|driven by|stem(?:s|med)? from|attributed to|motivated by|prompted by|"
                     r"triggered by|fu?ell?ed by|in an attempt to|an attempt to|given that|for fear)\b", re.I)
 _NUMBERED = re.compile(r"\s*\d{1,3}\.\s")  # "10. Baqai, Huma (2021) ...": a reference-list entry
+# "3.1 Dana Whitfield reported ...", "12. The Board agreed ...": a numbered paragraph's label, no value
+_OUTLINE = re.compile(r"\s*(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}\.)\s+(?=[A-Z])")  # "12 Afghan soldiers" has none
 _REFERENCE = re.compile(rf"^{_NUMBERED.pattern}|https?://|www\.|pic\.twitter|\(@\w+\)")
 _CAPITALISED_RUN = re.compile(r"(?:\s+[A-Z][\w'’-]*)+")
 # between two items of a list: ", ", " and ", ", or ", "”, “"
@@ -318,8 +320,9 @@ def answer_entities(question: Analysis, entities: Sequence[Entity], text: str,
     if not question.typed:
         return []
     asked = question_folded if question_folded is not None else folded(question.text)
+    outline = _OUTLINE.match(text)
     return [e for e in entities if question.answered_by(e.label, e.text) and not _in_question(e.text, asked)
-            and not _describes(e, text)]
+            and not _describes(e, text) and not (outline and e.end <= outline.end(1))]
 
 
 def _describes(entity: Entity, text: str) -> bool:

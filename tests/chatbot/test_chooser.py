@@ -246,6 +246,10 @@ def test_an_abbreviation_is_answered_by_the_sentence_that_defines_it(ipod_settin
     # a change's size may be a share; a count may not ("5" from the next sentence was the short answer)
     ("By how much did attacks surge?", "Attacks surged by almost 73 percent, killing 5 people.", "almost 73 percent"),
     ("How many people did the attacks kill?", "Attacks surged by almost 73 percent, killing 5 people.", "5"),
+    # a numbered paragraph's label is no figure of its own; a sentence opening with a figure keeps it
+    ("What budget did the Board approve for the programme?",
+     "6.2 The Board approved a budget of $11.5 million for the programme.", "$11.5 million"),
+    ("How many soldiers were killed?", "12 Pakistani soldiers were killed in the attack.", "12"),
 ])
 def test_the_short_answer_is_the_asked_kind_beside_the_question_s_words_and_not_named_in_it(question, sentence, span):
     entities = EntityTagger().tag([sentence])[0]
