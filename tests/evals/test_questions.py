@@ -13,6 +13,7 @@ from ingest.cleaning import join_pages
 from tests.conftest import CORPUS
 
 FRESH = QUESTIONS.with_name("questions-fresh.jsonl")
+WATER = QUESTIONS.parent / "datasets" / "water-utility"
 
 
 def test_bundled_questions_load_and_a_bad_line_is_named(tmp_path):
@@ -24,13 +25,14 @@ def test_bundled_questions_load_and_a_bad_line_is_named(tmp_path):
         load_questions(bad)
 
 
-@pytest.mark.parametrize("path", [QUESTIONS, FRESH], ids=lambda p: p.name)
-def test_every_answer_key_is_in_the_stored_text_of_its_sources(path):
+@pytest.mark.parametrize("path, corpus", [(QUESTIONS, CORPUS), (FRESH, CORPUS), (WATER / "questions.jsonl", WATER / "corpus")],
+                         ids=["bundled", "fresh", "water-utility"])
+def test_every_answer_key_is_in_the_stored_text_of_its_sources(path, corpus):
     """A key the stored text lacks ("15th August" while the file says "15<sup>th</sup> August") makes a
     question no answer can pass; each group of keys must be found, as a whole word, in a source."""
     stored = {}
     for q in [q for q in load_questions(path) if q.answerable]:
-        texts = [stored.setdefault(s, join_pages([(CORPUS / s).read_text(encoding="utf-8")], marked_up=True)[0].lower())
+        texts = [stored.setdefault(s, join_pages([(corpus / s).read_text(encoding="utf-8")], marked_up=True)[0].lower())
                  for s in q.sources]
         for group in q.must:
             assert any(re.search(rf"(?<!\w){re.escape(key.lower())}(?!\w)", t) for key in group for t in texts), (q.id, group)
