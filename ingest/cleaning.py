@@ -173,7 +173,7 @@ def join_pages(pages: list[str], wrapped: bool = True, marked_up: bool = False) 
             vocabulary = _words(cleaned)  # a word broken on one page is whole on another
             cleaned = [unwrapped(page, vocabulary, width) for page in cleaned]
         if marked_up:  # after unwrapping, so a line is a paragraph; before a cell's "; " is rewritten
-            cleaned = [_rendered(page) for page in cleaned]
+            cleaned = [_without_marks(page) for page in cleaned]
         allowance = Allowance.for_text(sum(map(len, cleaned)))  # after unwrapping: a labelled row is no wrapped line
         cleaned = [_outside_code(page, lambda piece: labelled_tables(piece, allowance)) for page in cleaned]
     parts, starts, offset = [], [], 0
@@ -187,7 +187,7 @@ def join_pages(pages: list[str], wrapped: bool = True, marked_up: bool = False) 
     return "".join(parts), starts
 
 
-def _rendered(page: str) -> str:
+def _without_marks(page: str) -> str:
     """The page without its inline marks, cleaned again where one went: a dropped tag leaves spaces,
     and an entity may decode to a control character."""
     rendered = _outside_code(page, as_rendered)

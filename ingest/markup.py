@@ -76,8 +76,8 @@ def _pieces(line: str) -> list[str]:
 
 def _rendered(piece: str) -> str:
     tokens = _PARSER.parseInline(_LITERAL_BACKSLASH.sub(r"\\\\", piece))[0].children or []
-    closed = {name for token in tokens if (name := _tag_name(token)) and token.content.startswith("</")}
-    opened = {name for token in tokens if (name := _tag_name(token)) and not token.content.startswith("</")}
+    tags = [(name, token.content.startswith("</")) for token in tokens if (name := _tag_name(token))]
+    opened, closed = {name for name, closing in tags if not closing}, {name for name, closing in tags if closing}
     shown = [_shown(token, opened, closed) for token in tokens]
     _restore_unmeant_emphasis(tokens, shown)
     return "".join(shown)
@@ -94,13 +94,18 @@ def _shown(token: Token, opened: set[str], closed: set[str]) -> str:
         return token.content.replace("\n", " ").replace("\r", " ")
     if token.type == "image":  # its alt text, read like any other
         return "".join(_shown(child, opened, closed) for child in token.children or [])
-    if token.type == "code_inline":  # as written; its backslashes were doubled for the parser
-        return (token.markup + token.content + token.markup).replace("\\\\", "\\")
+    if token.type == "code_inline":  # as written
+        return _as_written(token.markup + token.content + token.markup)
     if token.type == "html_inline":
-        return _shown_tag(token.content.replace("\\\\", "\\"), _tag_name(token), opened, closed)
+        return _shown_tag(_as_written(token.content), _tag_name(token), opened, closed)
     if token.type in ("softbreak", "hardbreak"):
         return " "
     return ""  # link and emphasis marks; put back by _restore_unmeant_emphasis where not meant
+
+
+def _as_written(raw: str) -> str:
+    """A token's raw text with the backslashes that were doubled for the parser single again."""
+    return raw.replace("\\\\", "\\")
 
 
 def _shown_tag(tag: str, name: str, opened: set[str], closed: set[str]) -> str:
