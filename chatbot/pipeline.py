@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from chatbot import backends, byline, compose
 from chatbot.backends.extractive import quoted
-from chatbot.chooser import Candidate, names_source
+from chatbot.chooser import Candidate, answer_span, names_source
 from chatbot.policy import Refusal, near_miss, never_mentioned, not_said, refusal, unanswered_part
 from chatbot.question import attributed_source
 from chatbot.render import Rendered, marked_sentences, refusal_citations, render, with_markers
@@ -196,12 +196,14 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
             place[len(place)] = seen[key]
         composed = _compose(part, found, res, settings) if found.passages else None
         chosen = {(passages[c.passage].doc_id, c.span.start) for c in picks}
-        lead = next((c for c in composed.ranked if (found.passages[c.passage].doc_id, c.span.start) not in chosen),
-                    None) if composed else None
-        if lead is None or not res.model.answers(lead.probability, found.strength) or never_mentioned(
-                part, " ".join(p.text for p in found.passages) + " " + titles, res.unmentioned) or (
-                composed.analysis is not None and unanswered_part(composed.analysis, [lead.span.text])):
-            uncovered.append(part)
+        ranked = composed.ranked if composed else []
+        lead = next((c for c in ranked if (found.passages[c.passage].doc_id, c.span.start) not in chosen), None)
+        if not _answers_part(part, lead, found, composed, res, titles):
+            if not ranked or ranked[0] is lead or not _answers_part(part, ranked[0], found, composed, res, titles) \
+                    or composed.analysis.typed and answer_span(composed.analysis, ranked[0]) is None:
+                uncovered.append(part)
+            # else the sentence quoted for an earlier part holds this part's answer too: "... a pilot
+            # installing 1,500 smart meters ..." for "which supplier ..., and how many meters will it install?"
             continue
         beside = [c for c in composed.picks
                   if c is not lead and (found.passages[c.passage].doc_id, c.span.start) not in chosen]
@@ -214,6 +216,15 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
         return whole, passages
     return dataclasses.replace(whole, picks=picks, evidence=max(c.probability for c in picks), span=span,
                                uncovered=uncovered), passages
+
+
+def _answers_part(part: str, lead: Candidate | None, found: Retrieval, composed: compose.Composition | None,
+                  res: Resources, titles: str) -> bool:
+    """The part's leading sentence answers it: the chooser says so, the part names nothing that no
+    document mentions, and the sentence states what the part asks (the policy's near-miss checks)."""
+    return lead is not None and res.model.answers(lead.probability, found.strength) and not never_mentioned(
+        part, " ".join(p.text for p in found.passages) + " " + titles, res.unmentioned) and not (
+        composed.analysis is not None and unanswered_part(composed.analysis, [lead.span.text]))
 
 
 def _base(question: str, retrieval: Retrieval, passages: Sequence[Passage], backend: str) -> Answer:

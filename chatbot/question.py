@@ -106,6 +106,7 @@ _ASKS = re.compile(rf"(how|what|which|who|whom|when|where|why|{_AUX[3:-1]})\b", 
 _QUESTION_WORD = re.compile(r"\b(how|what|which|who|whom|when|where|why)\b", re.I)
 _ANAPHOR = frozenset("they them their it its this that these those he she his her".split())
 _PART_FILLER = frozenset("many much long often far name number".split())
+_PRONOUN = frozenset("they them their it its he him his she her".split())  # "this", "that": too often no pronoun
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,20 @@ def sub_questions(question: str) -> list[str]:
     return [_completed(p, parts) + "?" for p in parts]
 
 
+def _with_antecedent(part: str, parts: list[str]) -> str:
+    """A part that says "it" or "they" names, in brackets, what the part before it named: "how many
+    meters will it install (Cedar Bend)" finds the pilot's sentence; "how many meters will it
+    install" searched alone finds any meters."""
+    words = re.findall(r"[\w'-]+", part.lower())
+    earlier = parts[:parts.index(part)]
+    if not earlier or not _PRONOUN & set(words):
+        return part
+    wanted = names_in(earlier[-1]) - names_in(part)
+    words = (w.removesuffix("'s").removesuffix("’s") for w in re.findall(r"[\w'’]+", earlier[-1].replace("-", " ")))
+    names = [w for w in words if w.lower() in wanted]
+    return f"{part} ({' '.join(dict.fromkeys(names))})" if names else part
+
+
 def _split_repeated(text: str) -> list[str]:
     """"X from A and from B" -> ["X from A", "X from B"]; [text] when no preposition repeats."""
     for match in _REPEATED.finditer(text):
@@ -341,7 +356,7 @@ def _completed(part: str, parts: list[str]) -> str:
     """
     own = [w for w in tokenize(part) if w not in _PART_FILLER and not numbers_in(w)]
     if len(own) >= 2:
-        return part
+        return _with_antecedent(part, parts)
     donor = max(parts, key=lambda p: len(tokenize(p)))
     figures = ANY_YEAR.findall(part) or re.findall(r"\b\d[\d,.]*\b", part)
     donor_figures = ANY_YEAR.findall(donor) or re.findall(r"\b\d[\d,.]*\b", donor)

@@ -149,6 +149,23 @@ def test_a_part_of_a_question_the_documents_do_not_cover_is_named_and_the_rest_a
     assert any(n.startswith("not covered:") for n in result.notices)
 
 
+@pytest.fixture(scope="module")
+def water_settings(tmp_path_factory, embeddings) -> Settings:
+    """A fictional water utility's four documents (evals/datasets/water-utility): never fitted on."""
+    settings = Settings().replace(data_dir=tmp_path_factory.mktemp("water"))
+    ingest([ROOT / "evals" / "datasets" / "water-utility" / "corpus"], settings, embeddings=embeddings, progress=False)
+    return settings
+
+
+def test_a_part_answered_by_the_sentence_quoted_for_an_earlier_part_is_covered(water_settings):
+    """"... a pilot installing 1,500 smart meters in Cedar Bend ..." leads both parts: the second part
+    was named not covered, because its lead had to be a sentence no earlier part had quoted."""
+    result = Library(water_settings).ask("Which supplier was chosen for the Cedar Bend smart meter pilot, "
+                                         "and how many meters will it install?")
+    assert not result.abstained and "Northgate" in result.answer and "1,500" in result.answer
+    assert not any(n.startswith("not covered") for n in result.notices)
+
+
 def test_a_follow_up_for_another_year_is_answered_for_that_year_or_not_at_all(corpus_settings):
     """The README's example: the corpus counts the TTP's attacks in 2023 only, so "And in 2024?" must
     not be answered with the 2023 count, and the near miss names the question it stands for."""

@@ -95,6 +95,18 @@ def test_a_part_that_points_back_but_asks_a_fact_is_kept_and_borrows_what_it_poi
         "The documents don't say who closed it (Torkham border)."
 
 
+def test_a_part_that_says_it_names_in_brackets_what_the_part_before_it_named():
+    """Searched alone, "how many meters will it install" finds any meters: what "it" is goes with it."""
+    assert sub_questions("Which supplier was chosen for the Cedar Bend smart meter pilot, and how many meters "
+                         "will it install?")[1] == "how many meters will it install (Cedar Bend)?"
+    assert sub_questions("When did the Taliban's envoy visit, and what did his hosts promise Pakistan?")[1] == \
+        "what did his hosts promise Pakistan (Taliban)?"
+    # no pronoun, or nothing named before it: the part stands as asked
+    assert sub_questions("Who won in 2023, and how many votes did Khan get?")[1] == "how many votes did Khan get?"
+    assert sub_questions("Who chose the supplier, and how many meters will it install?")[1] == \
+        "how many meters will it install?"
+
+
 @pytest.mark.parametrize("question, clause", [
     ("Who carried out the Bisham attack?", "who carried out the Bisham attack"),
     ("And how many were injured?", "how many were injured"),
