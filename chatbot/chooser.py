@@ -36,7 +36,7 @@ from ragchat.text.abbreviations import definitions, same_abbreviation
 from ragchat.text.dates import ANY_YEAR, MONTHS, months_in
 from ragchat.text.facts import missing_names, names_in, numbers_in, respelt
 from ragchat.text.rows import Cell, cells
-from ragchat.text.sentences import Span, split_sentences, without_trailing_links
+from ragchat.text.sentences import Span, split_sentences, without_list_marker, without_trailing_links
 from ragchat.text.terms import folded, tokenize, without_possessives
 from vectorstore.passages import Passage
 
@@ -79,10 +79,13 @@ _CAUSE = re.compile(r"\b(because|due to|owing to|on account of|as a result|resul
                     r"leads to|lead to|caused|causes|in order to|so that|since|thanks to|reason|therefore|hence|aimed at|to protest|"
                     r"in response|rooted in|driven by|stem(?:s|med)? from|attributed to|motivated by|prompted by|"
                     r"triggered by|fu?ell?ed by|in an attempt to|an attempt to|given that|for fear)\b", re.I)
-_NUMBERED = re.compile(r"\s*\d{1,3}\.\s")  # "10. Baqai, Huma (2021) ...": a reference-list entry
+_NUMBERED = re.compile(r"\s*\d{1,3}\.\s")  # "10. Baqai, Huma (2021) ...", and "1. Capacity Building: Invest ..."
+# What makes a numbered entry a reference rather than a point of the text: a year in brackets
+# ("Baqai, Huma (2021) ..."), "ibid", or a date closing the line ("..., Agence France Press, 4 April, 2015.")
+_CITATION = re.compile(r"\((?:1[5-9]|20)\d\d[a-z]?\)|\bibid\b|\b(?:1[5-9]|20)\d\d\W*$", re.I)
 # "3.1 Dana Whitfield reported ...", "12. The Board agreed ...": a numbered paragraph's label, no value
 _OUTLINE = re.compile(r"\s*(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}\.)\s+(?=[A-Z])")  # "12 Afghan soldiers" has none
-_REFERENCE = re.compile(rf"^{_NUMBERED.pattern}|https?://|www\.|pic\.twitter|\(@\w+\)")
+_LINK = re.compile(r"https?://|www\.|pic\.twitter|\(@\w+\)")
 _CAPITALISED_RUN = re.compile(r"(?:\s+[A-Z][\w'’-]*)+")
 # between two items of a list: ", ", " and ", ", or ", "”, “"
 _LIST_JOIN = re.compile(r"[\s”\"’]*(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)[\s“\"‘]*")
@@ -161,18 +164,25 @@ def usable(text: str) -> bool:
     """Whole prose sentences only: no headings, bylines, link lines or reference-list entries, and no
     question the text itself asks ("The question is, how can Pakistan and Afghanistan ensure a
     better response?"): it states nothing, so it answers nothing."""
-    if _REFERENCE.search(text) or len(text.split()) < 4 or text.endswith("?"):
+    if _LINK.search(text) or _reference_entry(text) or len(text.split()) < 4 or text.endswith("?"):
         return False
     return text[-1] in ".!?\"”’)" or len(text.split()) >= 12
 
 
-def _later_in_entry(text: str, offset: int) -> bool:
-    """A later sentence of a numbered entry is as much a reference-list entry as its first, which
-    ``usable`` drops: "10. Islamabad, Kabul should work together. Islamabad, Kabul should work for
-    common goals (2023) Deccan Herald, 18 September, 2023." must not be quoted as an answer.
-    ``text`` begins with the passage's ``line_before``: a passage may begin after the number."""
+def _reference_entry(line: str) -> bool:
+    """A numbered line that cites: a document's numbered points ("1. Capacity Building: Invest in
+    ...") are its text, and were dropped with its references."""
+    return _NUMBERED.match(line) is not None and _CITATION.search(line) is not None
+
+
+def _in_reference_entry(text: str, offset: int) -> bool:
+    """Every sentence of a numbered reference is as much a reference as its line: "10. Islamabad,
+    Kabul should work together. Islamabad, Kabul should work for common goals (2023) Deccan Herald,
+    18 September, 2023." must not be quoted as an answer. ``text`` begins with the passage's
+    ``line_before``: a passage may begin after the number."""
     line = text.rfind("\n", 0, offset) + 1
-    return line < offset and _NUMBERED.match(text, line) is not None
+    end = text.find("\n", offset)
+    return _reference_entry(text[line:end if end >= 0 else len(text)])
 
 
 @dataclass(frozen=True)
@@ -204,10 +214,10 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
         offset = len(passage.line_before) - passage.start  # a document offset's place in ``lines``
         for j, s in enumerate(spans):
             s = without_trailing_links(s)  # a post's sentence is prose up to the link glued to its end
-            if usable(s.text) and not _later_in_entry(lines, s.start + offset) \
+            if usable(s.text) and not _in_reference_entry(lines, s.start + offset) \
                     and (passage.doc_id, s.start) not in seen:
                 seen.add((passage.doc_id, s.start))
-                rows.append((i, j, s, spans))
+                rows.append((i, j, without_list_marker(s), spans))
     if not rows:
         return None
     vectors = encoder.encode([question.text, query] + [r[2].text for r in rows])
@@ -249,7 +259,7 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
     read = models.reader.scores(question.text, [r[2].text for r in chosen])
     best_read = float(read.max())
 
-    by_position = {(r[0], r[2].start): k for k, r in enumerate(rows)}
+    by_position = {(r[0], r[3][r[1]].start): k for k, r in enumerate(rows)}
     sims = np.maximum(sim_q, sim_query)
     best_sim, best_cov = float(sims[order].max()), float(coverage[order].max())
     top_score = max(p.score for p in passages) or 1.0

@@ -56,6 +56,19 @@ def without_trailing_links(span: Span) -> Span:
     return Span(text, span.start, span.start + len(text))
 
 
+# A list item's bullet or number: "- running our first smart meter pilot, in Cedar Bend.", "2. Countering
+# Financing of Terrorism: ...". Not "7.2 The Director ...": "3.5 Million people" reads the same.
+_LIST_MARKER = re.compile(r"(?:[-*•–]|\d{1,3}\.)\s+(?=\S)")
+
+
+def without_list_marker(span: Span) -> Span:
+    """The sentence after the bullet or number of its list item: an answer quotes what the item says."""
+    found = _LIST_MARKER.match(span.text)
+    if found is None:
+        return span
+    return Span(span.text[found.end():], span.start + found.end(), span.end)
+
+
 def split_sentences(text: str, offset: int = 0) -> list[Span]:
     """Sentences of ``text`` with offsets shifted by ``offset`` (the text's place in its document)."""
     return list(iter_sentences(text, offset))

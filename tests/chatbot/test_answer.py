@@ -67,6 +67,25 @@ def test_a_reference_list_entry_is_never_quoted_as_an_answer(corpus_settings, qu
     assert not any("Deccan Herald" in c.quote for c in result.citations)
 
 
+def test_a_document_s_numbered_points_are_its_text_and_its_numbered_references_are_not(settings, embeddings,
+                                                                                       tmp_path):
+    """Every numbered line was taken for a reference-list entry, so a plan written as "1. ...",
+    "2. ..." could answer nothing; quoted, an item leaves its number out."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "plan.txt").write_text(
+        "Harbour renewal plan\n\nThe council set out its plan for the harbour in three points.\n\n"
+        "1. Dredging: The council will dredge the outer channel to a depth of nine metres by 2027.\n"
+        "2. Moorings: Forty new moorings will be laid along the east quay for visiting boats.\n"
+        "3. Funding: The work will be paid for from the port levy and a regional grant.\n\n"
+        "References\n\n1. Marsh, Ellen (2021) Dredging small harbours, Coastal Press, 40 new moorings a year.\n")
+    ingest([docs], settings, embeddings=embeddings, progress=False)
+    result = Library(settings).ask("How many new moorings will be laid along the east quay?")
+    assert not result.abstained and result.answer_span.text == "Forty"
+    assert result.sentences[0].text.startswith("Moorings: Forty new moorings")
+    assert not any("Marsh" in c.quote for c in result.citations)
+
+
 def test_a_question_the_document_itself_asks_is_never_quoted_as_an_answer(corpus_settings):
     """The article asks "The question is, how can Pakistan and Afghanistan ensure a better
     response?": the closest sentence to the same question, and no answer to it."""
