@@ -62,11 +62,14 @@ _LIST_MARKER = re.compile(r"(?:[-*•–]|\d{1,3}\.)\s+(?=\S)")
 
 
 def without_list_marker(span: Span) -> Span:
-    """The sentence after the bullet or number of its list item: an answer quotes what the item says."""
+    """A list item without its bullet or number, and without the ";" or "," that joins it to the
+    next item: an answer quotes what the item says ("running our first smart meter pilot [2].")."""
     found = _LIST_MARKER.match(span.text)
     if found is None:
         return span
-    return Span(span.text[found.end():], span.start + found.end(), span.end)
+    text = span.text[found.end():]
+    text = text[:-1] if text[-1] in ";," else text
+    return Span(text, span.start + found.end(), span.start + found.end() + len(text))
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Span]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ragchat.text.abbreviations import definitions
 from ragchat.text.dates import months_in, years_in
 from ragchat.text.facts import (
@@ -12,7 +14,7 @@ from ragchat.text.facts import (
     missing_phrases,
 )
 from ragchat.text.rows import cells, labelled_row
-from ragchat.text.sentences import Span, split_sentences, without_trailing_links
+from ragchat.text.sentences import Span, split_sentences, without_list_marker, without_trailing_links
 from ragchat.text.terms import lexical_overlap, tokenize
 
 
@@ -88,6 +90,20 @@ def test_a_link_glued_to_a_sentence_s_end_is_not_part_of_the_sentence():
         Span("The army says attacks rose to 51, including 5 terrorists", 100, 156)
     link = Span("https://t.co/THuLxaC7aE", 0, 23)
     assert without_trailing_links(link) == link  # a line that is only a link stays what it is
+
+
+@pytest.mark.parametrize("item, said", [
+    ("- running our first smart meter pilot, in Cedar Bend;", "running our first smart meter pilot, in Cedar Bend"),
+    ("2. Moorings: Forty new moorings will be laid.", "Moorings: Forty new moorings will be laid."),
+    ("• Dredging the outer channel,", "Dredging the outer channel"),
+    # no list item: a figure, a negative number and a decimal stay
+    ("12 Pakistani soldiers were killed;", "12 Pakistani soldiers were killed;"),
+    ("-5 degrees was the lowest reading.", "-5 degrees was the lowest reading."),
+    ("3.5 Million people fled.", "3.5 Million people fled."),
+])
+def test_a_list_item_is_quoted_without_its_bullet_or_number(item, said):
+    found = without_list_marker(Span(item, 40, 40 + len(item)))
+    assert found.text == said and item[found.start - 40:found.end - 40] == said
 
 
 def test_a_labelled_row_is_read_back_cell_by_cell_and_prose_is_not_taken_for_one():
