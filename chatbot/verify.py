@@ -19,7 +19,7 @@ import numpy as np
 from ragchat.settings import AnswerSettings
 from ragchat.text.facts import Facts, facts_of, missing_facts
 from ragchat.text.instructions import without_instructions
-from ragchat.text.sentences import Span, split_sentences
+from ragchat.text.sentences import Span, split_sentences, without_list_marker
 from vectorstore.embeddings import LocalEmbeddings
 
 class SentenceEncoder:
@@ -75,6 +75,8 @@ def check(sentence: str, passage_text: str, passage_start: int, encoder: Sentenc
     quote = spans[best]
     if exact >= 0:
         quote = next((s for s in spans if _normalise(sentence) in _normalise(s.text)), quote)
+        if _normalise(sentence) in _normalise(without_list_marker(quote).text):  # the item, as the answer quotes it
+            quote = without_list_marker(quote)
         return Check(_span_of(passage_text, passage_start, quote, quote), 1.0, frozenset())
     if facts.size and _fact_share(facts, quote.text) < 1.0:
         for j in (best + 1, best - 1):

@@ -83,6 +83,7 @@ def test_a_document_s_numbered_points_are_its_text_and_its_numbered_references_a
     result = Library(settings).ask("How many new moorings will be laid along the east quay?")
     assert not result.abstained and result.answer_span.text == "Forty"
     assert result.sentences[0].text.startswith("Moorings: Forty new moorings")
+    assert result.citations[0].quote.startswith("Moorings: Forty new moorings")  # the quote is the item, as quoted
     assert not any("Marsh" in c.quote for c in result.citations)
 
 
