@@ -193,7 +193,11 @@ def _joined(blocks: Iterable[str], settings: Settings) -> str:
 
 
 _BLOCK_TAGS = frozenset(("p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "caption"))
-_HIDDEN_TAGS = frozenset(("script", "style", "noscript", "template", "head", "svg", "iframe"))
+_HIDDEN_TAGS = frozenset(("script", "style", "noscript", "template", "head", "svg", "iframe", "nav"))
+# A footer belongs to the article or section it sits in (its author, its date); outside them it is
+# the site's ("© 2025 ... Cookie settings"), as a navigation bar is, and neither is the page's text.
+_SECTIONING = frozenset(("article", "section"))
+_SITE_ROLES = frozenset(("navigation", "contentinfo"))
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _WHITE_SPACE = re.compile(r"\s+")
 
@@ -271,16 +275,20 @@ class _VisibleText:
         self.in_title = False
         self.preformatted = 0  # depth inside <pre>, whose line breaks are shown
         self.tables: list[_Table] = []  # nested tables, innermost last
+        self.sections = 0  # depth inside <article> and <section>
 
     def start(self, tag: str, attrib) -> None:
         self.preformatted += tag == "pre"
         if tag == "title" and self.title is None:
             self.title, self.in_title = [], True
-        if self.hidden or tag in _HIDDEN_TAGS:
+        if self.hidden or tag in _HIDDEN_TAGS or attrib.get("role") in _SITE_ROLES \
+                or (tag == "footer" and not self.sections):
             self.hidden += 1
-        elif self.heading is not None:
             return
-        elif tag == "table":
+        self.sections += tag in _SECTIONING
+        if self.heading is not None:
+            return
+        if tag == "table":
             self._write("\n\n")
             self.tables.append(_Table())
         elif self.tables and self._cell() is None and tag == "thead":
@@ -305,7 +313,9 @@ class _VisibleText:
             self.in_title = False
         if self.hidden:
             self.hidden -= 1
-        elif self.heading is not None and tag in _HEADINGS and self.heading[0] == _HEADINGS[tag]:
+            return
+        self.sections -= tag in _SECTIONING and self.sections > 0
+        if self.heading is not None and tag in _HEADINGS and self.heading[0] == _HEADINGS[tag]:
             level, words = self.heading
             self.heading = None
             self._write(f"\n\n{'#' * level} {' '.join(words)}\n\n")

@@ -261,6 +261,22 @@ def test_html_reads_as_a_browser_shows_it_paragraphs_whole_and_preformatted_line
     assert "A stray cell\n\nand another" in text  # cells outside any table are blocks, as before tables were read
 
 
+def test_a_web_page_s_navigation_and_site_footer_are_not_its_text(settings, tmp_path, embeddings):
+    """A saved page's menu became a chunk of its own ("Home | Fleet | Contact") and took places in the
+    search that passages should have; the site's footer was stored as text. An article's own footer
+    (its author and date) is the article's."""
+    (tmp_path / "fleet.html").write_text(
+        "<html><body><header><h1>Calderport Transit</h1><nav><a href='/'>Home</a> | <a href='/fleet'>Fleet</a>"
+        "</nav></header><div role='navigation'>Skip to content</div><main><article><h2>Our buses</h2>"
+        "<p>We run 42 battery-electric buses.</p><footer>By Jane Doe, 3 March 2025</footer></article></main>"
+        "<footer>&copy; 2025 Calderport Transit. Cookie settings.</footer></body></html>", encoding="utf-8")
+    ingest([tmp_path / "fleet.html"], settings, embeddings=embeddings, progress=False)
+    store = Store(settings)
+    text = store.document_text(next(iter(store.documents())))
+    assert "We run 42 battery-electric buses." in text and "By Jane Doe, 3 March 2025" in text
+    assert not any(word in text for word in ("Home", "Skip to content", "Cookie settings"))
+
+
 _CROSSINGS_MD = """# Border crossings
 
 The two main crossings are Torkham and Chaman; both were closed for long periods in 2024.
