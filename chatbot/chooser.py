@@ -81,8 +81,13 @@ _CAUSE = re.compile(r"\b(because|due to|owing to|on account of|as a result|resul
                     r"triggered by|fu?ell?ed by|in an attempt to|an attempt to|given that|for fear)\b", re.I)
 _NUMBERED = re.compile(r"\s*\d{1,3}\.\s")  # "10. Baqai, Huma (2021) ...", and "1. Capacity Building: Invest ..."
 # What makes a numbered entry a reference rather than a point of the text: a year in brackets
-# ("Baqai, Huma (2021) ..."), "ibid", or a date closing the line ("..., Agence France Press, 4 April, 2015.")
-_CITATION = re.compile(r"\((?:1[5-9]|20)\d\d[a-z]?\)|\bibid\b|\b(?:1[5-9]|20)\d\d\W*$", re.I)
+# ("Baqai, Huma (2021) ..."), a date closing the line after a comma ("..., Agence France Press, 4
+# April, 2015."; a point's "... by 2027." is no citation), an author written surname first ("Khan,
+# Ahmed. 2019. ..."), a citation's abbreviations (ibid, op. cit., n.d., p. 3, pp. 4-5, et al.), or a link.
+_CITATION = re.compile(r"\((?:1[5-9]|20)\d\d[a-z]?\)|,\s*(?:\d{1,2}\s+)?(?:[A-Z][a-z]+\.?,?\s+)?(?:\d{1,2},?\s+)?"
+                       r"(?:1[5-9]|20)\d\d\W*$|^\s*\d{1,3}\.\s+[A-Z][\w'’-]+,\s+(?:[A-Z]\.\s*)+|"
+                       r"^\s*\d{1,3}\.\s+[A-Z][\w'’-]+,\s+[A-Z][a-z]+\.\s|"
+                       r"\b(?:ibid|op\.?\s*cit|n\.d|et al)\b|\bpp?\.\s*\d|https?://|www\.", re.I)
 # "3.1 Dana Whitfield reported ...", "12. The Board agreed ...": a numbered paragraph's label, no value
 _OUTLINE = re.compile(r"\s*(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}\.)\s+(?=[A-Z])")  # "12 Afghan soldiers" has none
 _LINK = re.compile(r"https?://|www\.|pic\.twitter|\(@\w+\)")
@@ -160,13 +165,15 @@ def _rounded(values: np.ndarray) -> list[float]:
     return [round(float(v), 6) for v in values]
 
 
-def usable(text: str) -> bool:
-    """Whole prose sentences only: no headings, bylines, link lines or reference-list entries, and no
-    question the text itself asks ("The question is, how can Pakistan and Afghanistan ensure a
-    better response?"): it states nothing, so it answers nothing."""
-    if _LINK.search(text) or _reference_entry(text) or len(text.split()) < 4 or text.endswith("?"):
+def usable(text: str, listed: bool = False) -> bool:
+    """Whole prose sentences and list items only: no headings, bylines or link lines, and no question
+    the text itself asks ("The question is, how can Pakistan and Afghanistan ensure a better
+    response?"): it states nothing, so it answers nothing. A bulleted item needs no full stop ("Dr.
+    Helena Voss, Chair of the Board", "laying forty new moorings on the east quay"); a heading has
+    no bullet, though it may have a number."""
+    if _LINK.search(text) or len(text.split()) < 4 or text.endswith("?"):
         return False
-    return text[-1] in ".!?\"”’)" or len(text.split()) >= 12
+    return listed or text[-1] in ".!?\"”’)" or len(text.split()) >= 12
 
 
 def _reference_entry(line: str) -> bool:
@@ -214,10 +221,12 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
         offset = len(passage.line_before) - passage.start  # a document offset's place in ``lines``
         for j, s in enumerate(spans):
             s = without_trailing_links(s)  # a post's sentence is prose up to the link glued to its end
-            if usable(s.text) and not _in_reference_entry(lines, s.start + offset) \
+            item = without_list_marker(s)
+            bulleted = item is not s and not s.text[0].isdigit()  # "7. SMART METER PILOT": a numbered heading
+            if usable(item.text, listed=bulleted) and not _in_reference_entry(lines, s.start + offset) \
                     and (passage.doc_id, s.start) not in seen:
                 seen.add((passage.doc_id, s.start))
-                rows.append((i, j, without_list_marker(s), spans))
+                rows.append((i, j, item, spans))
     if not rows:
         return None
     vectors = encoder.encode([question.text, query] + [r[2].text for r in rows])

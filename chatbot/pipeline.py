@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from chatbot import backends, byline, compose
 from chatbot.backends.extractive import quoted
-from chatbot.chooser import Candidate, answer_span, names_source
-from chatbot.policy import Refusal, near_miss, never_mentioned, not_said, refusal, unanswered_part
+from chatbot.chooser import Candidate, answer_entities, names_source
+from chatbot.policy import Refusal, near_miss, never_mentioned, not_said, refusal, unanswered_part, unnamed_in
 from chatbot.question import attributed_source
 from chatbot.render import Rendered, marked_sentences, refusal_citations, render, with_markers
 from chatbot.resources import Resources, resources
@@ -199,11 +199,8 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
         ranked = composed.ranked if composed else []
         lead = next((c for c in ranked if (found.passages[c.passage].doc_id, c.span.start) not in chosen), None)
         if not _answers_part(part, lead, found, composed, res, titles):
-            if not ranked or ranked[0] is lead or not _answers_part(part, ranked[0], found, composed, res, titles) \
-                    or composed.analysis.typed and answer_span(composed.analysis, ranked[0]) is None:
+            if not (ranked and ranked[0] is not lead and _holds_answer(part, ranked[0], found, composed, res, titles)):
                 uncovered.append(part)
-            # else the sentence quoted for an earlier part holds this part's answer too: "... a pilot
-            # installing 1,500 smart meters ..." for "which supplier ..., and how many meters will it install?"
             continue
         beside = [c for c in composed.picks
                   if c is not lead and (found.passages[c.passage].doc_id, c.span.start) not in chosen]
@@ -225,6 +222,19 @@ def _answers_part(part: str, lead: Candidate | None, found: Retrieval, composed:
     return lead is not None and res.model.answers(lead.probability, found.strength) and not never_mentioned(
         part, " ".join(p.text for p in found.passages) + " " + titles, res.unmentioned) and not (
         composed.analysis is not None and unanswered_part(composed.analysis, [lead.span.text]))
+
+
+def _holds_answer(part: str, quoted: Candidate, found: Retrieval, composed: compose.Composition, res: Resources,
+                  titles: str) -> bool:
+    """The sentence already quoted for an earlier part answers this one too: "... a pilot installing
+    1,500 smart meters ..." for "which supplier ..., and how many meters will it install?". Only for
+    a part asking a thing of a kind the sentence holds (a figure, a name the tagger found, not the
+    question's own), whose names its passage has: "... and who will install the meters?" is not
+    answered by the "Director of Operations" proposing them, nor "what will each cost?" by a total."""
+    analysis = composed.analysis
+    return analysis is not None and analysis.typed and _answers_part(part, quoted, found, composed, res, titles) \
+        and bool(answer_entities(analysis, [e for e in quoted.entities if e.label != "PROPER"], quoted.span.text)) \
+        and not unnamed_in(part, found.passages[quoted.passage].text + " " + titles)
 
 
 def _base(question: str, retrieval: Retrieval, passages: Sequence[Passage], backend: str) -> Answer:

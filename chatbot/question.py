@@ -307,19 +307,18 @@ def sub_questions(question: str) -> list[str]:
     parts = [p for p in pieces if not _points_back(p)]
     if len(parts) < 2:
         return [question]
-    return [_completed(p, parts) + "?" for p in parts]
+    return [_completed(p, parts, parts[i - 1] if i else "") + "?" for i, p in enumerate(parts)]
 
 
-def _with_antecedent(part: str, parts: list[str]) -> str:
-    """A part that says "it" or "they" names, in brackets, what the part before it named: "how many
-    meters will it install (Cedar Bend)" finds the pilot's sentence; "how many meters will it
-    install" searched alone finds any meters."""
-    words = re.findall(r"[\w'-]+", part.lower())
-    earlier = parts[:parts.index(part)]
-    if not earlier or not _PRONOUN & set(words):
+def _with_antecedent(part: str, before: str) -> str:
+    """A part that says "it" or "they" and names nothing itself names, in brackets, what the part
+    ``before`` it named: "how many meters will it install (Cedar Bend)" finds the pilot's sentence;
+    "how many meters will it install" searched alone finds any meters. A part naming someone ("what
+    did Imran Khan tell his wife") has its own antecedent."""
+    if not before or not _PRONOUN & set(re.findall(r"[\w'-]+", part.lower())) or names_in(part):
         return part
-    wanted = names_in(earlier[-1]) - names_in(part)
-    words = (w.removesuffix("'s").removesuffix("’s") for w in re.findall(r"[\w'’]+", earlier[-1].replace("-", " ")))
+    wanted = names_in(before)
+    words = (w.removesuffix("'s").removesuffix("’s") for w in re.findall(r"[\w'’]+", before.replace("-", " ")))
     names = [w for w in words if w.lower() in wanted]
     return f"{part} ({' '.join(dict.fromkeys(names))})" if names else part
 
@@ -347,7 +346,7 @@ def _points_back(part: str) -> bool:
     return any(w in _ANAPHOR for w in words) and len(own) <= 1 and answer_kind(part) not in TYPED
 
 
-def _completed(part: str, parts: list[str]) -> str:
+def _completed(part: str, parts: list[str], before: str) -> str:
     """A part with fewer than two words of its own is the fullest part again with this part's figures.
 
     "How many attacks hit Pakistan in 2023 and how many in 2024?": the second part is "How many
@@ -356,7 +355,7 @@ def _completed(part: str, parts: list[str]) -> str:
     """
     own = [w for w in tokenize(part) if w not in _PART_FILLER and not numbers_in(w)]
     if len(own) >= 2:
-        return _with_antecedent(part, parts)
+        return _with_antecedent(part, before)
     donor = max(parts, key=lambda p: len(tokenize(p)))
     figures = ANY_YEAR.findall(part) or re.findall(r"\b\d[\d,.]*\b", part)
     donor_figures = ANY_YEAR.findall(donor) or re.findall(r"\b\d[\d,.]*\b", donor)

@@ -57,8 +57,9 @@ def without_trailing_links(span: Span) -> Span:
 
 
 # A list item's bullet or number: "- running our first smart meter pilot, in Cedar Bend.", "2. Countering
-# Financing of Terrorism: ...". Not "7.2 The Director ...": "3.5 Million people" reads the same.
-_LIST_MARKER = re.compile(r"(?:[-*•–]|\d{1,3}\.)\s+(?=\S)")
+# Financing of Terrorism: ...". Not "7.2 The Director ...": "3.5 Million people" reads the same; nor
+# "- 5 degrees", a minus sign; nor a dash opening a line of prose ("– much smaller – fish market").
+_LIST_MARKER = re.compile(r"(?:[-*•]\s+(?=[^\d\s])|\d{1,3}\.\s+(?=\S))")
 
 
 def without_list_marker(span: Span) -> Span:
@@ -68,7 +69,9 @@ def without_list_marker(span: Span) -> Span:
     if found is None:
         return span
     text = span.text[found.end():]
-    text = text[:-1] if text[-1] in ";," else text
+    text = text[:-1].rstrip() if text[-1] in ";," else text
+    if not text:
+        return span
     return Span(text, span.start + found.end(), span.start + found.end() + len(text))
 
 

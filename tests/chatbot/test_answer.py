@@ -11,6 +11,7 @@ from chatbot.policy import near_miss, not_in_library
 from chatbot.schema import Answer
 from ingest.pipeline import ingest
 from ragchat.library import Library
+from ragchat.settings import Settings
 from tests.conftest import CORPUS
 from vectorstore.store import Store
 
@@ -67,24 +68,43 @@ def test_a_reference_list_entry_is_never_quoted_as_an_answer(corpus_settings, qu
     assert not any("Deccan Herald" in c.quote for c in result.citations)
 
 
-def test_a_document_s_numbered_points_are_its_text_and_its_numbered_references_are_not(settings, embeddings,
-                                                                                       tmp_path):
-    """Every numbered line was taken for a reference-list entry, so a plan written as "1. ...",
-    "2. ..." could answer nothing; quoted, an item leaves its number out."""
-    docs = tmp_path / "docs"
+@pytest.fixture(scope="module")
+def plan_settings(tmp_path_factory, embeddings) -> Settings:
+    """A plan written as numbered points, bulleted lists and a numbered References list."""
+    docs = tmp_path_factory.mktemp("plan") / "docs"
     docs.mkdir()
     (docs / "plan.txt").write_text(
         "Harbour renewal plan\n\nThe council set out its plan for the harbour in three points.\n\n"
         "1. Dredging: The council will dredge the outer channel to a depth of nine metres by 2027.\n"
         "2. Moorings: Forty new moorings will be laid along the east quay for visiting boats.\n"
         "3. Funding: The work will be paid for from the port levy and a regional grant.\n\n"
-        "References\n\n1. Marsh, Ellen (2021) Dredging small harbours, Coastal Press, 40 new moorings a year.\n")
+        "Present at the meeting:\n\n- Dr. Helena Voss, Chair of the Harbour Board\n- Tom Reyes, Harbour Master\n\n"
+        "References\n\n1. Marsh, Ellen (2021) Dredging small harbours, Coastal Press, 40 new moorings a year.\n"
+        "2. Khan, Ahmed. 2019. The quay held sixty moorings. Leeds: Harbour Books.\n")
+    settings = Settings().replace(data_dir=docs.parent / "store")
     ingest([docs], settings, embeddings=embeddings, progress=False)
-    result = Library(settings).ask("How many new moorings will be laid along the east quay?")
-    assert not result.abstained and result.answer_span.text == "Forty"
-    assert result.sentences[0].text.startswith("Moorings: Forty new moorings")
-    assert result.citations[0].quote.startswith("Moorings: Forty new moorings")  # the quote is the item, as quoted
-    assert not any("Marsh" in c.quote for c in result.citations)
+    return settings
+
+
+@pytest.mark.parametrize("question, span, lead", [
+    ("How many new moorings will be laid along the east quay?", "Forty", "Moorings: Forty new moorings"),
+    # a point ending in a year is no citation
+    ("How deep will the council dredge the outer channel?", "nine metres", "Dredging: The council will dredge"),
+    # a bulleted item needs no full stop
+    ("Who is the Chair of the Harbour Board?", "Helena Voss", "Dr. Helena Voss, Chair of the Harbour Board"),
+])
+def test_a_document_s_numbered_points_and_list_items_are_its_text(plan_settings, question, span, lead):
+    """Every numbered line was taken for a reference-list entry, so a plan written as "1. ...",
+    "2. ..." could answer nothing, and a list item without a full stop was never quoted; quoted, an
+    item leaves its number or bullet out, in the answer and in its citation."""
+    result = Library(plan_settings).ask(question)
+    assert not result.abstained and span in result.answer_span.text
+    assert result.sentences[0].text.startswith(lead) and result.citations[0].quote.startswith(lead)
+
+
+def test_a_numbered_reference_is_never_quoted(plan_settings):
+    result = Library(plan_settings).ask("How many moorings did the quay hold?")
+    assert not any(name in c.quote for c in result.citations for name in ("Marsh", "Khan", "sixty"))
 
 
 def test_a_question_the_document_itself_asks_is_never_quoted_as_an_answer(corpus_settings):
