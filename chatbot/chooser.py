@@ -33,7 +33,7 @@ from chatbot.question import EXPANSION, PERSON, PLACE, REASON, WORK, Analysis, c
 from chatbot.reader import Reader
 from chatbot.verify import SentenceEncoder
 from ragchat.text.abbreviations import definitions, same_abbreviation
-from ragchat.text.dates import ANY_YEAR, MONTHS, months_in
+from ragchat.text.dates import ANY_YEAR, MONTHS, months_in, years_reported
 from ragchat.text.facts import missing_names, names_in, numbers_in, respelt
 from ragchat.text.rows import Cell, cells
 from ragchat.text.sentences import Span, split_sentences, without_list_marker, without_trailing_links
@@ -282,7 +282,7 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
         neighbours = [by_position.get((i, spans[n].start)) for n in (j - 1, j + 1) if 0 <= n < len(spans)]
         previous = spans[j - 1].text if j else ""
         context = " ".join(s.text for s in spans[max(0, j - 1):j + 2])
-        constraints = (_constraint(question.years, set(ANY_YEAR.findall(span.text)) or set(ANY_YEAR.findall(previous))),
+        constraints = (_year_constraint(question.years, span.text if ANY_YEAR.search(span.text) else previous),
                        _constraint(question.months, months_in(span.text)),
                        _source_match(question.source, passage.text + " " + title))
         features = {
@@ -421,6 +421,16 @@ def _constraint(asked: frozenset[str], stated: set[str]) -> float:
     if asked & stated:
         return 1.0
     return -1.0 if stated else 0.0
+
+
+def _year_constraint(asked: frozenset[str], text: str) -> float:
+    """Met when the text names the asked year; broken when it reports figures for others, not when
+    it only compares with them ("up from 81 in 2023")."""
+    if not asked:
+        return 0.0
+    if asked & set(ANY_YEAR.findall(text)):
+        return 1.0
+    return -1.0 if years_reported(text) else 0.0
 
 
 def _source_match(source: str, text: str) -> float:

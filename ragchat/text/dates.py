@@ -61,6 +61,21 @@ def years_in(text: str) -> set[str]:
     return set(YEAR.findall(text))
 
 
+# A year a figure is compared with, not the one the sentence reports: "rose to 96, up from 81 in
+# 2023", "$214.6 million, compared with $198.3 million in 2023", "more than in 2022", "(2023: 31 km)".
+_SPAN = r"(?:[^,;()]|,(?=\d)){0,40}?"  # the figure compared, its thousands' commas allowed: "from 143,900 in 2023"
+_COMPARED = re.compile(rf"\bfrom\s+[$€£]?\d{_SPAN}\b(?:in|during)\s+(?:1[5-9]|20)\d\d\b|"
+                       rf"\b(?:compared (?:with|to)|than|against|versus|vs\.?)\s+{_SPAN}\b(?:in|during|for)\s+"
+                       r"(?:1[5-9]|20)\d\d\b|\((?:1[5-9]|20)\d\d:", re.I)
+
+
+def years_reported(text: str) -> set[str]:
+    """The years a sentence gives figures for, less those it only compares with: "Assaults rose to
+    96, up from 81 in 2023" reports no year of its own (its document's title may say 2024), where
+    "789 attacks took place in 2023 alone" reports 2023."""
+    return set(ANY_YEAR.findall(_COMPARED.sub(" ", text)))
+
+
 def month_number(name: str) -> int:
     """1 for "January" (any case)."""
     return MONTHS.index(name.lower()) + 1

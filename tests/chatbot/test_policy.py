@@ -101,6 +101,19 @@ def test_a_figure_for_another_year_is_a_near_miss_only_when_no_sentence_leaves_t
         "the answer gives figures for 2023, not 2024"
 
 
+def test_a_year_a_figure_is_only_compared_with_is_not_the_year_it_reports():
+    """A safety review titled 2024 says "Assaults on frontline staff rose to 96, up from 81 in 2023":
+    its figure is 2024's, and "in 2023" only says what it is compared with."""
+    asked = analyse("How many assaults on frontline staff were recorded in 2024?")
+    assert unanswered_part(asked, ["Assaults on frontline staff rose to 96, up from 81 in 2023."]) == ""
+    assert unanswered_part(asked, ["Assaults rose to 96 (2023: 81)."]) == ""
+    assert unanswered_part(asked, ["Assaults on frontline staff fell to 81 in 2023."]) == \
+        "the answer gives figures for 2023, not 2024"
+    # asked for the year compared with, the sentence names it
+    assert unanswered_part(analyse("How many assaults were recorded in 2023?"),
+                           ["Assaults on frontline staff rose to 96, up from 81 in 2023."]) == ""
+
+
 def test_a_many_word_name_the_documents_never_write_is_not_answered_by_its_words_apart():
     """Each word of "The Washington Observer" is in the article; the newspaper is not."""
     article = ("Alyssa Rosenberg, writing for The Washington Post, called it conventional. Lawrence Toppman of The "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ragchat.text.abbreviations import definitions
-from ragchat.text.dates import months_in, years_in
+from ragchat.text.dates import months_in, years_in, years_reported
 from ragchat.text.facts import (
     contradicted_figures,
     facts_of,
@@ -84,6 +84,19 @@ def test_a_figure_the_question_counts_is_contradicted_only_by_another_figure_of_
     assert contradicted_figures(asked, "She was one of five women on that list.") == ["women"]
 
 
+@pytest.mark.parametrize("sentence, years", [
+    ("Assaults on frontline staff rose to 96, up from 81 in 2023.", set()),
+    ("Total revenue for 2024 was $214.6 million, compared with $198.3 million in 2023.", {"2024"}),
+    ("Customers rose to 148,200 from 143,900 in 2023.", set()),
+    ("We replaced 42 km of mains (2023: 31 km).", set()),
+    ("Revenue fell from $5.2 million in 2022 to $4.1 million in 2023.", {"2023"}),
+    ("A total of 789 attacks took place in 2023 alone, the most since 2017.", {"2017", "2023"}),
+    ("Imports from China in 2023 rose.", {"2023"}),  # "from" a place, not from a figure
+])
+def test_the_years_a_sentence_reports_leave_out_those_it_compares_with(sentence, years):
+    assert years_reported(sentence) == years
+
+
 def test_a_link_glued_to_a_sentence_s_end_is_not_part_of_the_sentence():
     post = "The army says attacks rose to 51, including 5 terroristshttps://t.co/THuLxaC7aE"
     assert without_trailing_links(Span(post, 100, 100 + len(post))) == \
@@ -99,6 +112,9 @@ def test_a_link_glued_to_a_sentence_s_end_is_not_part_of_the_sentence():
     # no list item: a figure, a negative number and a decimal stay
     ("12 Pakistani soldiers were killed;", "12 Pakistani soldiers were killed;"),
     ("-5 degrees was the lowest reading.", "-5 degrees was the lowest reading."),
+    ("- 5 degrees was the lowest reading.", "- 5 degrees was the lowest reading."),
+    ("– much smaller – fish market", "– much smaller – fish market"),  # a dash opening a line of prose
+    ("- item ;", "item"),
     ("3.5 Million people fled.", "3.5 Million people fled."),
 ])
 def test_a_list_item_is_quoted_without_its_bullet_or_number(item, said):
