@@ -44,7 +44,8 @@ def details(result: Answer) -> str:
     for c in result.citations:
         title = f" - {c.title}" if c.title else ""
         date = f" ({c.date})" if c.date else ""
-        lines.append(f"[{c.n}] {c.source}{title}{date}, chars {c.start}-{c.end}, support {c.support:.2f}"
+        where = f"page {c.page}, " if c.page else ""  # a printed page is what a reader of the PDF can find
+        lines.append(f"[{c.n}] {c.source}{title}{date}, {where}chars {c.start}-{c.end}, support {c.support:.2f}"
                      f"{', ! holds instructions to an AI model' if c.instruction_like else ''}")
         lines.append(textwrap.indent(textwrap.fill(f"\u201c{c.quote}\u201d", 100), "    "))
     for s in result.sentences:

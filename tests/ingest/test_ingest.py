@@ -10,6 +10,7 @@ import docx
 import pytest
 from fpdf import FPDF
 
+from chatbot.terminal import details
 from ingest.chunking import chunk_text
 from ingest.pipeline import ingest
 from ragchat.library import Library
@@ -203,6 +204,7 @@ def test_a_pdf_paragraph_printed_over_several_lines_is_quoted_whole(settings, tm
     assert lines[0] == "Border talks" and lines[-2:] == ["- Trade through Torkham resumed.", "- Refugee returns were paused."]
     result = library.ask("How long did the delegation's talks in Islamabad last?")
     assert result.citations[0].quote == sentence
+    assert "talks.pdf - Border talks, page 1, chars " in details(result)  # the terminal names the page a reader can turn to
     assert result.answer_span is not None and result.answer_span.text == "three days"
 
 
