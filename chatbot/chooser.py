@@ -176,6 +176,14 @@ def usable(text: str, listed: bool = False) -> bool:
     return listed or text[-1] in ".!?\"”’)" or len(text.split()) >= 12
 
 
+def _item_not_heading(marked: str, item: str) -> bool:
+    """A bulleted line is a list item; a numbered one may be a heading ("7. SMART METER PILOT",
+    "3. Finance Report"), unless it reads as prose, most of its words in lower case ("1. Install
+    CCTV at all stations")."""
+    words = item.split()
+    return not marked[0].isdigit() or 2 * sum(w[0].islower() for w in words) >= len(words)
+
+
 def _reference_entry(line: str) -> bool:
     """A numbered line that cites: a document's numbered points ("1. Capacity Building: Invest in
     ...") are its text, and were dropped with its references."""
@@ -222,8 +230,7 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
         for j, s in enumerate(spans):
             s = without_trailing_links(s)  # a post's sentence is prose up to the link glued to its end
             item = without_list_marker(s)
-            bulleted = item is not s and not s.text[0].isdigit()  # "7. SMART METER PILOT": a numbered heading
-            if usable(item.text, listed=bulleted) and not _in_reference_entry(lines, s.start + offset) \
+            if usable(item.text, listed=item is not s and _item_not_heading(s.text, item.text)) and not _in_reference_entry(lines, s.start + offset) \
                     and (passage.doc_id, s.start) not in seen:
                 seen.add((passage.doc_id, s.start))
                 rows.append((i, j, item, spans))

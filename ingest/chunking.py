@@ -30,7 +30,7 @@ from ragchat.text.sentences import iter_sentences
 # 6: a table row is one sentence, though a cell's text ends one ("Note: Provisional. See annex");
 # 7: a text file's inline Markdown and HTML marks dropped as its rendered page shows it (ingest.markup);
 # 8: a wrapped line left short by a long next word (a link's address) is joined too;
-# 9: a web page's navigation and site footer left out
+# 9: a web page's navigation and site footer left out; a Word list item keeps its number or bullet
 VERSION = 9
 
 _LINE_BREAKS = re.compile(r"\n+")  # every line is a paragraph: headings, list items, tweets

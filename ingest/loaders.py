@@ -559,6 +559,7 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
         reading, parts = None, 0
         header: list[str] | None = None  # the body table being read's header; None before its first row
         rows = 0
+        numbered = 0  # items of the "List Number" run being read
         for event, element in events:
             if event == "start":
                 if reading is None and _is_block(element):
@@ -569,7 +570,10 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
             if element is reading:
                 if element.tag == _W + "p":
                     text = Paragraph(element, None).text
-                    yield budget.spend(_heading_prefix(styles.get(element.style or "", "")) + text if text.strip() else "")
+                    style = styles.get(element.style or "", "")
+                    numbered = numbered + 1 if style.startswith("List Number") else 0
+                    prefix = _heading_prefix(style) or _list_prefix(element, style, numbered)
+                    yield budget.spend(prefix + text if text.strip() else "")
                 else:
                     cells = [_Cell(tc, None).text for tc in element.tc_lst for _ in range(max(1, tc.grid_span))]
                     if len(element.tc_lst) == 1 and len(cells) > 1:  # a title or note across the columns
@@ -633,6 +637,16 @@ def _is_block(element) -> bool:
         return _in_body(element)
     parent = element.getparent()
     return element.tag == _W + "tr" and parent is not None and parent.tag == _W + "tbl" and _in_body(parent)
+
+
+def _list_prefix(paragraph, style: str, numbered: int) -> str:
+    """A list item written as Word shows it: "3. " in a "List Number" run, "- " for any other list
+    paragraph. Stored as a bare line, an item was no item: "What is the third recommendation?" had
+    no number to find, and an item without a full stop was never quoted."""
+    if numbered:
+        return f"{numbered}. "
+    listed = style.startswith("List") or paragraph.find(f"{_W}pPr/{_W}numPr") is not None
+    return "- " if listed else ""
 
 
 def _heading_prefix(style: str) -> str:

@@ -185,6 +185,31 @@ def test_every_supported_format_is_ingested_with_its_structure(settings, tmp_pat
     assert "Second page" in store.document_text(docs["report.pdf"].doc_id)
 
 
+def test_a_word_list_keeps_its_numbers_and_bullets_and_its_items_answer(settings, tmp_path, embeddings):
+    """A Word list was stored as bare lines: no "3." for "the third recommendation", and an item
+    without a full stop was never quoted."""
+    document = docx.Document()
+    document.add_heading("Station safety review", level=1)
+    document.add_paragraph("The review of station safety makes three recommendations for the coming year.")
+    for item in ("Install CCTV cameras at all twelve stations", "Hire twelve more security guards for night shifts",
+                 "Train platform staff in de-escalation"):
+        document.add_paragraph(item, style="List Number")
+    document.add_paragraph("Staff raised one concern:")
+    document.add_paragraph("lighting at the bus stops is poor", style="List Bullet")
+    document.save(str(tmp_path / "review.docx"))
+    ingest([tmp_path / "review.docx"], settings, embeddings=embeddings, progress=False)
+
+    library = Library(settings)
+    lines = [line for line in library.document_text(library.documents()[0].doc_id).split("\n") if line]
+    assert lines[2:] == ["1. Install CCTV cameras at all twelve stations",
+                         "2. Hire twelve more security guards for night shifts",
+                         "3. Train platform staff in de-escalation", "Staff raised one concern:",
+                         "- lighting at the bus stops is poor"]
+    result = library.ask("How many security guards will be hired for night shifts?")
+    assert not result.abstained and result.answer_span.text == "twelve"
+    assert result.sentences[0].text == "Hire twelve more security guards for night shifts"
+
+
 def test_a_pdf_paragraph_printed_over_several_lines_is_quoted_whole(settings, tmp_path, embeddings):
     """A PDF's text comes out a printed line per line; the answer quotes the sentence, not a line of it."""
     sentence = ("The delegation, led by the deputy foreign minister of the interim government, arrived in Islamabad "
