@@ -79,15 +79,19 @@ _CAUSE = re.compile(r"\b(because|due to|owing to|on account of|as a result|resul
                     r"leads to|lead to|caused|causes|in order to|so that|since|thanks to|reason|therefore|hence|aimed at|to protest|"
                     r"in response|rooted in|driven by|stem(?:s|med)? from|attributed to|motivated by|prompted by|"
                     r"triggered by|fu?ell?ed by|in an attempt to|an attempt to|given that|for fear)\b", re.I)
-_NUMBERED = re.compile(r"\s*\d{1,3}\.\s")  # "10. Baqai, Huma (2021) ...", and "1. Capacity Building: Invest ..."
+_NUMBERED = re.compile(r"\s*(?:\d{1,3}\.|\[\d{1,3}\])\s")  # "10. Baqai, Huma (2021) ...", "[1] A. Smith, ...", and "1. Capacity Building: ..."
 # What makes a numbered entry a reference rather than a point of the text: a year in brackets
-# ("Baqai, Huma (2021) ..."), a date closing the line after a comma ("..., Agence France Press, 4
-# April, 2015."; a point's "... by 2027." is no citation), an author written surname first ("Khan,
-# Ahmed. 2019. ..."), a citation's abbreviations (ibid, op. cit., n.d., p. 3, pp. 4-5, et al.), or a link.
-_CITATION = re.compile(r"\((?:1[5-9]|20)\d\d[a-z]?\)|,\s*(?:\d{1,2}\s+)?(?:[A-Z][a-z]+\.?,?\s+)?(?:\d{1,2},?\s+)?"
-                       r"(?:1[5-9]|20)\d\d\W*$|^\s*\d{1,3}\.\s+[A-Z][\w'’-]+,\s+(?:[A-Z]\.\s*)+|"
-                       r"^\s*\d{1,3}\.\s+[A-Z][\w'’-]+,\s+[A-Z][a-z]+\.\s|"
-                       r"\b(?:ibid|op\.?\s*cit|n\.d|et al)\b|\bpp?\.\s*\d|https?://|www\.", re.I)
+# ("Baqai, Huma (2021) ..."); a year closing a line of several parts, after a comma or a
+# semicolon ("..., Agence France Press, 4 April, 2015.", "Geneva: WHO; 2018."; a point's
+# "... takes effect on September 1, 2025." is no citation); Vancouver's "2019;12(3)"; an author
+# written surname first with initials or before a year ("Smith, J. A.", "Khan, Ahmed. 2019."); or a
+# citation's "ibid", "op. cit.", "n.d.", "et al." or closing page ("Dawn, p. 3."). A bracketed
+# "[1]" opens IEEE's.
+_CITATION = re.compile(r"\((?:1[5-9]|20)\d\d[a-z]?\)|(?:,[^,]*){3}\s*(?:1[5-9]|20)\d\d\W*$|"
+                       r"(?:\.\s[^.]*){2}[;.]\s*(?:1[5-9]|20)\d\d\W*$|;\s*(?:1[5-9]|20)\d\d\W*$|\b(?:19|20)\d\d;\s*\d|"
+                       r"^\s*\d{1,3}\.\s+[A-Z][\w'’-]+,\s+(?:[A-Z]\.\s*)+|"
+                       r"^\s*\d{1,3}\.\s+[A-Z][\w'’-]+,\s+[A-Z][a-z]+\.\s+\(?(?:1[5-9]|20)\d\d|"
+                       r"\b(?:ibid|op\.?\s*cit|n\.d|et al)\b|\bpp?\.\s*\d+(?:[-–]\d+)?\.?\s*$", re.I)
 # "3.1 Dana Whitfield reported ...", "12. The Board agreed ...": a numbered paragraph's label, no value
 _OUTLINE = re.compile(r"\s*(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}\.)\s+(?=[A-Z])")  # "12 Afghan soldiers" has none
 _LINK = re.compile(r"https?://|www\.|pic\.twitter|\(@\w+\)")
@@ -177,11 +181,14 @@ def usable(text: str, listed: bool = False) -> bool:
 
 
 def _item_not_heading(marked: str, item: str) -> bool:
-    """A bulleted line is a list item; a numbered one may be a heading ("7. SMART METER PILOT",
-    "3. Finance Report"), unless it reads as prose, most of its words in lower case ("1. Install
-    CCTV at all stations")."""
-    words = item.split()
-    return not marked[0].isdigit() or 2 * sum(w[0].islower() for w in words) >= len(words)
+    """A bulleted line is a list item, unless it is a menu ("- Home | About us | Contact"); a numbered
+    one may be a heading ("7. SMART METER PILOT", "3. Finance Report"), unless it reads as prose,
+    most of its words in lower case ("4. Install CCTV at 40 stations by March 2025": figures and
+    acronyms are neither)."""
+    if "|" in item:
+        return False
+    words = [w for w in item.split() if w[0].isalpha() and not w.isupper()]
+    return not marked[0].isdigit() or bool(words) and 2 * sum(w[0].islower() for w in words) >= len(words)
 
 
 def _reference_entry(line: str) -> bool:

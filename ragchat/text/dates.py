@@ -62,11 +62,16 @@ def years_in(text: str) -> set[str]:
 
 
 # A year a figure is compared with, not the one the sentence reports: "rose to 96, up from 81 in
-# 2023", "$214.6 million, compared with $198.3 million in 2023", "more than in 2022", "(2023: 31 km)".
+# 2023", "$214.6 million, compared with $198.3 million in 2023", "more attacks than in 2022",
+# "(2023: 31 km)", "(81 in 2023)". A hedge is no comparison: "more than 1,200 people were killed in
+# 2023" reports 2023, and so does "visitors from 40 countries arrived in 2023".
+_YEAR = r"(?:1[5-9]|20)\d\d\b"
 _SPAN = r"(?:[^,;()]|,(?=\d)){0,40}?"  # the figure compared, its thousands' commas allowed: "from 143,900 in 2023"
-_COMPARED = re.compile(rf"\bfrom\s+[$€£]?\d{_SPAN}\b(?:in|during)\s+(?:1[5-9]|20)\d\d\b|"
-                       rf"\b(?:compared (?:with|to)|than|against|versus|vs\.?)\s+{_SPAN}\b(?:in|during|for)\s+"
-                       r"(?:1[5-9]|20)\d\d\b|\((?:1[5-9]|20)\d\d:", re.I)
+_CHANGE = r"\b(?:up|down|ris\w*|rose|fell|fall\w*|increas\w*|decreas\w*|gr[eo]w\w*|dropp?\w*|climb\w*|declin\w*|jump\w*)\b"
+_COMPARED = re.compile(rf"{_CHANGE}(?:[^,;.()]|[,.](?=\d)){{0,40}}?\bfrom\s+[$€£]?\d{_SPAN}\b(?:in|during)\s+{_YEAR}|"
+                       rf"\bcompared (?:with|to)\s+(?:{_SPAN}\b(?:in|during|for)\s+)?{_YEAR}|"
+                       rf"\bthan (?:in|during) {_YEAR}|\({_YEAR}:[^()]*\)|"
+                       rf"\(\s*[$€£]?\d[^()]{{0,30}}?\b(?:in|during)\s+{_YEAR}\s*\)", re.I)
 
 
 def years_reported(text: str) -> set[str]:

@@ -56,10 +56,10 @@ def without_trailing_links(span: Span) -> Span:
     return Span(text, span.start, span.start + len(text))
 
 
-# A list item's bullet or number: "- running our first smart meter pilot, in Cedar Bend.", "2. Countering
-# Financing of Terrorism: ...". Not "7.2 The Director ...": "3.5 Million people" reads the same; nor
-# "- 5 degrees", a minus sign; nor a dash opening a line of prose ("– much smaller – fish market").
-_LIST_MARKER = re.compile(r"(?:[-*•]\s+(?=[^\d\s])|\d{1,3}\.\s+(?=\S))")
+# A list item's bullet or number: "- running our first smart meter pilot, in Cedar Bend.", "• 24 stations
+# ...", "2. Countering Financing of Terrorism: ...". Not "7.2 The Director ...": "3.5 Million people"
+# reads the same; nor "- 5 degrees", a minus sign; nor a dash opening a line of prose ("– much smaller").
+_LIST_MARKER = re.compile(r"(?:-\s+(?=[^\d\s])|[*•]\s+(?=\S)|\d{1,3}\.\s+(?=\S))")
 
 
 def without_list_marker(span: Span) -> Span:

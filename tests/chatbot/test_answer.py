@@ -80,7 +80,8 @@ def plan_settings(tmp_path_factory, embeddings) -> Settings:
         "3. Funding: The work will be paid for from the port levy and a regional grant.\n\n"
         "Present at the meeting:\n\n- Dr. Helena Voss, Chair of the Harbour Board\n- Tom Reyes, Harbour Master\n\n"
         "References\n\n1. Marsh, Ellen (2021) Dredging small harbours, Coastal Press, 40 new moorings a year.\n"
-        "2. Khan, Ahmed. 2019. The quay held sixty moorings. Leeds: Harbour Books.\n")
+        "2. Khan, Ahmed. 2019. The quay held sixty moorings. Leeds: Harbour Books.\n"
+        "3. Smith J, Jones B. Harbour moorings doubled to eighty. Harb Res. 2019;12(3):45-56.\n")
     settings = Settings().replace(data_dir=docs.parent / "store")
     ingest([docs], settings, embeddings=embeddings, progress=False)
     return settings
@@ -104,7 +105,7 @@ def test_a_document_s_numbered_points_and_list_items_are_its_text(plan_settings,
 
 def test_a_numbered_reference_is_never_quoted(plan_settings):
     result = Library(plan_settings).ask("How many moorings did the quay hold?")
-    assert not any(name in c.quote for c in result.citations for name in ("Marsh", "Khan", "sixty"))
+    assert not any(name in c.quote for c in result.citations for name in ("Marsh", "Khan", "sixty", "eighty"))
 
 
 def test_a_question_the_document_itself_asks_is_never_quoted_as_an_answer(corpus_settings):

@@ -109,6 +109,9 @@ def test_a_year_a_figure_is_only_compared_with_is_not_the_year_it_reports():
     assert unanswered_part(asked, ["Assaults rose to 96 (2023: 81)."]) == ""
     assert unanswered_part(asked, ["Assaults on frontline staff fell to 81 in 2023."]) == \
         "the answer gives figures for 2023, not 2024"
+    # a hedge is no comparison: "more than 1,200 ... in 2023" is 2023's figure
+    assert unanswered_part(analyse("How many people were killed in 2022?"),
+                           ["More than 1,200 people were killed in 2023."]) == "the answer gives figures for 2023, not 2022"
     # asked for the year compared with, the sentence names it
     assert unanswered_part(analyse("How many assaults were recorded in 2023?"),
                            ["Assaults on frontline staff rose to 96, up from 81 in 2023."]) == ""

@@ -92,6 +92,13 @@ def test_a_figure_the_question_counts_is_contradicted_only_by_another_figure_of_
     ("Revenue fell from $5.2 million in 2022 to $4.1 million in 2023.", {"2023"}),
     ("A total of 789 attacks took place in 2023 alone, the most since 2017.", {"2017", "2023"}),
     ("Imports from China in 2023 rose.", {"2023"}),  # "from" a place, not from a figure
+    ("Assaults rose to 96 (81 in 2023).", set()),
+    ("Sales fell to 80 (2023: 95; 2022: 110).", set()),
+    ("Fewer people died than in 2022, when 40 died.", set()),
+    # a hedge is no comparison
+    ("More than 1,200 people were killed in 2023.", {"2023"}),
+    ("Visitors from 40 countries arrived in 2023.", {"2023"}),
+    ("Exports from 2023 rose 5% in 2024.", {"2023", "2024"}),
 ])
 def test_the_years_a_sentence_reports_leave_out_those_it_compares_with(sentence, years):
     assert years_reported(sentence) == years
@@ -115,6 +122,7 @@ def test_a_link_glued_to_a_sentence_s_end_is_not_part_of_the_sentence():
     ("- 5 degrees was the lowest reading.", "- 5 degrees was the lowest reading."),
     ("– much smaller – fish market", "– much smaller – fish market"),  # a dash opening a line of prose
     ("- item ;", "item"),
+    ("• 24 stations will get new lifts", "24 stations will get new lifts"),  # a bullet, unlike "-", before a figure
     ("3.5 Million people fled.", "3.5 Million people fled."),
 ])
 def test_a_list_item_is_quoted_without_its_bullet_or_number(item, said):
