@@ -192,11 +192,13 @@ def _joined(blocks: Iterable[str], settings: Settings) -> str:
     return "".join(budget.spend(block) for block in blocks)
 
 
-_BLOCK_TAGS = frozenset(("p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "caption"))
+_BLOCK_TAGS = frozenset(("p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "caption", "main",
+                         "header", "footer", "aside", "figure", "figcaption"))
 _HIDDEN_TAGS = frozenset(("script", "style", "noscript", "template", "head", "svg", "iframe", "nav"))
-# A footer belongs to the article or section it sits in (its author, its date); outside them it is
-# the site's ("© 2025 ... Cookie settings"), as a navigation bar is, and neither is the page's text.
-_SECTIONING = frozenset(("article", "section"))
+# A footer belongs to what it sits in: an article's or section's author and date, a quote's
+# speaker, a figure's or a cell's source; outside all of them it is the site's ("© 2025 ... Cookie
+# settings"), as a navigation bar is, and neither is the page's text.
+_SECTIONING = frozenset(("article", "section", "main", "aside", "blockquote", "figure", "td", "th"))
 _SITE_ROLES = frozenset(("navigation", "contentinfo"))
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _WHITE_SPACE = re.compile(r"\s+")
@@ -281,7 +283,7 @@ class _VisibleText:
         self.preformatted += tag == "pre"
         if tag == "title" and self.title is None:
             self.title, self.in_title = [], True
-        if self.hidden or tag in _HIDDEN_TAGS or attrib.get("role") in _SITE_ROLES \
+        if self.hidden or tag in _HIDDEN_TAGS or _SITE_ROLES & set(attrib.get("role", "").lower().split()) \
                 or (tag == "footer" and not self.sections):
             self.hidden += 1
             return
@@ -313,6 +315,8 @@ class _VisibleText:
             self.in_title = False
         if self.hidden:
             self.hidden -= 1
+            if not self.hidden and tag in _BLOCK_TAGS | {"nav"}:  # what follows a hidden menu or footer is a block
+                self._write("\n\n")
             return
         self.sections -= tag in _SECTIONING and self.sections > 0
         if self.heading is not None and tag in _HEADINGS and self.heading[0] == _HEADINGS[tag]:
@@ -559,7 +563,7 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
         reading, parts = None, 0
         header: list[str] | None = None  # the body table being read's header; None before its first row
         rows = 0
-        numbered = 0  # items of the "List Number" run being read
+        numbered: dict[int, int] = {}  # "List Number" items so far, by level; a heading starts them again
         for event, element in events:
             if event == "start":
                 if reading is None and _is_block(element):
@@ -571,8 +575,9 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
                 if element.tag == _W + "p":
                     text = Paragraph(element, None).text
                     style = styles.get(element.style or "", "")
-                    numbered = numbered + 1 if style.startswith("List Number") else 0
                     prefix = _heading_prefix(style) or _list_prefix(element, style, numbered)
+                    if prefix.startswith("#"):
+                        numbered.clear()
                     yield budget.spend(prefix + text if text.strip() else "")
                 else:
                     cells = [_Cell(tc, None).text for tc in element.tc_lst for _ in range(max(1, tc.grid_span))]
@@ -639,14 +644,25 @@ def _is_block(element) -> bool:
     return element.tag == _W + "tr" and parent is not None and parent.tag == _W + "tbl" and _in_body(parent)
 
 
-def _list_prefix(paragraph, style: str, numbered: int) -> str:
-    """A list item written as Word shows it: "3. " in a "List Number" run, "- " for any other list
-    paragraph. Stored as a bare line, an item was no item: "What is the third recommendation?" had
-    no number to find, and an item without a full stop was never quoted."""
-    if numbered:
-        return f"{numbered}. "
-    listed = style.startswith("List") or paragraph.find(f"{_W}pPr/{_W}numPr") is not None
-    return "- " if listed else ""
+_LIST_NUMBER = re.compile(r"List Number(?: (\d))?$")
+
+
+def _list_prefix(paragraph, style: str, numbered: dict[int, int]) -> str:
+    """A list item written as Word shows it: "3. " for the third item of a "List Number" list (its
+    count goes on past paragraphs between items, as Word's does, and a higher level's item starts
+    the levels below it again), "• " for a bulleted item or one Word numbers by its own numbering
+    (its format is in numbering.xml, not read). Stored as a bare line, an item was no item: "the third
+    recommendation" had no number to find, and an item without a full stop was never quoted."""
+    level = _LIST_NUMBER.match(style)
+    if level:
+        depth = int(level.group(1) or 1)
+        numbered[depth] = numbered.get(depth, 0) + 1
+        for deeper in [d for d in numbered if d > depth]:
+            del numbered[deeper]
+        return f"{numbered[depth]}. "
+    number = paragraph.find(f"{_W}pPr/{_W}numPr/{_W}numId")
+    listed = style.startswith("List Bullet") or (number is not None and number.get(_W + "val") not in (None, "0"))
+    return "• " if listed else ""
 
 
 def _heading_prefix(style: str) -> str:

@@ -196,6 +196,8 @@ def test_a_word_list_keeps_its_numbers_and_bullets_and_its_items_answer(settings
         document.add_paragraph(item, style="List Number")
     document.add_paragraph("Staff raised one concern:")
     document.add_paragraph("lighting at the bus stops is poor", style="List Bullet")
+    document.add_heading("Next year", level=2)
+    document.add_paragraph("Review the night routes", style="List Number")  # a heading starts the count again
     document.save(str(tmp_path / "review.docx"))
     ingest([tmp_path / "review.docx"], settings, embeddings=embeddings, progress=False)
 
@@ -204,7 +206,7 @@ def test_a_word_list_keeps_its_numbers_and_bullets_and_its_items_answer(settings
     assert lines[2:] == ["1. Install CCTV cameras at all twelve stations",
                          "2. Hire twelve more security guards for night shifts",
                          "3. Train platform staff in de-escalation", "Staff raised one concern:",
-                         "- lighting at the bus stops is poor"]
+                         "• lighting at the bus stops is poor", "## Next year", "1. Review the night routes"]
     result = library.ask("How many security guards will be hired for night shifts?")
     assert not result.abstained and result.answer_span.text == "twelve"
     assert result.sentences[0].text == "Hire twelve more security guards for night shifts"
@@ -295,13 +297,15 @@ def test_a_web_page_s_navigation_and_site_footer_are_not_its_text(settings, tmp_
     (tmp_path / "fleet.html").write_text(
         "<html><body><header><h1>Calderport Transit</h1><nav><a href='/'>Home</a> | <a href='/fleet'>Fleet</a>"
         "</nav></header><div role='navigation'>Skip to content</div><main><article><h2>Our buses</h2>"
-        "<p>We run 42 battery-electric buses.</p><footer>By Jane Doe, 3 March 2025</footer></article></main>"
-        "<footer>&copy; 2025 Calderport Transit. Cookie settings.</footer></body></html>", encoding="utf-8")
+        "<p>We run 42 battery-electric buses.</p><footer>By Jane Doe, 3 March 2025</footer></article>"
+        "<blockquote><p>Buses first.</p><footer>Mayor Ada Lin</footer></blockquote><div role='Navigation menu'>Menu</div>"
+        "</main><footer>&copy; 2025 Calderport Transit. Cookie settings.</footer></body></html>", encoding="utf-8")
     ingest([tmp_path / "fleet.html"], settings, embeddings=embeddings, progress=False)
     store = Store(settings)
     text = store.document_text(next(iter(store.documents())))
     assert "We run 42 battery-electric buses." in text and "By Jane Doe, 3 March 2025" in text
-    assert not any(word in text for word in ("Home", "Skip to content", "Cookie settings"))
+    assert "Buses first.\n\nMayor Ada Lin" in text  # a quote's footer names its speaker
+    assert not any(word in text for word in ("Home", "Skip to content", "Menu", "Cookie settings"))
 
 
 _CROSSINGS_MD = """# Border crossings
