@@ -67,14 +67,23 @@ def escape_markdown(text: str) -> str:
     return "".join(out).replace("\n", "  \n")
 
 
+# A heading line as ingest stores it ("## Attendance", from Markdown, HTML or Word) and as a page shows it.
+_HEADING_LINE = re.compile(r"^#{1,6} (?=\S)(.*)$", re.M)
+
+
 def highlight_html(text: str, start: int, end: int, mark_id: str = "") -> str:
-    """``text`` escaped, with ``text[start:end]`` inside our own ``<mark>``."""
+    """``text`` escaped, with ``text[start:end]`` inside our own ``<mark>``, and its heading lines in
+    bold without their "#" marks."""
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
     if end <= start:
-        return html.escape(text)
+        return _headings(html.escape(text))
     ident = f' id="{mark_id}"' if mark_id else ""
-    return (f"{html.escape(text[:start])}<mark{ident}>{html.escape(text[start:end])}</mark>"
-            f"{html.escape(text[end:])}")
+    return (f"{_headings(html.escape(text[:start]))}<mark{ident}>{html.escape(text[start:end])}</mark>"
+            f"{_headings(html.escape(text[end:]))}")
+
+
+def _headings(escaped: str) -> str:
+    return _HEADING_LINE.sub(r"<strong>\1</strong>", escaped)
 
 
 def quote_span(citation: Citation) -> tuple[int, int]:

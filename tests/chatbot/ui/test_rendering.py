@@ -140,6 +140,15 @@ def test_document_view_marks_the_quote_with_the_anchor_the_scroll_script_uses():
     assert ui.QUOTE_ID in ui.SCROLL_TO_QUOTE and _Page(html).visible == text
 
 
+def test_a_passage_shows_its_headings_as_headings_not_as_hash_marks():
+    """Ingest stores a heading as "## Attendance"; the passage and document views showed the marks."""
+    text = "# Minutes\n\n## Attendance\n\n- Dr. Helena Voss, Chair of the Board\n#hashtag and # alone"
+    start = text.index("Dr.")
+    page = _Page(ui.highlight_html(text, start, start + len("Dr. Helena Voss, Chair of the Board")))
+    assert "strong" in page.tags and page.visible.startswith("Minutes\n\nAttendance\n\n- Dr. Helena Voss")
+    assert page.visible.endswith("#hashtag and # alone")  # no heading: no space after the mark, or not at a line's start
+
+
 def test_exports_carry_citations_quotes_and_offsets():
     c = citation(quote="see [x](http://evil)")
     answers = [answer_with(c), answer_with(abstained=True, text="I could not find this in the documents.")]
