@@ -132,6 +132,13 @@ def test_answer_html_shows_markers_and_flags_unverified_sentences():
     assert "It was [a record](http://evil). [2] (not verified)" in page.visible
 
 
+def test_a_quoted_list_item_without_a_full_stop_is_kept_apart_from_the_next_sentence():
+    sentences = [Sentence("Dr. Helena Voss, Chair of the Board", [1], True, 1.0),
+                 Sentence("She opened the meeting.", [2], True, 1.0)]
+    page = _Page(ui.answer_html(answer_with(sentences=sentences)))
+    assert "Dr. Helena Voss, Chair of the Board [1]. She opened the meeting. [2]" in page.visible
+
+
 def test_document_view_marks_the_quote_with_the_anchor_the_scroll_script_uses():
     text = "intro\n" * 50 + "the <quote> here" + "\nrest" * 50
     start = text.index("the <quote>")
