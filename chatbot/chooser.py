@@ -33,7 +33,7 @@ from chatbot.question import EXPANSION, PERSON, PLACE, REASON, WORK, Analysis, c
 from chatbot.reader import Reader
 from chatbot.verify import SentenceEncoder
 from ragchat.text.abbreviations import definitions, same_abbreviation
-from ragchat.text.dates import ANY_YEAR, MONTHS, months_in, years_reported
+from ragchat.text.dates import ANY_YEAR, MONTHS, months_in, years_named, years_reported
 from ragchat.text.facts import missing_names, names_in, numbers_in, respelt
 from ragchat.text.rows import Cell, cells
 from ragchat.text.sentences import Span, split_sentences, without_list_marker, without_trailing_links
@@ -237,7 +237,8 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
         for j, s in enumerate(spans):
             s = without_trailing_links(s)  # a post's sentence is prose up to the link glued to its end
             item = without_list_marker(s)
-            if usable(item.text, listed=item is not s and _item_not_heading(s.text, item.text)) and not _in_reference_entry(lines, s.start + offset) \
+            listed = item is not s and _item_not_heading(s.text, item.text)
+            if usable(item.text, listed) and not _in_reference_entry(lines, s.start + offset) \
                     and (passage.doc_id, s.start) not in seen:
                 seen.add((passage.doc_id, s.start))
                 rows.append((i, j, item, spans))
@@ -442,7 +443,7 @@ def _year_constraint(asked: frozenset[str], text: str) -> float:
     it only compares with them ("up from 81 in 2023")."""
     if not asked:
         return 0.0
-    if asked & set(ANY_YEAR.findall(text)):
+    if asked & years_named(text):
         return 1.0
     return -1.0 if years_reported(text) else 0.0
 

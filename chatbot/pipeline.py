@@ -198,8 +198,11 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
         chosen = {(passages[c.passage].doc_id, c.span.start) for c in picks}
         ranked = composed.ranked if composed else []
         lead = next((c for c in ranked if (found.passages[c.passage].doc_id, c.span.start) not in chosen), None)
-        if not _answers_part(part, lead, found, composed, res, titles):
-            if not (ranked and ranked[0] is not lead and _holds_answer(part, ranked[0], found, composed, res, titles)):
+        # the part names nothing that no document mentions: the policy's check, once for both sentences below
+        named = not never_mentioned(part, " ".join(p.text for p in found.passages) + " " + titles, res.unmentioned)
+        if not named or not _answers_part(lead, found, composed, res):
+            quoted = ranked[0] if ranked and ranked[0] is not lead else None  # the best sentence, an earlier part's
+            if not named or quoted is None or not _holds_answer(part, quoted, found, composed, res, titles):
                 uncovered.append(part)
             continue
         beside = [c for c in composed.picks
@@ -215,12 +218,11 @@ def _compose_parts(question: str, request: RetrievalRequest, whole: compose.Comp
                                uncovered=uncovered), passages
 
 
-def _answers_part(part: str, lead: Candidate | None, found: Retrieval, composed: compose.Composition | None,
-                  res: Resources, titles: str) -> bool:
-    """The part's leading sentence answers it: the chooser says so, the part names nothing that no
-    document mentions, and the sentence states what the part asks (the policy's near-miss checks)."""
-    return lead is not None and res.model.answers(lead.probability, found.strength) and not never_mentioned(
-        part, " ".join(p.text for p in found.passages) + " " + titles, res.unmentioned) and not (
+def _answers_part(lead: Candidate | None, found: Retrieval, composed: compose.Composition | None,
+                  res: Resources) -> bool:
+    """The part's leading sentence answers it: the chooser says so, and the sentence states what the
+    part asks (the policy's near-miss checks)."""
+    return lead is not None and res.model.answers(lead.probability, found.strength) and not (
         composed.analysis is not None and unanswered_part(composed.analysis, [lead.span.text]))
 
 
@@ -232,7 +234,7 @@ def _holds_answer(part: str, quoted: Candidate, found: Retrieval, composed: comp
     question's own), whose names its passage has: "... and who will install the meters?" is not
     answered by the "Director of Operations" proposing them, nor "what will each cost?" by a total."""
     analysis = composed.analysis
-    return analysis is not None and analysis.typed and _answers_part(part, quoted, found, composed, res, titles) \
+    return analysis is not None and analysis.typed and _answers_part(quoted, found, composed, res) \
         and bool(answer_entities(analysis, [e for e in quoted.entities if e.label != "PROPER"], quoted.span.text)) \
         and not unnamed_in(part, found.passages[quoted.passage].text + " " + titles)
 

@@ -24,7 +24,7 @@ from chatbot.chooser import Chooser, Unmentioned, counts_what_is_asked
 from chatbot.compose import Composition
 from chatbot.question import MEASURED, REASON, Analysis
 from prompts import load
-from ragchat.text.dates import ANY_YEAR, months_in, years_reported
+from ragchat.text.dates import months_in, years_named, years_reported
 from ragchat.text.facts import (contradicted_figures, facts_of, missing_facts, missing_names, missing_phrases,
                                 name_phrases, reversed_comparisons, states_a_figure)
 from ragchat.text.negation import asks_negated, denied_terms, denies_anything, verbs_after_not
@@ -156,7 +156,7 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
             return "the answer says " + ", ".join(f'"not {w}"' for w in sorted(set().union(*denied)))
     # "How many TTP attacks took place in 2024?" answered "789 TTP attacks ... in 2023 alone", "How many
     # died in February 2023?" answered "January 2023 ... 134 people lost their lives"
-    for asked, named_in, reported_in in ((analysis.years, _years, years_reported), (analysis.months, months_in, months_in)):
+    for asked, named_in, reported_in in ((analysis.years, years_named, years_reported), (analysis.months, months_in, months_in)):
         if analysis.kind in MEASURED and len(asked) == 1:
             # only when every sentence giving a figure reports other years: one naming none may give the
             # figure asked ("up from 81 in 2023" compares with 2023, its figure may be 2024's), and a
@@ -177,10 +177,6 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
         if not any(form in f" {text.lower()} " for form in forms):
             return f"no sentence gives a figure in {unit.group(1)}"
     return ""
-
-
-def _years(text: str) -> set[str]:
-    return set(ANY_YEAR.findall(text))
 
 
 def asked_clause(question: str) -> str | None:

@@ -18,7 +18,7 @@ from chatbot.schema import Citation, Sentence
 from chatbot.verify import check
 from ragchat.settings import AnswerSettings
 from ragchat.text.instructions import instruction_spans
-from ragchat.text.sentences import Span, split_sentences
+from ragchat.text.sentences import SENTENCE_STOP, Span, split_sentences
 from vectorstore.passages import Passage
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -72,7 +72,7 @@ def with_markers(text: str, numbers: list[int]) -> str:
         return text
     marks = "".join(f"[{n}]" for n in numbers)
     body = text.rstrip()
-    stop = re.search(r"[.!?][\"'”’)\]]*$", body)
+    stop = SENTENCE_STOP.search(body)
     if stop:
         return f"{body[: stop.start()]} {marks}{body[stop.start():]}"
     if re.search(r"[\w\"'”’)\]]$", body):  # a post or a heading: a full stop keeps the next sentence apart

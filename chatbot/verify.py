@@ -74,9 +74,11 @@ def check(sentence: str, passage_text: str, passage_start: int, encoder: Sentenc
     best = int(np.argmax(scores))
     quote = spans[best]
     if exact >= 0:
-        quote = next((s for s in spans if _normalise(sentence) in _normalise(s.text)), quote)
-        if _normalise(sentence) in _normalise(without_list_marker(quote).text):  # the item, as the answer quotes it
-            quote = without_list_marker(quote)
+        wanted = _normalise(sentence)
+        quote = next((s for s in spans if wanted in _normalise(s.text)), quote)
+        item = without_list_marker(quote)
+        if wanted in _normalise(item.text):  # the item, as the answer quotes it
+            quote = item
         return Check(_span_of(passage_text, passage_start, quote, quote), 1.0, frozenset())
     if facts.size and _fact_share(facts, quote.text) < 1.0:
         for j in (best + 1, best - 1):

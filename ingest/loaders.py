@@ -315,7 +315,7 @@ class _VisibleText:
             self.in_title = False
         if self.hidden:
             self.hidden -= 1
-            if not self.hidden and tag in _BLOCK_TAGS | {"nav"}:  # what follows a hidden menu or footer is a block
+            if not self.hidden and (tag in _BLOCK_TAGS or tag == "nav"):  # what follows a hidden menu or footer is a block
                 self._write("\n\n")
             return
         self.sections -= tag in _SECTIONING and self.sections > 0
@@ -575,9 +575,10 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
                 if element.tag == _W + "p":
                     text = Paragraph(element, None).text
                     style = styles.get(element.style or "", "")
-                    prefix = _heading_prefix(style) or _list_prefix(element, style, numbered)
-                    if prefix.startswith("#"):
+                    heading = _heading_prefix(style)
+                    if heading:
                         numbered.clear()
+                    prefix = heading or _list_prefix(element, style, numbered)
                     yield budget.spend(prefix + text if text.strip() else "")
                 else:
                     cells = [_Cell(tc, None).text for tc in element.tc_lst for _ in range(max(1, tc.grid_span))]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from chatbot.schema import Answer, Citation
 from prompts import load
+from ragchat.text.sentences import SENTENCE_STOP
 
 QUOTE_ID = "ragchat-quote"
 # Under a passage that holds text addressed to an AI model (``Citation.instruction_like``).
@@ -131,9 +132,6 @@ def quoted_verbatim(answer: Answer, citation: Citation) -> bool:
     return bool(citing) and all(text in citation.quote for text in citing)
 
 
-_ENDED = re.compile(r"[.!?][\"'”’)\]]*$")
-
-
 def answer_html(answer: Answer) -> str:
     """The answer with its [n] markers, sentences the verifier did not back visibly flagged."""
     if not answer.sentences:
@@ -143,7 +141,7 @@ def answer_html(answer: Answer) -> str:
         markers = "".join(f'<span class="rc-marker">[{n}]</span>' for n in sentence.citations)
         span = answer.answer_span
         text = _with_span(sentence.text, span.text if span is not None and span.sentence == i else "")
-        if markers and not _ENDED.search(sentence.text.rstrip()):
+        if markers and not SENTENCE_STOP.search(sentence.text.rstrip()):
             markers += "."  # a list item or heading quoted as it is: the stop keeps the next sentence apart
         if sentence.supported:
             parts.append(f"{text}{' ' if markers else ''}{markers}")

@@ -61,6 +61,11 @@ def years_in(text: str) -> set[str]:
     return set(YEAR.findall(text))
 
 
+def years_named(text: str) -> set[str]:
+    """Every year the text names, 1500-2099 (``years_in`` reads 1900-2099 only)."""
+    return set(ANY_YEAR.findall(text))
+
+
 # A year a figure is compared with, not the one the sentence reports: "rose to 96, up from 81 in
 # 2023", "$214.6 million, compared with $198.3 million in 2023", "more attacks than in 2022",
 # "(2023: 31 km)", "(81 in 2023)". A hedge is no comparison: "more than 1,200 people were killed in
@@ -78,7 +83,7 @@ def years_reported(text: str) -> set[str]:
     """The years a sentence gives figures for, less those it only compares with: "Assaults rose to
     96, up from 81 in 2023" reports no year of its own (its document's title may say 2024), where
     "789 attacks took place in 2023 alone" reports 2023."""
-    return set(ANY_YEAR.findall(_COMPARED.sub(" ", text)))
+    return years_named(_COMPARED.sub(" ", text))
 
 
 def month_number(name: str) -> int:

@@ -43,6 +43,10 @@ class Span:
     end: int
 
 
+# A sentence's final stop, with any closing quotes or brackets after it: "... said.”", "(... 2024.)"
+SENTENCE_STOP = re.compile(r"[.!?][\"'”’)\]]*$")
+
+
 # Links that end a sentence, as embedded posts write them ("... including 5 terroristshttps://t.co/x")
 _TRAILING_LINKS = re.compile(r"(?:\s*(?:https?://|www\.|pic\.twitter\.com/)\S*)+\s*$")
 
