@@ -54,7 +54,7 @@ for _kind, _nouns in {
            "village area areas continent island location county capital neighborhood neighbourhood borough street "
            "river mountain building venue site base port airport border crossing pass valley",
     DATE: "year years date day days month months decade century era time period season",
-    NUMBER: "number amount price cost population size length height weight distance age total sum count capacity "
+    NUMBER: "number amount price cost population size length height weight distance age total sum count capacity toll "
             "speed temperature depth width budget revenue salary income value",
     PERCENT: "percentage percent share proportion fraction rate",
     WORK: "album albums song songs film films movie movies book books novel novels show series game games title "
@@ -67,9 +67,9 @@ _AUX = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should
 _WHAT = re.compile(r"\b(?:what|which|whose)\b", re.I)
 _VERBS = frozenset(_AUX[3:-1].split("|"))
 _DOING = _VERBS - {"is", "are", "was", "were"}  # "what did X ...": the noun after it is the subject
-_SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts form forms one ones two three four five "
+_SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts form forms name names one ones two three four five "
                   "other another first last main major largest biggest most only original new".replace("|", " ").split())
-_AGENT = re.compile(r"^[a-z]{3,}(?:ist|ian|ess)s?$")  # journalist, historian, actress: people
+_AGENT = re.compile(r"^[a-z]{3,}(?:ist|ian|tress)(?:es|s)?$")  # journalist, historian, actress: people ("process" is not)
 _PERCENT = re.compile(r"\b(what|which) (?:percentage|percent|share|proportion|fraction)\b|\bhow much of\b|"
                       r"\bby (?:what|how much) (?:percentage|percent)\b", re.I)
 _CHANGE = re.compile(r"\bby how (?:much|many)\b|\bhow (?:much|many)\b[^?]*\bby\W*$", re.I)
@@ -225,7 +225,11 @@ def _head_words(question: str) -> Iterator[list[str]]:
     is asked ("What did the monitoring team say?" asks no team), unlike after "what is the" ("What is
     the capital ...?")."""
     for match in _WHAT.finditer(question):
-        words = re.findall(r"[A-Za-z-]+", question[match.end():])[:6]
+        # names and a possessive's "s" do not count towards the six: "What was the Lakeside Water
+        # Authority's total revenue ...?" asks a total
+        words = [w for w in re.findall(r"[A-Za-z-]+", question[match.end():]) if w != "s"]
+        words = words[:next((i for i, w in enumerate(words) if sum(not v[:1].isupper() for v in words[:i + 1]) > 6),
+                            len(words))]
         if words and words[0].lower() in _DOING:
             continue
         # the question's subject follows its verb: "What economic option does the author recommend?"

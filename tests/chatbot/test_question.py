@@ -37,6 +37,14 @@ from chatbot.question import (DATE, DESCRIPTION, DURATION, EXPANSION, LIST, NUMB
     ("How old was Chopin when he left Warsaw?", DURATION),
     ("What is the capacity of the new stadium?", NUMBER),
     ("What colour is the logo?", OTHER),
+    # a long name before the noun asked, and "the name of" a thing asks for that thing
+    ("What was the Lakeside Water Authority's total revenue in 2022?", NUMBER),
+    ("What is the name of Beyoncé's management company?", PERSON),
+    ("What was the name of the White Rabbits' album?", WORK),
+    ("What was the death toll of the earthquake?", NUMBER),
+    # "-ess" is not always a person
+    ("What is the process by which green plants convert solar energy to stored energy?", DESCRIPTION),
+    ("What was the name of Liszt's mistress?", PERSON),
 ])
 def test_answer_kind(question, kind):
     assert answer_kind(question) == kind
