@@ -225,17 +225,29 @@ def _head_words(question: str) -> Iterator[list[str]]:
     is asked ("What did the monitoring team say?" asks no team), unlike after "what is the" ("What is
     the capital ...?")."""
     for match in _WHAT.finditer(question):
-        # names and a possessive's "s" do not count towards the six: "What was the Lakeside Water
-        # Authority's total revenue ...?" asks a total
-        words = [w for w in re.findall(r"[A-Za-z-]+", question[match.end():]) if w != "s"]
-        words = words[:next((i for i, w in enumerate(words) if sum(not v[:1].isupper() for v in words[:i + 1]) > 6),
-                            len(words))]
+        words = _next_words(question[match.end():])
         if words and words[0].lower() in _DOING:
             continue
         # the question's subject follows its verb: "What economic option does the author recommend?"
         words = words[:next((i for i, w in enumerate(words) if i and w.lower() in _VERBS), len(words))]
         # The noun may follow modifiers and names: "music journalist", "Pakistan Air Force base".
         yield [w.lower() for w in words if w.lower() not in _SKIP and not w[:1].isupper()][:3]
+
+
+def _next_words(text: str, limit: int = 6) -> list[str]:
+    """The words that start ``text``, up to its ``limit``-th that is not a name: names and a
+    possessive's "s" do not use the window up ("What was the Lakeside Water Authority's total
+    revenue ...?" still reaches "total")."""
+    words, plain = [], 0
+    for word in re.findall(r"[A-Za-z-]+", text):
+        if word == "s":
+            continue
+        if not word[:1].isupper():
+            plain += 1
+            if plain > limit:
+                break
+        words.append(word)
+    return words
 
 
 def content_terms(text: str) -> list[str]:
