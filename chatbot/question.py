@@ -77,7 +77,7 @@ _AGE = re.compile(r"\bhow old\b|\bat what age\b", re.I)
 _DURATION = re.compile(r"\bhow (?:long|old|often)\b|\bat what age\b|\bfor how many (?:years|months|weeks|days|hours)\b", re.I)
 _NUMBER = re.compile(r"\bhow (?:many|much|far|big|large|tall|high|fast|deep|wide)\b|"
                      r"\bwhat (?:was |is |were |are )?the (?:number|amount|total|population|size|area|cost|price)\b", re.I)
-_DATE = re.compile(r"^\s*(?:since |until |till )?when\b|\bsince when\b|\bwhen\W*$", re.I)
+_DATE = re.compile(r"^\s*(?:since |until |till |by )?when\b|\b(?:since|by) when\b|\bwhen\W*$", re.I)
 _PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:by|to|for|with|from) whom\b|\bwho\W*$|, who\b", re.I)
 _PLACE = re.compile(r"^\s*where\b|\bwhere\W*$|, where\b", re.I)
 _REASON = re.compile(r"^\s*why\b|\bwhy\b|\bwhat (?:caused|causes|led to|leads to|made)\b|\bfor what reason\b|"

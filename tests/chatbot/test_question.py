@@ -32,6 +32,7 @@ from chatbot.question import (DATE, DESCRIPTION, DURATION, EXPANSION, LIST, NUMB
     ("What are the main risks of the merger?", LIST),
     ("Which company acquired the startup in 2019?", PERSON),
     ("In which year was the treaty signed?", DATE),
+    ("By when is the filter replacement expected to be finished?", DATE),
     ("How long is the Danube, in kilometres?", DURATION),  # "how long" asks a time or a length; both answer it
     ("How long did the hiatus last?", DURATION),
     ("How old was Chopin when he left Warsaw?", DURATION),

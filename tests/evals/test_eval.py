@@ -186,3 +186,6 @@ def test_an_answer_key_counts_only_as_whole_words():
     assert has_answer_keys("Bond fights C, the head of the service.", [["C"]])
     assert has_answer_keys("the Khitan-ruled Liao dynasty", [["the Khitan"]])
     assert has_answer_keys("the great-grandson of Altan Khan—the 4th Dalai Lama", [["great-grandson of Altan Khan"]])
+    # a currency sign is not part of the figure, whichever currency: "€124.9 million" is correct
+    assert has_answer_keys("The 2025 operating budget of €124.9 million is approved.", [["124.9 million"]])
+    assert has_answer_keys("a budget of £8m", [["8m"]]) and has_answer_keys("a budget of $8m", [["8m"]])
