@@ -17,6 +17,7 @@ from ragchat.text.dates import date_in, without_dates
 FIELDS = ("title", "author", "publisher", "date")
 
 _AUTHOR = re.compile(r"^\s*(?:author|by)\s*:?\s+(.+?)\s*$", re.IGNORECASE)
+_FIELD = re.compile(r"^(?:[A-Z][\w]*)(?: [\w]+){0,2}: \S")  # "Date: 3 February 2025", "Ref no: 12"
 
 
 class MetadataError(Exception):
@@ -54,8 +55,8 @@ def extract(text: str) -> dict[str, str]:
     headings = [line.lstrip("#").strip() for line in head if line.startswith("#")]
     if headings:
         found["title"] = headings[0]
-    elif head and len(head[0]) <= 150 and not head[0].endswith((".", ":")):
-        found["title"] = head[0]
+    elif head and _title_like(head[0]):
+        found["title"] = _under_letterhead(text) or head[0]
     for line in head:
         match = _AUTHOR.match(line)
         if match:
@@ -67,6 +68,30 @@ def extract(text: str) -> dict[str, str]:
             found["date"] = date.iso
             break
     return found
+
+
+def _title_like(line: str) -> bool:
+    return len(line) <= 150 and not line.endswith((".", ":"))
+
+
+def _under_letterhead(text: str) -> str:
+    """The headline under a letterhead: a press release or memo opens with capitals and fields
+    ("CALDERPORT REGIONAL TRANSIT AUTHORITY", "PRESS RELEASE", "Date: 3 February 2025") and names
+    itself in the first line that stands alone below them ("CRTA announces student discount ...").
+    "" when the text opens otherwise, or nothing stands alone in its first blocks: a capitalised
+    line standing alone is then the title itself ("ANNUAL REPORT 2024")."""
+    blocks = [block.strip() for block in re.split(r"\n\s*\n", text[:2000]) if block.strip()][:4]
+    opening = blocks[0].splitlines() if blocks else []
+    if len(opening) < 2 or not all(_letterhead(line) for line in opening):
+        return ""
+    return next((b for b in blocks[1:] if "\n" not in b and _title_like(b) and not _letterhead(b)), "")
+
+
+def _letterhead(line: str) -> bool:
+    """A line in capitals ("PRESS RELEASE - FOR IMMEDIATE RELEASE") or a field ("Date: ...")."""
+    line = line.strip()
+    letters = [ch for ch in line if ch.isalpha()]
+    return bool(letters) and all(ch.isupper() for ch in letters) or bool(_FIELD.match(line))
 
 
 def _read_json(path: Path):

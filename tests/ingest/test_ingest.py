@@ -169,15 +169,21 @@ def test_every_supported_format_is_ingested_with_its_structure(settings, tmp_pat
     document.add_heading("Security review", level=1)
     document.add_paragraph("The review covers the Kurram district.")
     document.save(str(folder / "review.docx"))
+    # a press release's letterhead is not its title: the headline standing alone under it is
+    (folder / "release.txt").write_text("NORTHWAY PORT AUTHORITY\nPRESS RELEASE\nDate: 3 May 2024\n\n"
+                                        "Port opens a second container berth\n\nThe new berth takes ships of ...\n",
+                                        encoding="utf-8")
 
     report = ingest([folder], settings, embeddings=embeddings, progress=False)
-    assert sorted(Path(p).name for p in report.added) == ["notes.md", "page.html", "report.pdf", "review.docx"]
+    assert sorted(Path(p).name for p in report.added) == ["notes.md", "page.html", "release.txt", "report.pdf",
+                                                         "review.docx"]
     store = Store(settings)
     docs = {d.source: d for d in store.documents().values()}
     assert docs["notes.md"].title == "Border notes" and docs["notes.md"].author == "Sam Lee"
     assert docs["page.html"].title == "Trade page"
     assert docs["report.pdf"].title == "Border Report"
     assert docs["review.docx"].title == "Security review"
+    assert docs["release.txt"].title == "Port opens a second container berth"
     html_text = store.document_text(docs["page.html"].doc_id)
     assert "## Trade" in html_text and "Exports rose by 12 percent." in html_text and "SECRET" not in html_text
     pdf_chunks = _chunks_by_source(store)["report.pdf"]
