@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from chatbot import chooser as ch
 from chatbot.chooser import Candidate
-from chatbot.question import EXPANSION, Analysis, analyse
+from chatbot.question import EXPANSION, REASON, Analysis, analyse
 from ragchat.settings import ComposeSettings
 from ragchat.text.facts import contradicted_figures
 from ragchat.text.sentences import Span
@@ -24,6 +24,7 @@ from ragchat.text.terms import tokenize
 _SIM = ch.FEATURES.index("sim_question")
 _MET, _BROKEN = ch.FEATURES.index("constraints_met"), ch.FEATURES.index("constraints_broken")
 _NAMED = ch.FEATURES.index("names_sentence")
+_CAUSE = ch.FEATURES.index("reason")  # a why-question's sentence that gives a cause
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
             ranked.remove(better)
             ranked.insert(0, better)
     picks = _picks(analysis, query, ranked, model.answer_threshold, config)
+    if analysis.kind == REASON and len(picks) < config.broad_limit:
+        picks = _with_cause(picks, ranked, passages)
     return Composition(picks, ranked[0].probability, max(float(c.features[_SIM]) for c in found), ranked,
                        lead_span(analysis, picks), analysis=analysis)
 
@@ -116,6 +119,30 @@ def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: f
             picks.append(cand)
             covered |= _terms(cand.span.text) & wanted
     return picks
+
+
+def _with_cause(picks: list[Candidate], ranked: Sequence[Candidate], passages: Sequence) -> list[Candidate]:
+    """A why-question is answered by a cause. When no pick gives one, the most probable sentence
+    of the lead's passage that does follows them, if it names all that the question names ("TTP
+    chose Chitral due to its rugged mountainous terrain") or directly follows a pick ("... appears
+    unwilling to act decisively. This reluctance is rooted in ideological alignment"). The chooser,
+    fitted on corpora where few questions ask why, rates a cause put in other words than the
+    question's below the sentence that restates the question."""
+    if any(c.features[_CAUSE] for c in picks):
+        return picks
+    passage = passages[picks[0].passage]
+    for cand in ranked:
+        if cand.passage != picks[0].passage or not cand.features[_CAUSE] or any(cand is p for p in picks):
+            continue
+        if cand.features[_NAMED] >= 1 or any(_follows(passage, p, cand) for p in picks if p.passage == cand.passage):
+            return [*picks, cand]
+    return picks
+
+
+def _follows(passage, before: Candidate, after: Candidate) -> bool:
+    """``after`` is the sentence right after ``before`` in ``passage``."""
+    gap = passage.text[before.span.end - passage.start:after.span.start - passage.start]
+    return before.span.end <= after.span.start and not gap.strip()
 
 
 def _terms(text: str) -> set[str]:

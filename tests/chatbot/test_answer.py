@@ -108,6 +108,16 @@ def test_a_numbered_reference_is_never_quoted(plan_settings):
     assert not any(name in c.quote for c in result.citations for name in ("Marsh", "Khan", "sixty", "eighty"))
 
 
+def test_a_why_question_is_answered_with_the_cause_the_passage_gives(corpus_settings):
+    """The sentence restating the question leads ("... to seize control of a border district ...,
+    Chitral ..."); the cause, given sentences later in other words ("chose Chitral due to ..."),
+    rated low by the chooser, was left out, and the reader was told no reason."""
+    result = Library(corpus_settings).ask("Why did the TTP try to seize a border district in Chitral?")
+    assert not result.abstained and "mountainous terrain" in result.answer
+    cause = next(s for s in result.sentences if "mountainous terrain" in s.text)
+    assert cause.citations and cause.supported
+
+
 def test_a_question_the_document_itself_asks_is_never_quoted_as_an_answer(corpus_settings):
     """The article asks "The question is, how can Pakistan and Afghanistan ensure a better
     response?": the closest sentence to the same question, and no answer to it."""
