@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ragchat.text.abbreviations import ASKS_LONG_FORM, abbreviation_asked
-from ragchat.text.dates import ANY_YEAR, LENGTH_OF_TIME, MONTH
+from ragchat.text.dates import ANY_YEAR, LENGTH_OF_TIME, MONTH, years_named
 from ragchat.text.facts import names_in, numbers_in
 from ragchat.text.terms import STOPWORDS, tokenize
 
@@ -164,7 +164,7 @@ def analyse(question: str) -> Analysis:
     return Analysis(
         text=text, kind=kind, terms=frozenset(content_terms(text)),
         names=names_in(text),
-        numbers=numbers_in(text), years=frozenset(ANY_YEAR.findall(text)),
+        numbers=numbers_in(text), years=frozenset(years_named(text)),
         months=frozenset(m.lower() for m in MONTH.findall(text)), source=source,
         counted_phrase=counted, counted=frozenset(tokenize(counted)), counted_names=counted_names(counted),
         parts=tuple(sub_questions(text)), several=asks_several(text),

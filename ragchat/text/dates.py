@@ -57,13 +57,24 @@ def months_in(text: str) -> set[str]:
     return {m.group().lower() for m in MONTH.finditer(text)}
 
 
+# "2022-23", "2022/23", "2019–2023"; not an ISO date's "2024-03" (the second year would come first)
+_YEAR_SPAN = re.compile(r"\b((?:1[5-9]|20)\d\d)\s?[-–/]\s?((?:1[5-9]|20)?\d\d)\b")
+_LONGEST_YEAR_SPAN = 20  # years; a longer "1900-2000" is a period, not a season or a fiscal year
+
+
 def years_in(text: str) -> set[str]:
     return set(YEAR.findall(text))
 
 
 def years_named(text: str) -> set[str]:
-    """Every year the text names, 1500-2099 (``years_in`` reads 1900-2099 only)."""
-    return set(ANY_YEAR.findall(text))
+    """Every year the text names, 1500-2099 (``years_in`` reads 1900-2099 only); a span names each
+    year in it: a figure for "2022-23" answers a question about 2023 too."""
+    years = set(ANY_YEAR.findall(text))
+    for start, end in _YEAR_SPAN.findall(text):
+        first, last = int(start), int(end if len(end) == 4 else start[:2] + end)
+        if 0 < last - first <= _LONGEST_YEAR_SPAN:
+            years.update(str(year) for year in range(first, last + 1))
+    return years
 
 
 # A year a figure is compared with, not the one the sentence reports: "rose to 96, up from 81 in

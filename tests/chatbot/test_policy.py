@@ -117,6 +117,14 @@ def test_a_year_a_figure_is_only_compared_with_is_not_the_year_it_reports():
                            ["Assaults on frontline staff rose to 96, up from 81 in 2023."]) == ""
 
 
+def test_a_figure_for_a_span_of_years_answers_a_question_about_either_year():
+    """A fiscal year's "2022-23" was read as 2022 alone, and its figure refused for 2023."""
+    asked = analyse("How much revenue did the trust earn in 2023?")
+    assert unanswered_part(asked, ["Revenue for 2022-23 was $41 million."]) == ""
+    assert unanswered_part(asked, ["Revenue for 2020-21 was $38 million."]) == \
+        "the answer gives figures for 2020, 2021, not 2023"
+
+
 def test_a_many_word_name_the_documents_never_write_is_not_answered_by_its_words_apart():
     """Each word of "The Washington Observer" is in the article; the newspaper is not."""
     article = ("Alyssa Rosenberg, writing for The Washington Post, called it conventional. Lawrence Toppman of The "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ragchat.text.abbreviations import definitions
-from ragchat.text.dates import months_in, years_in, years_reported
+from ragchat.text.dates import months_in, years_in, years_named, years_reported
 from ragchat.text.facts import (
     contradicted_figures,
     facts_of,
@@ -102,6 +102,17 @@ def test_a_figure_the_question_counts_is_contradicted_only_by_another_figure_of_
 ])
 def test_the_years_a_sentence_reports_leave_out_those_it_compares_with(sentence, years):
     assert years_reported(sentence) == years
+
+
+@pytest.mark.parametrize("text, years", [
+    ("Revenue for 2022-23 was $41 million.", {"2022", "2023"}),  # a fiscal year is both years
+    ("the 2019–2021 drought", {"2019", "2020", "2021"}),
+    ("the 2023/24 season", {"2023", "2024"}),
+    ("Published 2024-03-11.", {"2024"}),  # an ISO date is one year
+    ("from 1810 to 1849", {"1810", "1849"}),
+])
+def test_a_span_of_years_names_each_year_in_it(text, years):
+    assert years_named(text) == years
 
 
 def test_a_link_glued_to_a_sentence_s_end_is_not_part_of_the_sentence():
