@@ -200,6 +200,9 @@ _HIDDEN_TAGS = frozenset(("script", "style", "noscript", "template", "head", "sv
 # settings"), as a navigation bar is, and neither is the page's text.
 _SECTIONING = frozenset(("article", "section", "main", "aside", "blockquote", "figure", "td", "th"))
 _SITE_ROLES = frozenset(("navigation", "contentinfo"))
+# The page's own content, which no menu or site footer holds: one of these inside a hidden <nav> or
+# footer means the menu was never closed (a browser would still show the page), so the hiding ends.
+_CONTENT_ROOTS = frozenset(("main", "article", "h1"))
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _WHITE_SPACE = re.compile(r"\s+")
 
@@ -272,6 +275,7 @@ class _VisibleText:
         self.budget = budget
         self.text = io.StringIO()  # one buffer: a list of a million one-letter pieces would outweigh the text
         self.hidden = 0  # depth inside tags whose text is not shown
+        self.chrome = False  # what hides it is the site's menu or footer, not a script or the <head>
         self.heading: tuple[int, list[str]] | None = None
         self.title: list[str] | None = None
         self.in_title = False
@@ -283,8 +287,12 @@ class _VisibleText:
         self.preformatted += tag == "pre"
         if tag == "title" and self.title is None:
             self.title, self.in_title = [], True
-        if self.hidden or tag in _HIDDEN_TAGS or _SITE_ROLES & set(attrib.get("role", "").lower().split()) \
-                or (tag == "footer" and not self.sections):
+        if self.hidden and self.chrome and tag in _CONTENT_ROOTS:
+            self.hidden, self.chrome = 0, False  # an unclosed menu: the page's content starts here
+        chrome = tag == "nav" or bool(_SITE_ROLES & set(attrib.get("role", "").lower().split())) \
+            or (tag == "footer" and not self.sections)
+        if self.hidden or tag in _HIDDEN_TAGS or chrome:
+            self.chrome = self.chrome if self.hidden else chrome
             self.hidden += 1
             return
         self.sections += tag in _SECTIONING

@@ -314,6 +314,20 @@ def test_a_web_page_s_navigation_and_site_footer_are_not_its_text(settings, tmp_
     assert not any(word in text for word in ("Home", "Skip to content", "Menu", "Cookie settings"))
 
 
+def test_a_menu_left_unclosed_does_not_hide_the_page(settings, tmp_path, embeddings):
+    """A saved page whose <nav> is never closed holds everything after it, as far as the parser is
+    concerned; a browser still shows the page, and the page was stored as nothing."""
+    (tmp_path / "buses.html").write_text(
+        "<html><body><nav><ul><li><a href='/'>Home</a><li><a href='/fleet'>Fleet</a></ul>"
+        "<main><h1>Our buses</h1><p>We run 42 battery-electric buses.</p></main>"
+        "<footer>&copy; 2025 Calderport Transit. Cookie settings.</footer></body></html>", encoding="utf-8")
+    ingest([tmp_path / "buses.html"], settings, embeddings=embeddings, progress=False)
+    store = Store(settings)
+    text = store.document_text(next(iter(store.documents())))
+    assert "# Our buses" in text and "We run 42 battery-electric buses." in text
+    assert not any(word in text for word in ("Home", "Fleet", "Cookie settings"))
+
+
 _CROSSINGS_MD = """# Border crossings
 
 The two main crossings are Torkham and Chaman; both were closed for long periods in 2024.
