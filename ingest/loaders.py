@@ -490,10 +490,12 @@ def _load_docx(path: Path, settings: Settings) -> LoadedFile:
         with zipfile.ZipFile(path) as archive:
             main = _related(archive, "", "officeDocument", settings) or "word/document.xml"
             styles = _related(archive, main, "styles", settings)
+            numbering = _related(archive, main, "numbering", settings)
             core = _related(archive, "", "core-properties", settings)
-            _check_unpacked(archive, [main, styles, core], settings)
+            _check_unpacked(archive, [main, styles, numbering, core], settings)
             names = _style_names(archive, styles, settings)
-            lines = list(_docx_lines(archive, main, names, _TextBudget(settings)))
+            lists = _Lists(_number_formats(archive, numbering, settings))
+            lines = list(_docx_lines(archive, main, names, lists, _TextBudget(settings)))
             found = {}
             for element in _elements(archive, core, (_DC + "title", _DC + "creator"), settings):
                 found["title" if element.tag == _DC + "title" else "author"] = (element.text or "").strip()
@@ -551,7 +553,24 @@ def _style_names(archive: zipfile.ZipFile, styles: str | None, settings: Setting
     return names
 
 
-def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], budget: _TextBudget) -> Iterator[str]:
+def _number_formats(archive: zipfile.ZipFile, numbering: str | None, settings: Settings) -> dict[str, dict[int, str]]:
+    """numbering.xml's list id -> level -> Word's number format there ("decimal", "bullet",
+    "lowerLetter" ...): what the Numbering and Bullets buttons set on a paragraph."""
+    levels: dict[str, dict[int, str]] = {}
+    lists: dict[str, str] = {}
+    for element in _elements(archive, numbering, (_W + "abstractNum", _W + "num"), settings):
+        if element.tag == _W + "abstractNum":
+            levels[element.get(_W + "abstractNumId", "")] = {
+                int(level.get(_W + "ilvl", "0")): level.find(_W + "numFmt").get(_W + "val", "")
+                for level in element.findall(_W + "lvl")
+                if level.find(_W + "numFmt") is not None and level.get(_W + "ilvl", "0").isdigit()}
+        elif (ref := element.find(_W + "abstractNumId")) is not None:
+            lists[element.get(_W + "numId", "")] = ref.get(_W + "val", "")
+    return {number: levels.get(abstract, {}) for number, abstract in lists.items()}
+
+
+def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], lists: "_Lists",
+                budget: _TextBudget) -> Iterator[str]:
     """Body paragraphs and table rows in document order, each read with python-docx's own classes
     and dropped once read, so memory holds one paragraph or row, never the document.
 
@@ -571,7 +590,6 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
         reading, parts = None, 0
         header: list[str] | None = None  # the body table being read's header; None before its first row
         rows = 0
-        numbered: dict[int, int] = {}  # "List Number" items so far, by level; a heading starts them again
         for event, element in events:
             if event == "start":
                 if reading is None and _is_block(element):
@@ -585,8 +603,8 @@ def _docx_lines(archive: zipfile.ZipFile, main: str, styles: dict[str, str], bud
                     style = styles.get(element.style or "", "")
                     heading = _heading_prefix(style)
                     if heading:
-                        numbered.clear()
-                    prefix = heading or _list_prefix(element, style, numbered)
+                        lists.heading()
+                    prefix = heading or lists.prefix(element, style)
                     yield budget.spend(prefix + text if text.strip() else "")
                 else:
                     cells = [_Cell(tc, None).text for tc in element.tc_lst for _ in range(max(1, tc.grid_span))]
@@ -656,22 +674,43 @@ def _is_block(element) -> bool:
 _LIST_NUMBER = re.compile(r"List Number(?: (\d))?$")
 
 
-def _list_prefix(paragraph, style: str, numbered: dict[int, int]) -> str:
-    """A list item written as Word shows it: "3. " for the third item of a "List Number" list (its
-    count goes on past paragraphs between items, as Word's does, and a higher level's item starts
-    the levels below it again), "• " for a bulleted item or one Word numbers by its own numbering
-    (its format is in numbering.xml, not read). Stored as a bare line, an item was no item: "the third
-    recommendation" had no number to find, and an item without a full stop was never quoted."""
-    level = _LIST_NUMBER.match(style)
-    if level:
-        depth = int(level.group(1) or 1)
-        numbered[depth] = numbered.get(depth, 0) + 1
-        for deeper in [d for d in numbered if d > depth]:
-            del numbered[deeper]
-        return f"{numbered[depth]}. "
-    number = paragraph.find(f"{_W}pPr/{_W}numPr/{_W}numId")
-    listed = style.startswith("List Bullet") or (number is not None and number.get(_W + "val") not in (None, "0"))
-    return "• " if listed else ""
+@dataclass
+class _Lists:
+    """A list item written as Word shows it: "3. " for the third item of a numbered list, "• " for a
+    bulleted one. Stored as a bare line, an item was no item: "the third recommendation" had no
+    number to find, and an item without a full stop was never quoted.
+
+    A list is numbered by its style ("List Number", "List Number 2") or by the Numbering button,
+    which points the paragraph at a list of numbering.xml (``formats``: list id -> level -> Word's
+    format). Counts go on past paragraphs between items, as Word's do, and an item of a higher level
+    starts the levels below it again; a heading starts a style's lists again. Letters and Roman
+    numerals are written as bullets."""
+
+    formats: dict[str, dict[int, str]]
+    counts: dict[tuple[str, int], int] = field(default_factory=dict)  # (list id or "" for a style, level) -> items
+
+    def heading(self) -> None:
+        for key in [k for k in self.counts if not k[0]]:
+            del self.counts[key]
+
+    def prefix(self, paragraph, style: str) -> str:
+        by_style = _LIST_NUMBER.match(style)
+        if by_style:
+            return self._next("", int(by_style.group(1) or 1))
+        number = paragraph.find(f"{_W}pPr/{_W}numPr/{_W}numId")
+        numbered = number is not None and number.get(_W + "val") not in (None, "0")
+        if numbered:
+            level = paragraph.find(f"{_W}pPr/{_W}numPr/{_W}ilvl")
+            depth = int(level.get(_W + "val", "0")) if level is not None and level.get(_W + "val", "").isdigit() else 0
+            if self.formats.get(number.get(_W + "val"), {}).get(depth, "").startswith("decimal"):
+                return self._next(number.get(_W + "val"), depth)
+        return "• " if numbered or style.startswith("List Bullet") else ""
+
+    def _next(self, list_id: str, depth: int) -> str:
+        self.counts[list_id, depth] = self.counts.get((list_id, depth), 0) + 1
+        for deeper in [k for k in self.counts if k[0] == list_id and k[1] > depth]:
+            del self.counts[deeper]
+        return f"{self.counts[list_id, depth]}. "
 
 
 def _heading_prefix(style: str) -> str:

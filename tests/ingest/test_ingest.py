@@ -218,6 +218,37 @@ def test_a_word_list_keeps_its_numbers_and_bullets_and_its_items_answer(settings
     assert result.sentences[0].text == "Hire twelve more security guards for night shifts"
 
 
+def _numbered_by_button(paragraph, list_id: str, level: int = 0) -> None:
+    """What Word's Numbering and Bullets buttons write: the paragraph points at a list of numbering.xml."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    numbering = OxmlElement("w:numPr")
+    for tag, value in (("w:ilvl", str(level)), ("w:numId", list_id)):
+        child = OxmlElement(tag)
+        child.set(qn("w:val"), value)
+        numbering.append(child)
+    paragraph._p.get_or_add_pPr().append(numbering)
+
+
+def test_a_word_list_numbered_by_the_toolbar_button_keeps_its_numbers(settings, tmp_path, embeddings):
+    """A list numbered with Word's Numbering button (not a "List Number" style) was written with
+    bullets: its format is in numbering.xml, which was not read, so "the second step" had no "2."."""
+    document = docx.Document()
+    # python-docx's template: list 9 is numbered "1.", list 1 bulleted
+    document.add_paragraph("The plan has three steps.")
+    for step in ("Survey the bridge deck", "Replace the expansion joints", "Resurface the carriageway"):
+        _numbered_by_button(document.add_paragraph(step), "9")
+    _numbered_by_button(document.add_paragraph("Night closures only"), "1")
+    document.save(str(tmp_path / "plan.docx"))
+    ingest([tmp_path / "plan.docx"], settings, embeddings=embeddings, progress=False)
+
+    library = Library(settings)
+    lines = [line for line in library.document_text(library.documents()[0].doc_id).split("\n") if line]
+    assert lines == ["The plan has three steps.", "1. Survey the bridge deck", "2. Replace the expansion joints",
+                     "3. Resurface the carriageway", "• Night closures only"]
+
+
 def test_a_pdf_paragraph_printed_over_several_lines_is_quoted_whole(settings, tmp_path, embeddings):
     """A PDF's text comes out a printed line per line; the answer quotes the sentence, not a line of it."""
     sentence = ("The delegation, led by the deputy foreign minister of the interim government, arrived in Islamabad "
