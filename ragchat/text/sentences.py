@@ -79,6 +79,16 @@ def without_list_marker(span: Span) -> Span:
     return Span(text, span.start + found.end(), span.start + found.end() + len(text))
 
 
+def stop_ends_sentence(text: str) -> bool:
+    """Whether the full stop closing ``text`` ends a sentence as ``split_sentences`` reads it: an
+    abbreviation's ("Dr.", "No."), an initial's or an initialism's ("p.m.", "U.S.") does not."""
+    last = _LAST_WORD.search(text.rstrip("\"'”’)]")[-_LOOK_BACK:])
+    if last is None:
+        return True
+    word = last.group(1)
+    return not (word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or _INITIALISM.fullmatch(word))
+
+
 def split_sentences(text: str, offset: int = 0) -> list[Span]:
     """Sentences of ``text`` with offsets shifted by ``offset`` (the text's place in its document)."""
     return list(iter_sentences(text, offset))

@@ -62,6 +62,23 @@ def test_a_line_left_short_by_a_long_word_after_it_is_joined():
             "the officials of both sides have read with some care.") in sentences
 
 
+def test_a_line_ending_in_an_abbreviation_goes_on_into_the_next():
+    """ "p.m." or "Dr." at a printed line's end ends no sentence: the line was kept apart, the sentence
+    quoted cut off at "9:00 p.m", and the next one lost what its "It" stands for."""
+    text = ("The Orchard Cafe on the ground floor of the main building is open from 6:30 a.m. to 9:00 p.m.\n"
+            "Monday to Saturday and from 8:00 a.m. to 2:00 p.m. on Sundays, and the shop is run\n"
+            "by Greenleaf Catering, which took the contract over from Bellamy Foods in May 2023. Ask Dr.\n"
+            "Helen Marsh in the main lobby about the charity that runs the gift shop and about its\n"
+            "volunteers. Vending machines on every floor of the hospital are stocked around the\n"
+            "clock every day of the week, and they take cards as well as coins and notes of all kinds.\n")
+    sentences = [s.text for s in split_sentences(clean(text))]
+    assert sentences[0] == ("The Orchard Cafe on the ground floor of the main building is open from 6:30 a.m. to "
+                            "9:00 p.m. Monday to Saturday and from 8:00 a.m. to 2:00 p.m. on Sundays, and the shop is "
+                            "run by Greenleaf Catering, which took the contract over from Bellamy Foods in May 2023.")
+    assert sentences[1].startswith("Ask Dr. Helen Marsh in the main lobby")
+    assert sentences[2].startswith("Vending machines")  # a sentence's own full stop still ends the line
+
+
 def test_headings_lists_tables_and_code_keep_their_lines():
     lines = clean(WRAPPED_MARKDOWN).split("\n")
     assert lines[0] == "# Border notes"
