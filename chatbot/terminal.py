@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 import click
 
 from chatbot.schema import Answer, turn_of
+from prompts import load
 from ragchat.text.display import printable
 from vectorstore.request import Turn
 
@@ -40,12 +41,14 @@ def show(stream: Iterable[str | Answer], echo: Echo) -> Answer:
 
 def details(result: Answer) -> str:
     """Sources, flags and notices under an answer."""
-    lines = []
+    # a refusal's passages back nothing: they are named as the closest the library came, without a support figure
+    lines = [f"{load('closest_passages')}:"] if result.abstained and result.citations else []
     for c in result.citations:
         title = f" - {c.title}" if c.title else ""
         date = f" ({c.date})" if c.date else ""
         where = f"page {c.page}, " if c.page else ""  # a printed page is what a reader of the PDF can find
-        lines.append(f"[{c.n}] {c.source}{title}{date}, {where}chars {c.start}-{c.end}, support {c.support:.2f}"
+        support = "" if result.abstained else f", support {c.support:.2f}"
+        lines.append(f"[{c.n}] {c.source}{title}{date}, {where}chars {c.start}-{c.end}{support}"
                      f"{', ! holds instructions to an AI model' if c.instruction_like else ''}")
         lines.append(textwrap.indent(textwrap.fill(f"\u201c{c.quote}\u201d", 100), "    "))
     for s in result.sentences:

@@ -17,6 +17,7 @@ from chatbot import backends
 from chatbot.resources import chooser
 from chatbot.schema import Answer, Citation
 from chatbot.ui import rendering as ui
+from prompts import load
 from ragchat.library import Library
 from ragchat.settings import Settings
 from vectorstore.store import StoreError
@@ -79,7 +80,7 @@ def show_answer(answer: Answer, key: str) -> None:
     for notice in answer.notices:
         st.caption(f":material/info: {ui.escape_markdown(notice)}")
     if answer.citations:
-        st.markdown("**Closest passages in the library**" if answer.abstained else "**Sources**")
+        st.markdown(f"**{load('closest_passages')}**" if answer.abstained else "**Sources**")
         show_sources(answer, key, badges=not answer.abstained)
     st.feedback("thumbs", key=f"{key}-feedback", on_change=record_feedback, args=(f"{key}-feedback", answer))
 

@@ -260,7 +260,7 @@ def conversation_markdown(answers: Iterable[Answer], threshold: float) -> str:
         if answer.notices:
             lines.append("")
         if answer.citations:
-            lines += ["Closest passages:" if answer.abstained else "Sources:", ""]
+            lines += [f"{load('closest_passages')}:" if answer.abstained else "Sources:", ""]
         for c in answer.citations:
             who = ", ".join(x for x in (c.author, c.date) if x)
             verdict = "" if answer.abstained else f", {support_label(c.support, threshold)} ({c.support:.2f})"

@@ -32,6 +32,15 @@ def test_ask_refuses_in_json_too(corpus_settings):
     assert run.exit_code == 0 and json.loads(run.stdout)["abstained"] is True
 
 
+def test_a_refusal_in_the_terminal_names_its_passages_as_the_closest_not_as_sources(corpus_settings):
+    """ "Nothing in the library is about this." followed by "[1] ..., support 0.00" read as a citation
+    of the answer; the passages are the closest the library came, and they back nothing."""
+    run = CliRunner().invoke(main, ["ask", "Who won the 2023 Cricket World Cup?"], env=_env(corpus_settings))
+    assert run.exit_code == 0 and "Nothing in the library is about this." in run.stdout
+    assert "Closest passages in the library (none of them answers the question):" in run.stdout
+    assert "[1] " in run.stdout and "support" not in run.stdout
+
+
 def test_ask_text_shows_the_quote_and_its_source(corpus_settings):
     run = CliRunner().invoke(main, ["ask", "What does ISPR stand for?", "--k", "4"], env=_env(corpus_settings))
     assert run.exit_code == 0
