@@ -12,12 +12,15 @@ import json
 import re
 from pathlib import Path
 
-from ragchat.text.dates import date_in, without_dates
+from ragchat.text.dates import MONTHS, date_in, without_dates
 
 FIELDS = ("title", "author", "publisher", "date")
 
 _AUTHOR = re.compile(r"^\s*(?:author|by)\s*:?\s+(.+?)\s*$", re.IGNORECASE)
-_FIELD = re.compile(r"^(?:[A-Z][\w]*)(?: [\w]+){0,2}: \S")  # "Date: 3 February 2025", "Ref no: 12"
+_FIELD = re.compile(r"^[A-Z]\w*(?: \w+)?: \S")  # "Date: 3 February 2025", "Ref no: 12"; not "Visiting the port: ..."
+# A line that only dates the document: "Updated May 2024", "Published 3 February 2025", "May 2024"
+_DATE_LINE = re.compile(rf"(?:\w+\s+){{0,2}}(?:\d{{1,2}}\s+)?(?:{'|'.join(MONTHS)})\.?\s+(?:\d{{1,2}},\s+)?\d{{4}}",
+                        re.IGNORECASE)
 
 
 class MetadataError(Exception):
@@ -81,10 +84,19 @@ def _under_letterhead(text: str) -> str:
     "" when the text opens otherwise, or nothing stands alone in its first blocks: a capitalised
     line standing alone is then the title itself ("ANNUAL REPORT 2024")."""
     blocks = [block.strip() for block in re.split(r"\n\s*\n", text[:2000]) if block.strip()][:4]
-    opening = blocks[0].splitlines() if blocks else []
-    if len(opening) < 2 or not all(_letterhead(line) for line in opening):
+    opening = [line.strip() for line in blocks[0].splitlines()] if blocks else []
+    heads = next((i for i, line in enumerate(opening) if not _letterhead(line)), len(opening))
+    if heads < len(opening):  # "LARKSPUR GENERAL HOSPITAL" over "Getting here, parking and on-site facilities"
+        return opening[heads] if heads and _headline(opening[heads]) else ""
+    if heads < 2:
         return ""
-    return next((b for b in blocks[1:] if "\n" not in b and _title_like(b) and not _letterhead(b)), "")
+    return next((b for b in blocks[1:] if "\n" not in b and _headline(b)), "")
+
+
+def _headline(line: str) -> bool:
+    """A line that can be a document's title: short, no full stop, not a byline or a date line."""
+    return _title_like(line) and not _letterhead(line) and not _AUTHOR.match(line) and date_in(line) is None \
+        and not _DATE_LINE.fullmatch(line)
 
 
 def _letterhead(line: str) -> bool:

@@ -173,10 +173,12 @@ def test_every_supported_format_is_ingested_with_its_structure(settings, tmp_pat
     (folder / "release.txt").write_text("NORTHWAY PORT AUTHORITY\nPRESS RELEASE\nDate: 3 May 2024\n\n"
                                         "Port opens a second container berth\n\nThe new berth takes ships of ...\n",
                                         encoding="utf-8")
+    (folder / "guide.txt").write_text("NORTHWAY PORT AUTHORITY\nVisiting the port: parking and access\n"
+                                      "Updated May 2024\n\nVisitors park on Quay Road.\n", encoding="utf-8")
 
     report = ingest([folder], settings, embeddings=embeddings, progress=False)
-    assert sorted(Path(p).name for p in report.added) == ["notes.md", "page.html", "release.txt", "report.pdf",
-                                                         "review.docx"]
+    assert sorted(Path(p).name for p in report.added) == ["guide.txt", "notes.md", "page.html", "release.txt",
+                                                         "report.pdf", "review.docx"]
     store = Store(settings)
     docs = {d.source: d for d in store.documents().values()}
     assert docs["notes.md"].title == "Border notes" and docs["notes.md"].author == "Sam Lee"
@@ -184,6 +186,7 @@ def test_every_supported_format_is_ingested_with_its_structure(settings, tmp_pat
     assert docs["report.pdf"].title == "Border Report"
     assert docs["review.docx"].title == "Security review"
     assert docs["release.txt"].title == "Port opens a second container berth"
+    assert docs["guide.txt"].title == "Visiting the port: parking and access"  # the title under a name in capitals
     html_text = store.document_text(docs["page.html"].doc_id)
     assert "## Trade" in html_text and "Exports rose by 12 percent." in html_text and "SECRET" not in html_text
     pdf_chunks = _chunks_by_source(store)["report.pdf"]
