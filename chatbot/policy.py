@@ -49,6 +49,14 @@ _SUBJECT_STARTS = frozenset("the a an this that these those his her its their ou
 _LEAD = re.compile(r"^(?:and|but|so|also|then|ok|okay)[, ]+", re.I)
 _UNIT = re.compile(r"\bin (kilomet(?:er|re)s?|km|miles?|met(?:er|re)s?|kilograms?|kg|tonnes?|tons?|dollars?|rupees?|euros?|"
                    r"hours?|days?|weeks?|months?|years?)\W*$", re.I)
+# "How much did the repair cost?", "What was the price ...?": answered by an amount of money (or a
+# share of one: "cost no less than one percent of the province's budget"), not by "two scanners"
+_MONEY_ASKED = re.compile(r"\bhow much\b[^?]*\b(?:cost|costs|pay|paid|spend|spent|earn|earned|raise|raised|charge|"
+                          r"charged|fund|funded|worth|owe|owed|invest|invested|sell for|sold for)\b|"
+                          r"^\W*what (?:is|was|were|are|will be) the (?:total |estimated |annual )?(?:cost|price|fee|fare)s?\b",
+                          re.I)
+_MONEY = re.compile(r"[$€£¥₹%]|\b(?:dollars?|euros?|pounds?|rupees?|yen|yuan|francs?|cents?|usd|eur|gbp|pkr|inr|rs|"
+                    r"percent|per cent)\b", re.I)
 _UNIT_FORMS = {"kilomet": ("kilomet", "km"), "km": ("kilomet", "km"), "mile": ("mile",), "met": ("met", " m "),
                "kilogram": ("kilogram", "kg"), "kg": ("kilogram", "kg"), "tonne": ("tonne", "ton"), "ton": ("ton",),
                "dollar": ("dollar", "$", "usd"), "rupee": ("rupee", "rs", "pkr"), "euro": ("euro", "€"),
@@ -123,7 +131,7 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     population of Kabul?" answered with a sentence about a population that gives no figure, "How
     many TTP fighters ...?" with Daesh-K's fighters, "How long ..., in kilometres?" with a figure
     in years, "Who tells Bond he has five minutes?" with "three minutes", "What was not used?" with
-    "the demo was used". Nine checks, each only when the question has that shape, each kept because
+    "the demo was used". Ten checks, each only when the question has that shape, each kept because
     on the leads the shipped thresholds answer (``python -m evals.near_misses``) it refuses at least
     as many wrong answers and unanswerable questions as right answers, on the SQuAD articles as on
     the bundled set: a figure the question gives must not be given only as another figure, nor
@@ -132,7 +140,8 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     verb asked ("Who will return?", "he will not return") does not answer; a figure asked for one
     year, or one month, must not be given only for other years or months; a figure question needs
     a figure besides its own; a count the question qualifies with names ("how many TTP fighters")
-    must be counted, with them; a unit asked for must appear.
+    must be counted, with them; a unit asked for must appear, and a cost or price asked for must be
+    an amount of money.
     Checks that asked for the question's own words ("the street address of ...", "how many units"
     answered "5.82 million copies") refused right answers written in other words and were dropped;
     the count check stays where names qualify the count, which none of those right answers had.
@@ -171,6 +180,8 @@ def unanswered_part(analysis: Analysis, sentences: Sequence[str]) -> str:
     if analysis.counted_names and not any(counts_what_is_asked(analysis, s) for s in sentences):
         # a count named ("TTP fighters") is answered by a figure of that very thing, with its names
         return f'no sentence counts "{analysis.counted_phrase}"'
+    if analysis.kind in MEASURED and _MONEY_ASKED.search(analysis.text) and not _MONEY.search(text):
+        return "no sentence gives an amount of money"
     unit = _UNIT.search(analysis.text)
     if unit and analysis.kind in MEASURED:
         forms = next(f for stem, f in _UNIT_FORMS.items() if unit.group(1).lower().startswith(stem))

@@ -69,6 +69,12 @@ def test_a_name_typed_as_users_type_it_is_the_same_name(settings, tmp_path, embe
     ("How many people died in March 2023?", "In March 2023 alone 98 people may have lost their lives.", ""),
     ("What grossed $20 million more than its predecessor?", "It grossed $70 million, about $20 million less than "
      "its predecessor.", 'the answer compares "$20 million more" the other way'),
+    # a cost asked, a count given (a new user's hospital corpus); an amount or a share of one answers
+    ("How much will the new MRI scanners cost?", "The surplus will be spent on replacing the hospital's two MRI "
+     "scanners in 2024.", "no sentence gives an amount of money"),
+    ("How much did the funeral cost?", "The expenses of the funeral, amounting to 5,000 francs, were covered.", ""),
+    ("What is the cost per province's budget?", "The plan cost no less than one percent of the province's budget.", ""),
+    ("How much did the repair cost?", "It cost €42,000.", ""),
     # negation: asked what did not happen, or answered with the asked verb denied
     ("What was not used in the final cut?", "The demo was used in the final cut.",
      "the question asks what did not happen; no sentence says what did not"),
