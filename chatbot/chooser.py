@@ -35,6 +35,7 @@ from chatbot.verify import SentenceEncoder
 from ragchat.text.abbreviations import definitions, same_abbreviation
 from ragchat.text.dates import ANY_YEAR, MONTHS, months_in, years_named, years_reported
 from ragchat.text.facts import missing_names, names_in, numbers_in, respelt
+from ragchat.text.ordinals import place_of
 from ragchat.text.rows import Cell, cells
 from ragchat.text.sentences import Span, split_sentences, without_list_marker, without_trailing_links
 from ragchat.text.terms import folded, tokenize, without_possessives
@@ -113,6 +114,7 @@ class Candidate:
     entities: tuple[Entity, ...]
     probability: float = 0.0
     cells: tuple[Cell, ...] = ()  # a table row's cells (``ragchat.text.rows``); () for prose
+    placed: bool = False  # the list item at the place the question asks for (``Shortlist.placed``)
 
 
 # Which of these figures and names no document of the library contains: "is this asked thing in
@@ -218,6 +220,7 @@ class Shortlist:
     sim_query: np.ndarray  # per row
     coverage: np.ndarray  # per row: share of the question's (and query's) words it covers
     terms: frozenset[str]
+    placed: np.ndarray  # per row: the list item at the place the question asks for ("the fourth step")
 
     @property
     def texts(self) -> list[str]:
@@ -230,6 +233,7 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
     to be tagged, read and scored, which bounds the cost of the NER model and the reader per question."""
     rows: list[tuple[int, int, Span, list[Span]]] = []
     seen: set[tuple[str, int]] = set()  # two passages of one document can share sentences: each is read once
+    placed: list[bool] = []
     for i, passage in enumerate(passages):
         spans = split_sentences(passage.text, passage.start)
         lines = passage.line_before + passage.text  # what a sentence's entry number is looked for in
@@ -242,6 +246,7 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
                     and (passage.doc_id, s.start) not in seen:
                 seen.add((passage.doc_id, s.start))
                 rows.append((i, j, item, spans))
+                placed.append(_at_place(question, s.text, passage.line_before + passage.text))
     if not rows:
         return None
     vectors = encoder.encode([question.text, query] + [r[2].text for r in rows])
@@ -251,8 +256,17 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
     coverage = np.array([_coverage(terms, r[2].text) for r in rows])
     # A sentence spelling out the asked abbreviation answers it, however little else it shares with the question.
     defines = np.array([bool(question.abbreviation and long_forms(question.abbreviation, r[2].text)) for r in rows])
-    order = np.lexsort((-(np.maximum(sim_q, sim_query) + coverage), ~defines))[:shortlist]
-    return Shortlist(rows, order, s_vecs, sim_q, sim_query, coverage, terms)
+    # ... and so does the item at the place asked, though it shares no word with the question
+    order = np.lexsort((-(np.maximum(sim_q, sim_query) + coverage), ~(defines | np.array(placed))))[:shortlist]
+    return Shortlist(rows, order, s_vecs, sim_q, sim_query, coverage, terms, np.array(placed))
+
+
+def _at_place(question: Analysis, sentence: str, passage_text: str) -> bool:
+    """The sentence (its list marker included) is the item at the place the question asks for, in a
+    passage that names what is listed: "4. You move to the Discharge Lounge" under "The steps on
+    your day of discharge" for "the fourth step"."""
+    return bool(question.place) and place_of(sentence) == question.place \
+        and _coverage(frozenset(tokenize(question.listed)), passage_text) > 0
 
 
 @dataclass(frozen=True)
@@ -325,7 +339,7 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
             "length": math.log1p(len(span.text.split())),
         }
         result.append(Candidate(span, i, s_vecs[k], np.array([features[f] for f in FEATURES], dtype=np.float64),
-                                entities, cells=tuple(row)))
+                                entities, cells=tuple(row), placed=bool(found.placed[k])))
     return result
 
 

@@ -58,6 +58,10 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
         # chooser that is one feature ("holds the asked kind") among many, and a sentence that only
         # uses the abbreviation often reads closer to the question. Stable: each group keeps its order.
         ranked.sort(key=lambda c: not any(e.label == EXPANSION for e in c.entities))
+    elif analysis.place and any(c.placed for c in ranked):
+        # "What is the fourth step?": the item numbered "4." (or opening "Fourth,") leads, though it
+        # shares no word with the question
+        ranked.sort(key=lambda c: not c.placed)
     elif analysis.counted:
         # The policy refuses a "how many X" answer none of whose sentences counts X, so one that
         # does leads: "three books on terrorism" must not lead "how many terrorist attacks".

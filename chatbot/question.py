@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ragchat.text.abbreviations import ASKS_LONG_FORM, abbreviation_asked
 from ragchat.text.dates import ANY_YEAR, LENGTH_OF_TIME, MONTH, years_named
 from ragchat.text.facts import names_in, numbers_in
+from ragchat.text.ordinals import place_asked
 from ragchat.text.terms import STOPWORDS, tokenize
 
 # Expected answer kinds. "typed" kinds are answered by a phrase of a known entity type.
@@ -127,6 +128,8 @@ class Analysis:
     parts: tuple[str, ...]  # the separate questions of a multi-part question; (text,) if one
     several: bool  # it asks for more than one thing of its kind: "Which countries ...", "What books ..."
     abbreviation: str = ""  # what an EXPANSION question asks to spell out ("ISPR")
+    place: int = 0  # the place in a list asked for: "the fourth step" -> 4 (ragchat.text.ordinals)
+    listed: str = ""  # the words naming what that list lists: "step"
 
     @property
     def typed(self) -> bool:
@@ -161,6 +164,7 @@ def analyse(question: str) -> Analysis:
     source = attributed_source(text)
     kind = answer_kind(text)
     counted = counted_phrase(text)
+    place, listed = place_asked(text)
     return Analysis(
         text=text, kind=kind, terms=frozenset(content_terms(text)),
         names=names_in(text),
@@ -168,7 +172,7 @@ def analyse(question: str) -> Analysis:
         months=frozenset(m.lower() for m in MONTH.findall(text)), source=source,
         counted_phrase=counted, counted=frozenset(tokenize(counted)), counted_names=counted_names(counted),
         parts=tuple(sub_questions(text)), several=asks_several(text),
-        abbreviation=abbreviation_asked(text) if kind == EXPANSION else "")
+        abbreviation=abbreviation_asked(text) if kind == EXPANSION else "", place=place, listed=listed)
 
 
 def answer_kind(question: str) -> str:

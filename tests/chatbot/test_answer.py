@@ -103,6 +103,17 @@ def test_a_document_s_numbered_points_and_list_items_are_its_text(plan_settings,
     assert result.sentences[0].text.startswith(lead) and result.citations[0].quote.startswith(lead)
 
 
+@pytest.mark.parametrize("question, lead", [
+    ("What is the second point of the harbour plan?", "Moorings: Forty new moorings"),
+    ("What does point 3 of the harbour renewal plan say?", "Funding: The work will be paid for"),
+])
+def test_the_item_at_the_place_asked_answers(plan_settings, question, lead):
+    """ "The second point" names no word of the point itself, so the item numbered "2." was never
+    found (a new user's "What is the fourth step on the day of discharge?" was refused)."""
+    result = Library(plan_settings).ask(question)
+    assert not result.abstained and result.sentences[0].text.startswith(lead)
+
+
 def test_a_numbered_reference_is_never_quoted(plan_settings):
     result = Library(plan_settings).ask("How many moorings did the quay hold?")
     assert not any(name in c.quote for c in result.citations for name in ("Marsh", "Khan", "sixty", "eighty"))

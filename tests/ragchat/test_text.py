@@ -6,6 +6,7 @@ import pytest
 
 from ragchat.text.abbreviations import definitions
 from ragchat.text.dates import months_in, years_in, years_named, years_reported
+from ragchat.text.ordinals import place_asked, place_of
 from ragchat.text.facts import (
     contradicted_figures,
     facts_of,
@@ -102,6 +103,27 @@ def test_a_figure_the_question_counts_is_contradicted_only_by_another_figure_of_
 ])
 def test_the_years_a_sentence_reports_leave_out_those_it_compares_with(sentence, years):
     assert years_reported(sentence) == years
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("What is the fourth step on the day of discharge?", (4, "step on")),
+    ("What happens at step 4?", (4, "step")),
+    ("What is the 2nd key recommendation?", (2, "key recommendation")),
+    # a span or an occasion is no place in a list
+    ("How many died in the first nine months of 2023?", (0, "")),
+    ("What happened in the second quarter?", (0, "")),
+    ("When did she first perform?", (0, "")),
+])
+def test_the_place_in_a_list_a_question_asks_for(question, asked):
+    assert place_asked(question) == asked
+
+
+@pytest.mark.parametrize("sentence, place", [
+    ("4. You move to the Discharge Lounge.", 4), ("Fourth, restore the Sunday timetable.", 4),
+    ("Secondly: hire staff.", 2), ("In the first year, we grew.", 0), ("12 people died.", 0),
+])
+def test_the_place_a_list_item_has(sentence, place):
+    assert place_of(sentence) == place
 
 
 @pytest.mark.parametrize("text, years", [
