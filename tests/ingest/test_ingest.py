@@ -330,19 +330,24 @@ def test_html_reads_as_a_browser_shows_it_paragraphs_whole_and_preformatted_line
     assert "A stray cell\n\nand another" in text  # cells outside any table are blocks, as before tables were read
 
 
+def _stored_page(settings, tmp_path: Path, embeddings, html: str) -> str:
+    """The text ingest stores for a saved web page."""
+    (tmp_path / "page.html").write_text(html, encoding="utf-8")
+    ingest([tmp_path / "page.html"], settings, embeddings=embeddings, progress=False)
+    store = Store(settings)
+    return store.document_text(next(iter(store.documents())))
+
+
 def test_a_web_page_s_navigation_and_site_footer_are_not_its_text(settings, tmp_path, embeddings):
     """A saved page's menu became a chunk of its own ("Home | Fleet | Contact") and took places in the
     search that passages should have; the site's footer was stored as text. An article's own footer
     (its author and date) is the article's."""
-    (tmp_path / "fleet.html").write_text(
+    text = _stored_page(settings, tmp_path, embeddings,
         "<html><body><header><h1>Calderport Transit</h1><nav><a href='/'>Home</a> | <a href='/fleet'>Fleet</a>"
         "</nav></header><div role='navigation'>Skip to content</div><main><article><h2>Our buses</h2>"
         "<p>We run 42 battery-electric buses.</p><footer>By Jane Doe, 3 March 2025</footer></article>"
         "<blockquote><p>Buses first.</p><footer>Mayor Ada Lin</footer></blockquote><div role='Navigation menu'>Menu</div>"
-        "</main><footer>&copy; 2025 Calderport Transit. Cookie settings.</footer></body></html>", encoding="utf-8")
-    ingest([tmp_path / "fleet.html"], settings, embeddings=embeddings, progress=False)
-    store = Store(settings)
-    text = store.document_text(next(iter(store.documents())))
+        "</main><footer>&copy; 2025 Calderport Transit. Cookie settings.</footer></body></html>")
     assert "We run 42 battery-electric buses." in text and "By Jane Doe, 3 March 2025" in text
     assert "Buses first.\n\nMayor Ada Lin" in text  # a quote's footer names its speaker
     assert not any(word in text for word in ("Home", "Skip to content", "Menu", "Cookie settings"))
@@ -351,13 +356,10 @@ def test_a_web_page_s_navigation_and_site_footer_are_not_its_text(settings, tmp_
 def test_a_menu_left_unclosed_does_not_hide_the_page(settings, tmp_path, embeddings):
     """A saved page whose <nav> is never closed holds everything after it, as far as the parser is
     concerned; a browser still shows the page, and the page was stored as nothing."""
-    (tmp_path / "buses.html").write_text(
+    text = _stored_page(settings, tmp_path, embeddings,
         "<html><body><nav><ul><li><a href='/'>Home</a><li><a href='/fleet'>Fleet</a></ul>"
         "<main><h1>Our buses</h1><p>We run 42 battery-electric buses.</p></main>"
-        "<footer>&copy; 2025 Calderport Transit. Cookie settings.</footer></body></html>", encoding="utf-8")
-    ingest([tmp_path / "buses.html"], settings, embeddings=embeddings, progress=False)
-    store = Store(settings)
-    text = store.document_text(next(iter(store.documents())))
+        "<footer>&copy; 2025 Calderport Transit. Cookie settings.</footer></body></html>")
     assert "# Our buses" in text and "We run 42 battery-electric buses." in text
     assert not any(word in text for word in ("Home", "Fleet", "Cookie settings"))
 
