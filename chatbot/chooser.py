@@ -115,7 +115,6 @@ class Candidate:
     probability: float = 0.0
     cells: tuple[Cell, ...] = ()  # a table row's cells (``ragchat.text.rows``); () for prose
     placed: bool = False  # the list item at the place the question asks for (``Shortlist.placed``)
-    introduced: bool = False  # an item of a list introduced as what is asked (``Shortlist.introduced``)
 
 
 # Which of these figures and names no document of the library contains: "is this asked thing in
@@ -176,10 +175,10 @@ def usable(text: str, listed: bool = False) -> bool:
     """Whole prose sentences and list items only: no headings, bylines or link lines, and no question
     the text itself asks ("The question is, how can Pakistan and Afghanistan ensure a better
     response?"): it states nothing, so it answers nothing. A bulleted item needs no full stop ("Dr.
-    Helena Voss, Chair of the Board", "laying forty new moorings on the east quay") and may be two
-    words long; a heading has no bullet, though it may have a number."""
-    if _LINK.search(text) or len(text.split()) < (2 if listed else 4) or text.endswith("?"):
-        return False  # an item may be short: "Library trolley volunteer"
+    Helena Voss, Chair of the Board", "laying forty new moorings on the east quay"); a heading has
+    no bullet, though it may have a number."""
+    if _LINK.search(text) or len(text.split()) < 4 or text.endswith("?"):
+        return False
     return listed or text[-1] in ".!?\"”’)" or len(text.split()) >= 12
 
 
@@ -222,7 +221,6 @@ class Shortlist:
     coverage: np.ndarray  # per row: share of the question's (and query's) words it covers
     terms: frozenset[str]
     placed: np.ndarray  # per row: the list item at the place the question asks for ("the fourth step")
-    introduced: np.ndarray  # per row: an item of a list its heading or lead-in names as what is asked ("## Roles")
 
     @property
     def texts(self) -> list[str]:
@@ -236,7 +234,6 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
     rows: list[tuple[int, int, Span, list[Span]]] = []
     seen: set[tuple[str, int]] = set()  # two passages of one document can share sentences: each is read once
     placed: list[bool] = []
-    introduced: list[bool] = []
     for i, passage in enumerate(passages):
         spans = split_sentences(passage.text, passage.start)
         lines = passage.line_before + passage.text  # what a sentence's entry number is looked for in
@@ -250,7 +247,6 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
                 seen.add((passage.doc_id, s.start))
                 rows.append((i, j, item, spans))
                 placed.append(_at_place(question, s.text, passage.line_before + passage.text))
-                introduced.append(listed and _listed_as_asked(question, lines, s.start + offset))
     if not rows:
         return None
     vectors = encoder.encode([question.text, query] + [r[2].text for r in rows])
@@ -261,24 +257,8 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
     # A sentence spelling out the asked abbreviation answers it, however little else it shares with the question.
     defines = np.array([bool(question.abbreviation and long_forms(question.abbreviation, r[2].text)) for r in rows])
     # ... and so does the item at the place asked, though it shares no word with the question
-    first = defines | np.array(placed) | np.array(introduced)
-    order = np.lexsort((-(np.maximum(sim_q, sim_query) + coverage), ~first))[:shortlist]
-    return Shortlist(rows, order, s_vecs, sim_q, sim_query, coverage, terms, np.array(placed), np.array(introduced))
-
-
-def _listed_as_asked(question: Analysis, lines: str, at: int) -> bool:
-    """The item at ``at`` in ``lines`` belongs to a list whose heading or lead-in line names the
-    plural noun the question asks for: "What roles can volunteers take on?" is answered by the items
-    under "## Roles", or after "The roles open to volunteers are:", whatever words the items use."""
-    if not question.plural:
-        return False
-    for line in reversed(lines[:lines.rfind("\n", 0, at) + 1].split("\n")):
-        line = line.strip()
-        if not line or without_list_marker(span := Span(line, 0, len(line))) is not span:
-            continue  # the list's other items, and the blank lines between them
-        return (line.startswith("#") or line.endswith(":")) \
-            and _coverage(frozenset(tokenize(question.plural)), line) > 0
-    return False
+    order = np.lexsort((-(np.maximum(sim_q, sim_query) + coverage), ~(defines | np.array(placed))))[:shortlist]
+    return Shortlist(rows, order, s_vecs, sim_q, sim_query, coverage, terms, np.array(placed))
 
 
 def _at_place(question: Analysis, sentence: str, passage_text: str) -> bool:
@@ -359,8 +339,7 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
             "length": math.log1p(len(span.text.split())),
         }
         result.append(Candidate(span, i, s_vecs[k], np.array([features[f] for f in FEATURES], dtype=np.float64),
-                                entities, cells=tuple(row), placed=bool(found.placed[k]),
-                                introduced=bool(found.introduced[k])))
+                                entities, cells=tuple(row), placed=bool(found.placed[k])))
     return result
 
 

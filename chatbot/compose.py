@@ -73,13 +73,7 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
         if better is not None:
             ranked.remove(better)
             ranked.insert(0, better)
-    listed = sorted((c for c in ranked if c.introduced), key=lambda c: (c.passage, c.span.start))
-    if listed:
-        # "What roles can volunteers take on?": the items under "## Roles" answer, in their order,
-        # whatever words they use; the chooser rates each item alone
-        picks = listed[:config.broad_limit]
-    else:
-        picks = _picks(analysis, query, ranked, model.answer_threshold, config)
+    picks = _picks(analysis, query, ranked, model.answer_threshold, config)
     if analysis.kind == REASON and len(picks) < config.broad_limit:
         picks = _with_cause(picks, ranked, passages)
     return Composition(picks, ranked[0].probability, max(float(c.features[_SIM]) for c in found), ranked,

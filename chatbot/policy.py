@@ -92,9 +92,8 @@ def refusal(question: str, retrieval: Retrieval, composition: Composition | None
     never = never_mentioned(asked, " ".join(p.text for p in passages) + " " + titles, unmentioned)
     if never:  # only what no document says; a fact the search missed is not grounds to refuse
         return Refusal(f"the documents never mention {', '.join(sorted(never))}", near_miss(question), True)
-    # the item at the place asked ("4." for "the fourth step"), or the items of a list introduced as what is
-    # asked ("## Roles"), answer by where they stand, which the chooser cannot read
-    if composition.evidence < model.answer_threshold and not (composition.picks[0].placed or composition.picks[0].introduced):
+    # the item at the place asked ("4." for "the fourth step") answers by its place, which the chooser cannot read
+    if composition.evidence < model.answer_threshold and not composition.picks[0].placed:
         return Refusal(f"the best sentence answers with probability {composition.evidence:.2f}, "
                        f"below {model.answer_threshold:.2f}", near_miss(question), True)
     picks = composition.picks

@@ -130,7 +130,6 @@ class Analysis:
     abbreviation: str = ""  # what an EXPANSION question asks to spell out ("ISPR")
     place: int = 0  # the place in a list asked for: "the fourth step" -> 4 (ragchat.text.ordinals)
     listed: str = ""  # the words naming what that list lists: "step"
-    plural: str = ""  # the plural noun asked for: "roles" in "What roles can volunteers take on?"
 
     @property
     def typed(self) -> bool:
@@ -172,7 +171,7 @@ def analyse(question: str) -> Analysis:
         numbers=numbers_in(text), years=frozenset(years_named(text)),
         months=frozenset(m.lower() for m in MONTH.findall(text)), source=source,
         counted_phrase=counted, counted=frozenset(tokenize(counted)), counted_names=counted_names(counted),
-        parts=tuple(sub_questions(text)), several=asks_several(text), plural=plural_asked(text),
+        parts=tuple(sub_questions(text)), several=asks_several(text),
         abbreviation=abbreviation_asked(text) if kind == EXPANSION else "", place=place, listed=listed)
 
 
@@ -216,17 +215,12 @@ def _head_kind(question: str) -> str:
 def asks_several(question: str) -> bool:
     """The noun after the first "what"/"which" is plural: "Which countries have echoed ...?" is
     answered by "Iran, Tajikistan and China", not by "Iran"."""
-    return bool(plural_asked(question))
-
-
-def plural_asked(question: str) -> str:
-    """The plural noun a question asks for ("roles" in "What roles can volunteers take on?"), or ""."""
     for word in next(_head_words(question), [])[:2]:
         if _plural(word):
-            return word
+            return True
         if word in _HEAD_KINDS:  # a singular head: "Which city hosts ...?"
-            return ""
-    return ""
+            return False
+    return False
 
 
 def _head_words(question: str) -> Iterator[list[str]]:
