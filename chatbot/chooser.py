@@ -76,7 +76,7 @@ FEATURES: tuple[str, ...] = (
     "length",  # log of its word count
 )
 
-_CAUSE = re.compile(r"\b(because|due to|owing to|on account of|as a result|result(?:ed|s)? (?:in|from)|led to|"
+CAUSE = re.compile(r"\b(because|due to|owing to|on account of|as a result|result(?:ed|s)? (?:in|from)|led to|"
                     r"leads to|lead to|caused|causes|in order to|so that|since|thanks to|reason|therefore|hence|aimed at|to protest|"
                     r"in response|rooted in|driven by|stem(?:s|med)? from|attributed to|motivated by|prompted by|"
                     r"triggered by|fu?ell?ed by|in an attempt to|an attempt to|given that|for fear)\b", re.I)
@@ -331,7 +331,7 @@ def candidates(question: Analysis, query: str, passages: Sequence, strength: flo
             "new_entity": float(any(not _in_question(e.text, question_folded) for e in entities)),
             "constraints_met": sum(c > 0 for c in constraints), "constraints_broken": sum(c < 0 for c in constraints),
             "counted": (1.0 if counts(span.text, question.counted) else -1.0) if question.counted else 0.0,
-            "reason": float(question.kind == REASON and bool(_CAUSE.search(span.text))),
+            "reason": float(question.kind == REASON and bool(CAUSE.search(span.text))),
             "position": j / max(1, len(spans) - 1),
             "passage_rank": 1.0 / (1 + i),
             "passage_score": float(passage.score) / top_score,

@@ -10,6 +10,7 @@ sentence is located as well.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from chatbot import chooser as ch
 from chatbot.chooser import Candidate
 from chatbot.question import EXPANSION, REASON, Analysis, analyse
 from ragchat.settings import ComposeSettings
+from ragchat.text.dates import MONTHS
 from ragchat.text.facts import contradicted_figures
 from ragchat.text.sentences import Span
 from ragchat.text.terms import tokenize
@@ -25,6 +27,8 @@ _SIM = ch.FEATURES.index("sim_question")
 _MET, _BROKEN = ch.FEATURES.index("constraints_met"), ch.FEATURES.index("constraints_broken")
 _NAMED = ch.FEATURES.index("names_sentence")
 _CAUSE = ch.FEATURES.index("reason")  # a why-question's sentence that gives a cause
+_CAUSE_WORDS = ch.CAUSE
+_SINCE_DATE = re.compile(r"\bsince\s+(?:(?:early|late|mid-?)\s*)?(?:\d|(?:" + "|".join(MONTHS) + r")\b)", re.I)
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ def compose(question: str, query: str, passages: Sequence, models: ch.SentenceMo
             ranked.insert(0, better)
     picks = _picks(analysis, query, ranked, model.answer_threshold, config)
     if analysis.kind == REASON and len(picks) < config.broad_limit:
-        picks = _with_cause(picks, ranked, passages)
+        picks = _with_cause(picks, ranked, passages, analysis.names)
     return Composition(picks, ranked[0].probability, max(float(c.features[_SIM]) for c in found), ranked,
                        lead_span(analysis, picks), analysis=analysis)
 
@@ -125,22 +129,29 @@ def _picks(analysis: Analysis, query: str, ranked: list[Candidate], threshold: f
     return picks
 
 
-def _with_cause(picks: list[Candidate], ranked: Sequence[Candidate], passages: Sequence) -> list[Candidate]:
+def _with_cause(picks: list[Candidate], ranked: Sequence[Candidate], passages: Sequence,
+                names: frozenset[str]) -> list[Candidate]:
     """A why-question is answered by a cause. When no pick gives one, the most probable sentence
-    of the lead's passage that does follows them, if it names all that the question names ("TTP
+    of the lead's passage that does follows them, if it names all of the names a question gives ("TTP
     chose Chitral due to its rugged mountainous terrain") or directly follows a pick ("... appears
     unwilling to act decisively. This reluctance is rooted in ideological alignment"). The chooser,
     fitted on corpora where few questions ask why, rates a cause put in other words than the
     question's below the sentence that restates the question."""
-    if any(c.features[_CAUSE] for c in picks):
+    if any(_gives_cause(c) for c in picks):
         return picks
     passage = passages[picks[0].passage]
     for cand in ranked:
-        if cand.passage != picks[0].passage or not cand.features[_CAUSE] or any(cand is p for p in picks):
+        if cand.passage != picks[0].passage or not _gives_cause(cand) or any(cand is p for p in picks):
             continue
-        if cand.features[_NAMED] >= 1 or any(_follows(passage, p, cand) for p in picks if p.passage == cand.passage):
+        if (names and cand.features[_NAMED] >= 1) or any(_follows(passage, p, cand) for p in picks
+                                                         if p.passage == cand.passage):
             return [*picks, cand]
     return picks
+
+
+def _gives_cause(candidate: Candidate) -> bool:
+    """The chooser's "gives a cause", less a "since" that dates: "The board has met monthly since 2019"."""
+    return bool(candidate.features[_CAUSE]) and bool(_CAUSE_WORDS.search(_SINCE_DATE.sub(" ", candidate.span.text)))
 
 
 def _follows(passage, before: Candidate, after: Candidate) -> bool:
