@@ -57,8 +57,8 @@ def months_in(text: str) -> set[str]:
     return {m.group().lower() for m in MONTH.finditer(text)}
 
 
-# "2022-23", "2022/23", "2019–2023"; not an ISO date's "2024-03" (the second year would come first)
-_YEAR_SPAN = re.compile(r"\b((?:1[5-9]|20)\d\d)\s?[-–/]\s?((?:1[5-9]|20)?\d\d)\b")
+# "2022-23", "2022/23", "2019–2023"; not a date ("2008-11-01", "2003/12/05") nor "2019 - 20 people"
+_YEAR_SPAN = re.compile(r"(?<![\d/–-])\b((?:1[5-9]|20)\d\d)[-–/]((?:1[5-9]|20)?\d\d)\b(?![/–-]\d)")
 _LONGEST_YEAR_SPAN = 20  # years; a longer "1900-2000" is a period, not a season or a fiscal year
 
 
@@ -72,6 +72,7 @@ def years_named(text: str) -> set[str]:
     years = set(ANY_YEAR.findall(text))
     for start, end in _YEAR_SPAN.findall(text):
         first, last = int(start), int(end if len(end) == 4 else start[:2] + end)
+        last += 100 if len(end) == 2 and last < first else 0  # "1999-00"
         if 0 < last - first <= _LONGEST_YEAR_SPAN:
             years.update(str(year) for year in range(first, last + 1))
     return years
