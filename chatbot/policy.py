@@ -51,12 +51,12 @@ _UNIT = re.compile(r"\bin (kilomet(?:er|re)s?|km|miles?|met(?:er|re)s?|kilograms
                    r"hours?|days?|weeks?|months?|years?)\W*$", re.I)
 # "How much did the repair cost?", "What was the price ...?": answered by an amount of money (or a
 # share of one: "cost no less than one percent of the province's budget"), not by "two scanners"
-_MONEY_ASKED = re.compile(r"\bhow much\b[^?]*\b(?:cost|costs|pay|paid|spend|spent|earn|earned|raise|raised|charge|"
-                          r"charged|fund|funded|worth|owe|owed|invest|invested|sell for|sold for)\b|"
+_MONEY_ASKED = re.compile(r"\bhow much (?!time\b|effort\b|energy\b)(?:money )?(?:\w+ ){0,12}?(?:cost|costs|pay|paid|spend|"
+                          r"spent|earn|earned|raise|raised|charge|charged|worth|owe|owed|invest|invested|sell for|sold for)\b|"
                           r"^\W*what (?:is|was|were|are|will be) the (?:total |estimated |annual )?(?:cost|price|fee|fare)s?\b",
                           re.I)
-_MONEY = re.compile(r"[$€£¥₹%]|\b(?:dollars?|euros?|pounds?|rupees?|yen|yuan|francs?|cents?|usd|eur|gbp|pkr|inr|rs|"
-                    r"percent|per cent)\b", re.I)
+_MONEY = re.compile(r"[%\u00a2-\u00a5\u20a0-\u20cf$]|\b(?:dollars?|euros?|pounds?|rupees?|yen|yuan|francs?|cents?|afghanis?|"
+                    r"usd|eur|gbp|pkr|inr|afn|rs|crores?|lakhs?|millions?|billions?|bn|percent|per cent)\b", re.I)
 _UNIT_FORMS = {"kilomet": ("kilomet", "km"), "km": ("kilomet", "km"), "mile": ("mile",), "met": ("met", " m "),
                "kilogram": ("kilogram", "kg"), "kg": ("kilogram", "kg"), "tonne": ("tonne", "ton"), "ton": ("ton",),
                "dollar": ("dollar", "$", "usd"), "rupee": ("rupee", "rs", "pkr"), "euro": ("euro", "€"),

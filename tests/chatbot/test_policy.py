@@ -75,6 +75,9 @@ def test_a_name_typed_as_users_type_it_is_the_same_name(settings, tmp_path, embe
     ("How much did the funeral cost?", "The expenses of the funeral, amounting to 5,000 francs, were covered.", ""),
     ("What is the cost per province's budget?", "The plan cost no less than one percent of the province's budget.", ""),
     ("How much did the repair cost?", "It cost €42,000.", ""),
+    ("How much did the repair cost?", "The repair cost 4,000 afghanis.", ""),
+    ("How much time do volunteers spend each week?", "Each volunteer gives one four-hour shift a week.", ""),
+    ("How much rain fell the year the dam was funded?", "That year 800 mm of rain fell.", ""),
     # negation: asked what did not happen, or answered with the asked verb denied
     ("What was not used in the final cut?", "The demo was used in the final cut.",
      "the question asks what did not happen; no sentence says what did not"),
