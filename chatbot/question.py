@@ -50,7 +50,8 @@ for _kind, _nouns in {
             "king queen emperor ruler member group band company companies organization organisation organisations "
             "organizations party army team agency firm government minister director producer manager brand label "
             "nationality ethnicity tribe dynasty family university school college engineer composer teacher "
-            "ceo founder designer rapper dancer poet painter spokesperson spokesman chief commander",
+            "ceo founder designer rapper dancer poet painter spokesperson spokesman chief commander "
+            "princess duchess countess empress goddess hostess heiress",
     PLACE: "city cities country countries state states place places region regions province district town towns "
            "village area areas continent island location county capital neighborhood neighbourhood borough street "
            "river mountain building venue site base port airport border crossing pass valley",
@@ -68,7 +69,7 @@ _AUX = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should
 _WHAT = re.compile(r"\b(?:what|which|whose)\b", re.I)
 _VERBS = frozenset(_AUX[3:-1].split("|"))
 _DOING = _VERBS - {"is", "are", "was", "were"}  # "what did X ...": the noun after it is the subject
-_SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts form forms name names one ones two three four five "
+_SKIP = frozenset(f"{_AUX[3:-1]} the a an of kind kinds type types sort sorts form forms one ones two three four five "
                   "other another first last main major largest biggest most only original new".replace("|", " ").split())
 _AGENT = re.compile(r"^[a-z]{3,}(?:ist|ian|tress)(?:es|s)?$")  # journalist, historian, actress: people ("process" is not)
 _PERCENT = re.compile(r"\b(what|which) (?:percentage|percent|share|proportion|fraction)\b|\bhow much of\b|"
@@ -235,7 +236,9 @@ def _head_words(question: str) -> Iterator[list[str]]:
         # the question's subject follows its verb: "What economic option does the author recommend?"
         words = words[:next((i for i, w in enumerate(words) if i and w.lower() in _VERBS), len(words))]
         # The noun may follow modifiers and names: "music journalist", "Pakistan Air Force base".
-        yield [w.lower() for w in words if w.lower() not in _SKIP and not w[:1].isupper()][:3]
+        # "the name of the minister" asks for a minister; "What names were on the ballot?" for names
+        yield [w.lower() for i, w in enumerate(words) if w.lower() not in _SKIP and not w[:1].isupper()
+               and not (w.lower() in ("name", "names") and words[i + 1:i + 2] == ["of"])][:3]
 
 
 def _next_words(text: str, limit: int = 6) -> list[str]:

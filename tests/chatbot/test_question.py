@@ -46,6 +46,7 @@ from chatbot.question import (DATE, DESCRIPTION, DURATION, EXPANSION, LIST, NUMB
     # "-ess" is not always a person
     ("What is the process by which green plants convert solar energy to stored energy?", DESCRIPTION),
     ("What was the name of Liszt's mistress?", PERSON),
+    ("Which duchess opened the hospital?", PERSON),
 ])
 def test_answer_kind(question, kind):
     assert answer_kind(question) == kind
