@@ -200,9 +200,10 @@ _HIDDEN_TAGS = frozenset(("script", "style", "noscript", "template", "head", "sv
 # settings"), as a navigation bar is, and neither is the page's text.
 _SECTIONING = frozenset(("article", "section", "main", "aside", "blockquote", "figure", "td", "th"))
 _SITE_ROLES = frozenset(("navigation", "contentinfo"))
-# The page's own content, which no menu or site footer holds: one of these inside a hidden <nav> or
-# footer means the menu was never closed (a browser would still show the page), so the hiding ends.
-_CONTENT_ROOTS = frozenset(("main", "article", "h1"))
+# The page's own content, which no menu holds: one of these inside a hidden <nav> (nothing but the
+# menu hiding it) means the menu was never closed, and a browser would still show the page, so the
+# hiding ends. A logo's <h1> may sit in a menu; a <main> or <article> does not.
+_CONTENT_ROOTS = frozenset(("main", "article"))
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _WHITE_SPACE = re.compile(r"\s+")
 
@@ -275,7 +276,7 @@ class _VisibleText:
         self.budget = budget
         self.text = io.StringIO()  # one buffer: a list of a million one-letter pieces would outweigh the text
         self.hidden = 0  # depth inside tags whose text is not shown
-        self.chrome = False  # what hides it is the site's menu or footer, not a script or the <head>
+        self.chrome = False  # only a menu hides it: no script, template or footer besides
         self.heading: tuple[int, list[str]] | None = None
         self.title: list[str] | None = None
         self.in_title = False
@@ -289,10 +290,13 @@ class _VisibleText:
             self.title, self.in_title = [], True
         if self.hidden and self.chrome and tag in _CONTENT_ROOTS:
             self.hidden, self.chrome = 0, False  # an unclosed menu: the page's content starts here
-        chrome = tag == "nav" or bool(_SITE_ROLES & set(attrib.get("role", "").lower().split())) \
-            or (tag == "footer" and not self.sections)
-        if self.hidden or tag in _HIDDEN_TAGS or chrome:
-            self.chrome = self.chrome if self.hidden else chrome
+        roles = set(attrib.get("role", "").lower().split())
+        menu = tag == "nav" or "navigation" in roles
+        if self.hidden or tag in _HIDDEN_TAGS or roles & _SITE_ROLES or (tag == "footer" and not self.sections):
+            if not self.hidden:
+                self.chrome = menu  # a menu opened on visible text may be one left unclosed
+            elif tag in _HIDDEN_TAGS - {"nav"} or tag == "footer" or "contentinfo" in roles:
+                self.chrome = False  # a script, template or footer inside it: not the menu alone hides now
             self.hidden += 1
             return
         self.sections += tag in _SECTIONING
@@ -687,11 +691,10 @@ class _Lists:
     numerals are written as bullets."""
 
     formats: dict[str, dict[int, str]]
-    counts: dict[tuple[str, int], int] = field(default_factory=dict)  # (list id or "" for a style, level) -> items
+    counts: dict[str, dict[int, int]] = field(default_factory=dict)  # list id ("" for a style's) -> level -> items
 
     def heading(self) -> None:
-        for key in [k for k in self.counts if not k[0]]:
-            del self.counts[key]
+        self.counts.pop("", None)
 
     def prefix(self, paragraph, style: str) -> str:
         by_style = _LIST_NUMBER.match(style)
@@ -707,10 +710,11 @@ class _Lists:
         return "• " if numbered or style.startswith("List Bullet") else ""
 
     def _next(self, list_id: str, depth: int) -> str:
-        self.counts[list_id, depth] = self.counts.get((list_id, depth), 0) + 1
-        for deeper in [k for k in self.counts if k[0] == list_id and k[1] > depth]:
-            del self.counts[deeper]
-        return f"{self.counts[list_id, depth]}. "
+        levels = self.counts.setdefault(list_id, {})
+        levels[depth] = levels.get(depth, 0) + 1
+        for deeper in [d for d in levels if d > depth]:  # a list has a few levels, not thousands
+            del levels[deeper]
+        return f"{levels[depth]}. "
 
 
 def _heading_prefix(style: str) -> str:

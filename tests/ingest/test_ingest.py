@@ -187,6 +187,11 @@ def test_every_supported_format_is_ingested_with_its_structure(settings, tmp_pat
     assert docs["review.docx"].title == "Security review"
     assert docs["release.txt"].title == "Port opens a second container berth"
     assert docs["guide.txt"].title == "Visiting the port: parking and access"  # the title under a name in capitals
+    from ingest.metadata import extract  # a letter's formula or a contents line is no title
+    assert extract("MEMORANDUM\nTo: All staff\n\nDear colleagues,\n\nFrom Monday ...\n")["title"] == "MEMORANDUM"
+    assert extract("PRESS RELEASE\nFor immediate release\n\nPort opens second berth\n\nThe ...\n")["title"] == \
+        "Port opens second berth"
+    assert extract("ACME HARBOUR TRUST\nANNUAL REPORT 2024\n\nContents\n\n1. ...\n")["title"] == "ACME HARBOUR TRUST"
     html_text = store.document_text(docs["page.html"].doc_id)
     assert "## Trade" in html_text and "Exports rose by 12 percent." in html_text and "SECRET" not in html_text
     pdf_chunks = _chunks_by_source(store)["report.pdf"]
@@ -362,6 +367,17 @@ def test_a_menu_left_unclosed_does_not_hide_the_page(settings, tmp_path, embeddi
         "<footer>&copy; 2025 Calderport Transit. Cookie settings.</footer></body></html>")
     assert "# Our buses" in text and "We run 42 battery-electric buses." in text
     assert not any(word in text for word in ("Home", "Fleet", "Cookie settings"))
+
+
+def test_a_closed_menu_s_logo_heading_and_a_footer_s_article_stay_hidden(settings, tmp_path, embeddings):
+    """Only a <main> or <article> ends a menu's hiding, and only a menu's: a logo's <h1> inside a
+    closed <nav> exposed "Home" and "Contact us", and an <article> inside the site footer the footer."""
+    text = _stored_page(settings, tmp_path, embeddings,
+        "<html><body><nav><h1>Calderport</h1><a href='/'>Home</a> <a href='/c'>Contact us</a></nav>"
+        "<main><p>We run 42 battery-electric buses.</p></main>"
+        "<footer><article>Site news</article> Cookie settings.</footer></body></html>")
+    assert "We run 42 battery-electric buses." in text
+    assert not any(word in text for word in ("Home", "Contact us", "Site news", "Cookie settings"))
 
 
 _CROSSINGS_MD = """# Border crossings
