@@ -18,6 +18,7 @@ FIELDS = ("title", "author", "publisher", "date")
 
 _AUTHOR = re.compile(r"^\s*(?:author|by)\s*:?\s+(.+?)\s*$", re.IGNORECASE)
 _FIELD = re.compile(r"^[A-Z]\w*(?: \w+)?: \S")  # "Date: 3 February 2025", "Ref no: 12"; not "Visiting the port: ..."
+_FORMULA = re.compile(r"(?:for (?:immediate )?release|embargoed|(?:table of )?contents\b|dear\b|to whom)", re.IGNORECASE)
 # A line that only dates the document: "Updated May 2024", "Published 3 February 2025", "May 2024"
 _DATE_LINE = re.compile(rf"(?:\w+\s+){{0,2}}(?:\d{{1,2}}\s+)?(?:{'|'.join(MONTHS)})\.?\s+(?:\d{{1,2}},\s+)?\d{{4}}",
                         re.IGNORECASE)
@@ -85,7 +86,8 @@ def _under_letterhead(text: str) -> str:
     line standing alone is then the title itself ("ANNUAL REPORT 2024")."""
     blocks = [block.strip() for block in re.split(r"\n\s*\n", text[:2000]) if block.strip()][:4]
     opening = [line.strip() for line in blocks[0].splitlines()] if blocks else []
-    heads = next((i for i, line in enumerate(opening) if not _letterhead(line)), len(opening))
+    heads = next((i for i, line in enumerate(opening) if not (_letterhead(line) or _FORMULA.match(line))),
+                 len(opening))
     if heads < len(opening):  # "LARKSPUR GENERAL HOSPITAL" over "Getting here, parking and on-site facilities"
         return opening[heads] if heads and _headline(opening[heads]) else ""
     if heads < 2:
@@ -94,9 +96,12 @@ def _under_letterhead(text: str) -> str:
 
 
 def _headline(line: str) -> bool:
-    """A line that can be a document's title: short, no full stop, not a byline or a date line."""
-    return _title_like(line) and not _letterhead(line) and not _AUTHOR.match(line) and date_in(line) is None \
-        and not _DATE_LINE.fullmatch(line)
+    """A line that can be a document's title: three words or more, no full stop or closing comma
+    ("Dear colleagues,"), not a byline, a date line or a letter's formula ("For immediate release",
+    "Contents")."""
+    return _title_like(line) and len(line.split()) >= 3 and not line.endswith(",") and not _letterhead(line) \
+        and not _AUTHOR.match(line) and date_in(line) is None and not _DATE_LINE.fullmatch(line) \
+        and not _FORMULA.match(line)
 
 
 def _letterhead(line: str) -> bool:
