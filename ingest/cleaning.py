@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from ingest.markup import as_rendered
 from ingest.tables import Allowance, labelled_tables
-from ragchat.text.sentences import stop_ends_sentence
+from ragchat.text.sentences import stop_ends_sentence, stop_never_ends_sentence
 
 # C0 and C1 controls but NEL (white space; a C1 CSI, \x9b, drives some terminals as ESC [ does),
 # zero-width characters.
@@ -143,15 +143,19 @@ def _may_join(text: str, at: int) -> bool:
 
 def _goes_on(before: str, after: str) -> bool:
     """Line ``before`` may go on into line ``after``: no sentence end, no block, no page number."""
-    return not (_ends(before) or _BLOCK_START.match(after) or before.startswith("#")
+    return not (_ends(before, after) or _BLOCK_START.match(after) or before.startswith("#")
                 or "|" in before or "|" in after or _PAGE_NUMBER.fullmatch(before) or _PAGE_NUMBER.fullmatch(after))
 
 
-def _ends(line: str) -> bool:
-    """The line ends a sentence or introduces a list; an abbreviation's full stop ends neither: a
-    shop "open from 6:30 a.m. to 9:00 p.m. | Monday to Saturday" was cut in two at the printed line."""
+def _ends(line: str, after: str) -> bool:
+    """The line ends a sentence or introduces a list. A title's or an initialism's full stop ends
+    neither: a shop "open from 6:30 a.m. to 9:00 p.m. | Monday to Saturday" was cut in two at the
+    printed line. Another abbreviation's may ("the answer was no. | The next ..."): it goes on only
+    into a lower-case word or a figure."""
     end = _ENDS.search(line)
-    return bool(end) and (not end.group().startswith(".") or stop_ends_sentence(line))
+    if not end or not end.group().startswith(".") or stop_ends_sentence(line):
+        return bool(end)
+    return not (stop_never_ends_sentence(line) or after[:1].islower() or after[:1].isdigit())
 
 
 def _joined_lines(text: str, width: int) -> str:

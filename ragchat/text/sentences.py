@@ -25,6 +25,7 @@ _ABBREVIATIONS = frozenset(
     "dr mr mrs ms prof st no vs v op jan feb mar apr jun jul aug sep sept oct nov dec gen lt col "
     "capt sgt rev fig approx inc ltd co jr sr".split()
 )
+_TITLES = frozenset("dr mr mrs ms prof st gen lt col capt sgt rev".split())  # always before a name
 _INITIALISM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")  # "U.S.", "e.g.", "L.A. Reid", "J.S. Bach"
 _LAST_WORD = re.compile(r"([\w.]+)\.$")
 # A line this long is no table row ingest wrote (``ragchat.text.rows``) but a paragraph, split as prose.
@@ -87,6 +88,13 @@ def stop_ends_sentence(text: str) -> bool:
         return True
     word = last.group(1)
     return not (word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or _INITIALISM.fullmatch(word))
+
+
+def stop_never_ends_sentence(text: str) -> bool:
+    """The full stop closing ``text`` is a title's ("Dr.", "Prof.") or an initialism's ("p.m.",
+    "e.g."), which no sentence ends with; "no.", "Ltd." or "Plan B." may end one."""
+    last = _LAST_WORD.search(text.rstrip("\"'”’)]")[-_LOOK_BACK:])
+    return last is not None and (last.group(1).lower() in _TITLES or bool(_INITIALISM.fullmatch(last.group(1))))
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Span]:

@@ -77,6 +77,14 @@ def test_a_line_ending_in_an_abbreviation_goes_on_into_the_next():
                             "run by Greenleaf Catering, which took the contract over from Bellamy Foods in May 2023.")
     assert sentences[1].startswith("Ask Dr. Helen Marsh in the main lobby")
     assert sentences[2].startswith("Vending machines")  # a sentence's own full stop still ends the line
+    # "no." or "Ltd." may end a sentence: before a capital, the line ends there
+    text = ("The board was asked by the council whether the fares would rise in the coming\n"
+            "year, and after a long debate among its members the answer it gave them was no.\n"
+            "The trust then asked the supplier, Harbour Fuels Ltd., to hold its prices for the\n"
+            "coming year and the supplier agreed to hold them until the end of March, when the\n"
+            "contract is renewed for another five years at the same terms as the last contract.\n")
+    sentences = [s.text for s in split_sentences(clean(text))]
+    assert sentences[0].endswith("the answer it gave them was no.") and sentences[1].startswith("The trust then asked")
 
 
 def test_headings_lists_tables_and_code_keep_their_lines():
