@@ -18,12 +18,13 @@ from chatbot.schema import Citation, Sentence
 from chatbot.verify import check
 from ragchat.settings import AnswerSettings
 from ragchat.text.instructions import instruction_spans
-from ragchat.text.sentences import SENTENCE_STOP, Span, split_sentences
+from ragchat.text.sentences import SENTENCE_STOP, Span, split_sentences, stop_never_ends_sentence
 from vectorstore.passages import Passage
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+_DOUBLED_STOP = re.compile(r"(?<!\.)\.\.$")
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def split_marked(answer: str) -> list[MarkedSentence]:
             for n in re.split(r"\s*[,;]\s*", group):
                 if int(n) not in markers:
                     markers.append(int(n))
-        text = _SPACE_BEFORE_PUNCT.sub(r"\1", MARKER.sub("", span.text)).strip()
+        # "4:00 p.m. [2]." loses its marker: the abbreviation's full stop ends the sentence too
+        text = _DOUBLED_STOP.sub(".", _SPACE_BEFORE_PUNCT.sub(r"\1", MARKER.sub("", span.text)).strip())
         if text:
             result.append(MarkedSentence(text, markers))
     return result
@@ -73,6 +75,8 @@ def with_markers(text: str, numbers: list[int]) -> str:
     marks = "".join(f"[{n}]" for n in numbers)
     body = text.rstrip()
     stop = SENTENCE_STOP.search(body)
+    if stop and stop.group().startswith(".") and stop_never_ends_sentence(body):
+        return f"{body} {marks}."  # "open until 4:00 p.m. [2].": the abbreviation keeps its full stop
     if stop:
         return f"{body[: stop.start()]} {marks}{body[stop.start():]}"
     if re.search(r"[\w\"'”’)\]]$", body):  # a post or a heading: a full stop keeps the next sentence apart

@@ -68,6 +68,14 @@ def test_a_quoted_sentence_without_a_full_stop_does_not_run_into_the_next():
     assert with_markers("Key findings:", [1]) == "Key findings: [1]"
 
 
+def test_a_sentence_ending_in_an_abbreviation_keeps_its_full_stop_before_the_marker():
+    """ "... open Tuesday to Thursday from 9:00 a.m. to 4:00 p.m." was shown "... 4:00 p.m [2]."."""
+    marked = with_markers("The office is open from 9:00 a.m. to 4:00 p.m.", [2])
+    assert marked == "The office is open from 9:00 a.m. to 4:00 p.m. [2]."
+    assert [(s.text, s.markers) for s in split_marked(marked + " It is on level 2 [3].")] == [
+        ("The office is open from 9:00 a.m. to 4:00 p.m.", [2]), ("It is on level 2.", [3])]
+
+
 def test_numbers_compare_across_spelling():
     assert numbers_in("seven soldiers and 4,000 fighters") == {"7", "4000"}
     assert numbers_in("a stalemate1. After all") == frozenset()  # a glued footnote is not a figure
