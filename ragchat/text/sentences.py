@@ -80,20 +80,35 @@ def without_list_marker(span: Span) -> Span:
     return Span(text, span.start + found.end(), span.start + found.end() + len(text))
 
 
-def stop_ends_sentence(text: str) -> bool:
-    """Whether the full stop closing ``text`` ends a sentence as ``split_sentences`` reads it: an
-    abbreviation's ("Dr.", "No."), an initial's or an initialism's ("p.m.", "U.S.") does not."""
-    last = _LAST_WORD.search(text.rstrip("\"'”’)]")[-_LOOK_BACK:])
+def _abbreviation_stop(line: str, stop: int) -> bool:
+    """The full stop at ``line[stop]`` is an abbreviation's ("Dr.", "No."), an initial's ("A. Khan";
+    a lone lower-case letter too: "(r. 1402–1424)", "(d. 1435)") or an initialism's ("U.S.",
+    "p.m."): it ends no sentence."""
+    last = _LAST_WORD.search(line[max(0, stop - _LOOK_BACK): stop + 1])
     if last is None:
-        return True
+        return False
     word = last.group(1)
-    return not (word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or _INITIALISM.fullmatch(word))
+    if word.lower() in _ABBREVIATIONS or _INITIALISM.fullmatch(word):
+        return True
+    return len(word) == 1 and (word.isupper() or word.islower() and line[stop - 2:stop - 1] in " (")
+
+
+def _closing_stop(text: str) -> tuple[str, int]:
+    """``text`` without the quotes and brackets after its last character, and that character's index."""
+    body = text.rstrip("\"'”’)]")
+    return body, len(body) - 1
+
+
+def stop_ends_sentence(text: str) -> bool:
+    """Whether the full stop closing ``text`` ends a sentence, by ``split_sentences``'s own rule."""
+    return not _abbreviation_stop(*_closing_stop(text))
 
 
 def stop_never_ends_sentence(text: str) -> bool:
     """The full stop closing ``text`` is a title's ("Dr.", "Prof.") or an initialism's ("p.m.",
     "e.g."), which no sentence ends with; "no.", "Ltd." or "Plan B." may end one."""
-    last = _LAST_WORD.search(text.rstrip("\"'”’)]")[-_LOOK_BACK:])
+    body, stop = _closing_stop(text)
+    last = _LAST_WORD.search(body[max(0, stop - _LOOK_BACK):])
     return last is not None and (last.group(1).lower() in _TITLES or bool(_INITIALISM.fullmatch(last.group(1))))
 
 
@@ -112,14 +127,7 @@ def iter_sentences(text: str, offset: int = 0) -> Iterator[Span]:
             continue
         cut = 0
         for match in _END.finditer(line):
-            last = _LAST_WORD.search(line[max(0, match.start() - _LOOK_BACK): match.start() + 1])
-            if last and last.group(1).lower() in _ABBREVIATIONS:
-                continue
-            letter = last.group(1) if last and len(last.group(1)) == 1 else ""
-            # initials ("A. Khan"); a lone lower-case letter abbreviates too: "(r. 1402–1424)", "(d. 1435)"
-            if letter.isupper() or (letter.islower() and line[match.start() - 2:match.start() - 1] in " ("):
-                continue
-            if last and _INITIALISM.fullmatch(last.group(1)):
+            if _abbreviation_stop(line, match.start()):
                 continue
             if match.start() - cut <= _LOOK_BACK and line[cut:match.start()].strip().isdigit():  # "54. Islamabad ..."
                 continue
