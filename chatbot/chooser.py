@@ -246,7 +246,7 @@ def shortlisted(question: Analysis, query: str, passages: Sequence, encoder: Sen
                     and (passage.doc_id, s.start) not in seen:
                 seen.add((passage.doc_id, s.start))
                 rows.append((i, j, item, spans))
-                placed.append(_at_place(question, s.text, passage.line_before + passage.text))
+                placed.append(_at_place(question, s.text, lines))
     if not rows:
         return None
     vectors = encoder.encode([question.text, query] + [r[2].text for r in rows])

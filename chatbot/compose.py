@@ -26,8 +26,6 @@ from ragchat.text.terms import tokenize
 _SIM = ch.FEATURES.index("sim_question")
 _MET, _BROKEN = ch.FEATURES.index("constraints_met"), ch.FEATURES.index("constraints_broken")
 _NAMED = ch.FEATURES.index("names_sentence")
-_CAUSE = ch.FEATURES.index("reason")  # a why-question's sentence that gives a cause
-_CAUSE_WORDS = ch.CAUSE
 _SINCE_DATE = re.compile(r"\bsince\s+(?:(?:early|late|mid-?)\s*)?(?:\d|(?:" + "|".join(MONTHS) + r")\b)", re.I)
 
 
@@ -150,8 +148,8 @@ def _with_cause(picks: list[Candidate], ranked: Sequence[Candidate], passages: S
 
 
 def _gives_cause(candidate: Candidate) -> bool:
-    """The chooser's "gives a cause", less a "since" that dates: "The board has met monthly since 2019"."""
-    return bool(candidate.features[_CAUSE]) and bool(_CAUSE_WORDS.search(_SINCE_DATE.sub(" ", candidate.span.text)))
+    """The chooser's cause words, less a "since" that dates: "The board has met monthly since 2019"."""
+    return bool(ch.CAUSE.search(_SINCE_DATE.sub(" ", candidate.span.text)))
 
 
 def _follows(passage, before: Candidate, after: Candidate) -> bool:
